@@ -1,0 +1,135 @@
+"""The run's append-only undo log.
+
+A fault appends an entry that says how to revert it *before* it acts; after reverting it appends a
+`done` record. Whoever replays the log (the supervisor at the end of a run, `chaosrun cleanup`, the
+next run after a crash) reverts every pending entry; each operation is idempotent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+from chaosrun.errors import ToxiproxyError
+from chaosrun.lab.toxiproxy import ToxiproxyClient
+
+__all__ = [
+    "UNDO_LOG_ENV",
+    "ReplayOutcome",
+    "UndoEntry",
+    "all_entries",
+    "mark_done",
+    "pending_entries",
+    "read_entries",
+    "record",
+    "replay",
+    "revert_entry",
+]
+
+UNDO_LOG_ENV = "CHAOSRUN_UNDO_LOG"
+Op = Literal["remove_toxic", "enable_proxy"]
+
+
+@dataclass(frozen=True, slots=True)
+class UndoEntry:
+    id: str
+    op: Op
+    toxiproxy_url: str
+    proxy: str
+    toxic: str | None
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayOutcome:
+    entry: UndoEntry
+    reverted: bool  # False when there was nothing left to revert
+    error: str | None = None
+
+
+def _append(path: Path, record_: dict[str, object]) -> None:
+    line = (json.dumps(record_, separators=(",", ":")) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    try:
+        os.write(fd, line)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def record(
+    path: Path, op: Op, toxiproxy_url: str, proxy: str, toxic: str | None = None
+) -> UndoEntry:
+    entry = UndoEntry(uuid.uuid4().hex, op, toxiproxy_url, proxy, toxic, time.time())
+    _append(path, {"kind": "undo", **asdict(entry)})
+    return entry
+
+
+def mark_done(path: Path, entry_id: str) -> None:
+    _append(path, {"kind": "done", "id": entry_id, "at": time.time()})
+
+
+def read_entries(path: Path) -> Iterator[tuple[str, dict[str, object]]]:
+    """(kind, record) pairs; a torn last line (crash mid-write) is ignored."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return
+    for line in text.splitlines():
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("kind"), str):
+            yield str(data["kind"]), data
+
+
+def all_entries(path: Path) -> list[UndoEntry]:
+    entries = []
+    for kind, data in read_entries(path):
+        if kind == "undo":
+            fields = {k: data[k] for k in UndoEntry.__dataclass_fields__ if k in data}
+            entries.append(UndoEntry(**fields))  # type: ignore[arg-type]
+    return entries
+
+
+def pending_entries(path: Path) -> list[UndoEntry]:
+    done = {str(d["id"]) for kind, d in read_entries(path) if kind == "done"}
+    return [e for e in all_entries(path) if e.id not in done]
+
+
+def revert_entry(entry: UndoEntry, timeout_s: float = 2.0) -> bool:
+    client = ToxiproxyClient(entry.toxiproxy_url, timeout_s=timeout_s)
+    if entry.op == "remove_toxic":
+        assert entry.toxic is not None
+        return client.remove_toxic(entry.proxy, entry.toxic, missing_ok=True)
+    try:
+        proxy = client.proxy(entry.proxy)
+    except ToxiproxyError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    if proxy.enabled:
+        return False
+    client.set_enabled(entry.proxy, True)
+    return True
+
+
+def replay(path: Path, timeout_s: float = 2.0) -> list[ReplayOutcome]:
+    """Revert every entry not yet marked done, newest first. Idempotent: safe to call again."""
+    outcomes = []
+    for entry in reversed(pending_entries(path)):
+        try:
+            reverted = revert_entry(entry, timeout_s)
+        except ToxiproxyError as exc:
+            outcomes.append(ReplayOutcome(entry, False, str(exc)))
+            continue
+        mark_done(path, entry.id)
+        outcomes.append(ReplayOutcome(entry, reverted))
+    return outcomes

@@ -1,0 +1,91 @@
+"""Shared inject/revert for Toxiproxy-backed faults: undo entry first, then act."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from chaosrun.engine import undo
+from chaosrun.errors import ToxiproxyError
+from chaosrun.lab.toxiproxy import Toxic, ToxiproxyClient
+
+__all__ = [
+    "STREAMS",
+    "TOXIPROXY_URL_ENV",
+    "client_for",
+    "inject_toxic",
+    "revert_toxic",
+    "toxic_name",
+    "undo_log",
+]
+
+TOXIPROXY_URL_ENV = "CHAOSRUN_TOXIPROXY_URL"
+STREAMS = ("downstream", "upstream")
+Configuration = dict[str, Any] | None
+
+
+def client_for(configuration: Configuration) -> ToxiproxyClient:
+    """The Toxiproxy API from the experiment configuration (`toxiproxy_url`) or the environment."""
+    url = (configuration or {}).get("toxiproxy_url") or os.environ.get(TOXIPROXY_URL_ENV)
+    if not url:
+        raise ToxiproxyError(
+            f"no Toxiproxy API: set configuration.toxiproxy_url or ${TOXIPROXY_URL_ENV}"
+        )
+    return ToxiproxyClient(str(url))
+
+
+def undo_log() -> Path | None:
+    path = os.environ.get(undo.UNDO_LOG_ENV)
+    return Path(path) if path else None
+
+
+def toxic_name(kind: str, stream: str) -> str:
+    return f"chaosrun_{kind}_{stream}"
+
+
+def _check_common(stream: str, toxicity: float) -> None:
+    if stream not in STREAMS:
+        raise ValueError(f"stream must be one of {', '.join(STREAMS)}, got {stream!r}")
+    if not 0.0 <= toxicity <= 1.0:
+        raise ValueError(f"toxicity must be within [0, 1], got {toxicity}")
+
+
+def inject_toxic(
+    kind: str,
+    toxic_type: str,
+    proxy: str,
+    stream: str,
+    toxicity: float,
+    attributes: dict[str, int],
+    configuration: Configuration,
+) -> dict[str, Any]:
+    _check_common(stream, toxicity)
+    client = client_for(configuration)
+    name = toxic_name(kind, stream)
+    log = undo_log()
+    entry = undo.record(log, "remove_toxic", client.url, proxy, name) if log else None
+    toxic = client.add_toxic(proxy, Toxic(name, toxic_type, stream, toxicity, attributes))
+    return {
+        "proxy": proxy,
+        "toxic": toxic.name,
+        "type": toxic.type,
+        "stream": toxic.stream,
+        "toxicity": toxic.toxicity,
+        "attributes": toxic.attributes,
+        "undo_id": entry.id if entry else None,
+    }
+
+
+def revert_toxic(
+    kind: str, proxy: str, stream: str, configuration: Configuration
+) -> dict[str, Any]:
+    client = client_for(configuration)
+    name = toxic_name(kind, stream)
+    removed = client.remove_toxic(proxy, name, missing_ok=True)
+    log = undo_log()
+    if log:
+        for entry in undo.pending_entries(log):
+            if entry.op == "remove_toxic" and (entry.proxy, entry.toxic) == (proxy, name):
+                undo.mark_done(log, entry.id)
+    return {"proxy": proxy, "toxic": name, "removed": removed}

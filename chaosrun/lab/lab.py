@@ -1,0 +1,248 @@
+"""The embedded lab: Toxiproxy + the sample streaming app, on free ports of 127.0.0.1.
+
+A `LabInfo` (frozen, JSON round-trip) is everything another process needs to use or stop a lab.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from chaosrun.atomic import write_atomic
+from chaosrun.errors import LabError
+from chaosrun.lab.ports import free_ports, is_listening
+from chaosrun.lab.procs import ProcessRef, spawn, stop
+from chaosrun.lab.server import find_toxiproxy_server
+from chaosrun.lab.topology import DEFAULT_TOPOLOGY, Topology
+from chaosrun.lab.toxiproxy import ToxiproxyClient
+from chaosrun.lab.variants import VARIANT_NAMES, apply_variant
+
+__all__ = ["LabInfo", "ProxyInfo", "lab_down", "lab_up", "listening_ports", "load_lab_info"]
+
+HOST = "127.0.0.1"
+READY_TIMEOUT_S = 20.0
+LAB_FILE = "lab.json"
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyInfo:
+    name: str
+    listen: str
+    upstream: str
+
+
+@dataclass(frozen=True, slots=True)
+class LabInfo:
+    variant: str
+    directory: str
+    toxiproxy_url: str
+    service_url: str
+    proxies: tuple[ProxyInfo, ...]
+    processes: tuple[ProcessRef, ...]
+    started_at: float
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> LabInfo:
+        data = json.loads(text)
+        return cls(
+            variant=data["variant"],
+            directory=data["directory"],
+            toxiproxy_url=data["toxiproxy_url"],
+            service_url=data["service_url"],
+            proxies=tuple(ProxyInfo(**p) for p in data["proxies"]),
+            processes=tuple(ProcessRef(**p) for p in data["processes"]),
+            started_at=float(data["started_at"]),
+        )
+
+    def alive(self) -> bool:
+        return all(p.alive() for p in self.processes)
+
+    def ports(self) -> list[int]:
+        urls = [self.toxiproxy_url, self.service_url, *(p.listen for p in self.proxies)]
+        urls += [p.upstream for p in self.proxies]
+        return [int(u.rsplit(":", 1)[1].rstrip("/")) for u in urls]
+
+    def endpoints(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant,
+            "toxiproxy_api": self.toxiproxy_url,
+            "service_url": self.service_url,
+            "proxies": {p.name: {"listen": p.listen, "upstream": p.upstream} for p in self.proxies},
+            "processes": {p.name: p.pid for p in self.processes},
+            "directory": self.directory,
+        }
+
+
+def load_lab_info(directory: Path) -> LabInfo | None:
+    try:
+        return LabInfo.from_json((directory / LAB_FILE).read_text())
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def lab_up(
+    directory: Path, variant: str = "healthy", topology: Topology = DEFAULT_TOPOLOGY
+) -> LabInfo:
+    """Start Toxiproxy, the dependencies and the gateway; return once every one answers."""
+    if variant not in VARIANT_NAMES:
+        raise LabError(f"unknown lab variant {variant!r}; known: {', '.join(VARIANT_NAMES)}")
+    server = find_toxiproxy_server()
+    directory.mkdir(parents=True, exist_ok=True)
+    topo = apply_variant(topology, variant)
+    deps = [d.name for d in topo.dependencies]
+    ports = free_ports(2 + 2 * len(deps))
+    api_port, gateway_port = ports[0], ports[1]
+    dep_ports = dict(zip(deps, ports[2 : 2 + len(deps)], strict=True))
+    proxy_ports = dict(zip(deps, ports[2 + len(deps) :], strict=True))
+    proxies = tuple(
+        ProxyInfo(d, f"{HOST}:{proxy_ports[d]}", f"{HOST}:{dep_ports[d]}") for d in deps
+    )
+    (directory / "toxiproxy.json").write_text(
+        json.dumps([{**asdict(p), "enabled": True} for p in proxies])
+    )
+    (directory / "topology.json").write_text(topo.to_json())
+    python = sys.executable
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    commands: list[tuple[str, list[str]]] = [
+        (
+            "toxiproxy",
+            [
+                str(server),
+                "-host",
+                HOST,
+                "-port",
+                str(api_port),
+                "-config",
+                str(directory / "toxiproxy.json"),
+            ],
+        ),
+    ]
+    for dep in topo.dependencies:
+        commands.append(
+            (
+                dep.name,
+                [
+                    python,
+                    "-m",
+                    "chaosrun.lab.services.dependency",
+                    "--name",
+                    dep.name,
+                    "--host",
+                    HOST,
+                    "--port",
+                    str(dep_ports[dep.name]),
+                    "--latency-ms",
+                    f"{dep.latency_ms:g}",
+                ],
+            )
+        )
+    gateway = [
+        python,
+        "-m",
+        "chaosrun.lab.services.gateway",
+        "--host",
+        HOST,
+        "--port",
+        str(gateway_port),
+        "--topology",
+        str(directory / "topology.json"),
+        "--variant",
+        variant,
+    ]
+    for p in proxies:
+        gateway += ["--dep", f"{p.name}=http://{p.listen}"]
+    commands.append(("gateway", gateway))
+
+    refs: list[ProcessRef] = []
+    try:
+        for name, argv in commands:
+            ref, _ = spawn(name, argv, directory / "logs" / f"{name}.log", env=env)
+            refs.append(ref)
+        info = LabInfo(
+            variant=variant,
+            directory=str(directory),
+            toxiproxy_url=f"http://{HOST}:{api_port}",
+            service_url=f"http://{HOST}:{gateway_port}",
+            proxies=proxies,
+            processes=tuple(refs),
+            started_at=time.time(),
+        )
+        write_atomic(directory / LAB_FILE, info.to_json())
+        _wait_ready(info, dep_ports)
+    except BaseException:
+        for ref in reversed(refs):
+            stop(ref)
+        raise
+    return info
+
+
+def lab_down(info: LabInfo) -> list[int]:
+    """Stop every process of the lab by PID; return the lab ports still listening (should be [])."""
+    for ref in reversed(info.processes):
+        stop(ref)
+    (Path(info.directory) / LAB_FILE).unlink(missing_ok=True)
+    return listening_ports(info.ports())
+
+
+def listening_ports(ports: Iterable[int]) -> list[int]:
+    return [p for p in ports if is_listening(p, timeout_s=0.1)]
+
+
+def _wait_ready(info: LabInfo, dep_ports: dict[str, int]) -> None:
+    toxiproxy = ToxiproxyClient(info.toxiproxy_url, timeout_s=0.5)
+    checks: dict[str, str] = {
+        name: f"http://{HOST}:{port}/health" for name, port in dep_ports.items()
+    }
+    checks["gateway"] = f"{info.service_url}/health"
+    pending = {p.name for p in info.processes}
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while pending:
+        for ref in info.processes:
+            if ref.name in pending and not ref.alive():
+                raise LabError(
+                    f"lab process {ref.name} exited during start-up; "
+                    f"see {Path(info.directory) / 'logs' / (ref.name + '.log')}: "
+                    f"{_log_tail(Path(info.directory) / 'logs' / (ref.name + '.log'))}"
+                )
+        for name in list(pending):
+            if name == "toxiproxy":
+                ok = toxiproxy.is_up() and all(
+                    is_listening(int(p.listen.rsplit(":", 1)[1])) for p in info.proxies
+                )
+            else:
+                ok = _http_ok(checks[name])
+            if ok:
+                pending.discard(name)
+        if pending and time.monotonic() > deadline:
+            raise LabError(
+                f"lab not ready after {READY_TIMEOUT_S:g} s: {', '.join(sorted(pending))} "
+                f"did not answer; logs in {Path(info.directory) / 'logs'}"
+            )
+        if pending:
+            time.sleep(0.01)
+
+
+def _http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=0.25) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "no log"
+    return lines[-1][:300] if lines else "empty log"
