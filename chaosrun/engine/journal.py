@@ -1,0 +1,72 @@
+"""The run journal: Chaos Toolkit's journal plus a `chaosrun` section (pure composition).
+
+When the worker died before writing its journal, one is rebuilt from the events it streamed, so the
+journal always exists and always has the Chaos Toolkit keys.
+"""
+
+from __future__ import annotations
+
+import platform
+import socket
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["JOURNAL_STATUSES", "compose_journal"]
+
+JOURNAL_STATUSES = ("completed", "failed", "aborted", "interrupted")
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+def _rebuilt(
+    document: dict[str, Any] | Any, events: list[dict[str, Any]], started_at: float
+) -> dict[str, Any]:
+    from chaoslib import __version__ as chaoslib_version
+
+    before = next((e["state"] for e in events if e["event"] == "hypothesis-before-completed"), None)
+    after = next((e["state"] for e in events if e["event"] == "hypothesis-after-completed"), None)
+    in_rollbacks = False
+    method_runs, rollback_runs = [], []
+    for event in events:
+        if event["event"] == "rollbacks":
+            in_rollbacks = True
+        elif event["event"] == "activity":
+            (rollback_runs if in_rollbacks else method_runs).append(event["run"])
+    ended = max([started_at, *(float(e.get("at", 0)) for e in events)])
+    deviated = any(
+        state is not None and state.get("steady_state_met") is False for state in (before, after)
+    )
+    return {
+        "chaoslib-version": chaoslib_version,
+        "platform": platform.platform(),
+        "node": socket.gethostname(),
+        "experiment": document,
+        "start": _iso(started_at),
+        "status": "failed",
+        "deviated": deviated,
+        "steady_states": {"before": before, "after": after, "during": []},
+        "run": method_runs,
+        "rollbacks": rollback_runs,
+        "end": _iso(ended),
+        "duration": round(ended - started_at, 3),
+    }
+
+
+def compose_journal(
+    document: Any,
+    worker_journal: dict[str, Any] | None,
+    events: list[dict[str, Any]],
+    chaosrun: dict[str, Any],
+    started_at: float,
+    override_status: str | None,
+) -> dict[str, Any]:
+    journal = dict(worker_journal) if worker_journal else _rebuilt(document, events, started_at)
+    chaosrun = {**chaosrun, "journal_rebuilt_from_events": worker_journal is None}
+    if override_status is not None:
+        journal["status"] = override_status
+    if journal.get("status") not in JOURNAL_STATUSES:
+        journal["status"] = "failed"
+    journal["chaosrun"] = chaosrun
+    return journal

@@ -1,0 +1,49 @@
+"""Revert what dead runs left behind: their undo logs, their workers, their ephemeral labs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from chaosrun.engine import undo
+from chaosrun.engine.rundir import list_runs, read_record, update_state
+from chaosrun.lab.lab import lab_down, load_lab_info
+from chaosrun.lab.procs import stop
+
+__all__ = ["Reconciled", "reconcile_dead_runs"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reconciled:
+    run_dir: Path
+    reverted: int
+    errors: tuple[str, ...]
+    stopped_lab: bool
+
+
+def reconcile_dead_runs(home: Path) -> list[Reconciled]:
+    """Every run still marked `running` whose supervisor is gone gets reverted, then marked."""
+    results = []
+    for run_dir in list_runs(home):
+        record = read_record(run_dir)
+        if record is None or record.state != "running" or record.supervisor.alive():
+            continue
+        if record.worker is not None:
+            stop(record.worker, grace_s=1.0)
+        outcomes = undo.replay(run_dir / "undo.log")
+        stopped_lab = False
+        if record.ephemeral_lab:
+            info = load_lab_info(Path(record.ephemeral_lab))
+            if info is not None:
+                lab_down(info)
+                stopped_lab = True
+        update_state(run_dir, record, "reconciled")
+        results.append(
+            Reconciled(
+                run_dir=run_dir,
+                reverted=sum(1 for o in outcomes if o.reverted),
+                errors=tuple(o.error for o in outcomes if o.error),
+                stopped_lab=stopped_lab,
+            )
+        )
+    return results

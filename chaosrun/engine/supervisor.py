@@ -1,0 +1,253 @@
+"""The supervisor: owns a run from target to journal, whatever happens to the worker.
+
+validate (done by the caller) -> reconcile dead runs -> resolve the target (running lab, or an
+ephemeral one) -> start the worker -> follow its events, enforce the deadline, forward Ctrl-C ->
+replay the undo log -> write the journal atomically -> stop the ephemeral lab.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from chaosrun.engine import undo
+from chaosrun.engine.journal import compose_journal
+from chaosrun.engine.reconcile import reconcile_dead_runs
+from chaosrun.engine.rundir import RunRecord, me, new_run_dir, update_state, write_record
+from chaosrun.engine.target import Target, release_target, resolve_target
+from chaosrun.engine.worker import EVENTS_FILE, EXPERIMENT_FILE, WORKER_JOURNAL_FILE
+from chaosrun.lab.procs import ProcessRef, process_start_time
+from chaosrun.model import Experiment
+
+__all__ = ["INTERRUPT_GRACE_S", "RunOutcome", "supervise"]
+
+INTERRUPT_GRACE_S = 15.0
+POLL_S = 0.05
+
+EventSink = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    status: str  # completed | failed | interrupted | aborted
+    deviated: bool
+    reason: str | None
+    run_dir: Path
+    journal_path: Path
+    journal: dict[str, Any]
+
+
+@dataclass(slots=True)
+class _Signals:
+    received: int | None = None
+    count: int = 0
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        self.received = signum
+        self.count += 1
+
+
+@contextlib.contextmanager
+def _trap_signals(state: _Signals) -> Iterator[None]:
+    previous = {s: signal.signal(s, state.handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def supervise(
+    experiment: Experiment,
+    home: Path,
+    journal_path: Path | None = None,
+    variant: str | None = None,
+    on_event: EventSink = lambda event: None,
+) -> RunOutcome:
+    home.mkdir(parents=True, exist_ok=True)
+    reconciled = reconcile_dead_runs(home)
+    run_id, run_dir = new_run_dir(home)
+    record = RunRecord(run_id, str(experiment.path), "running", me(), started_at=time.time())
+    write_record(run_dir, record)
+    signals = _Signals()
+    started = time.time()
+    with _trap_signals(signals):
+        target: Target | None = None
+        try:
+            on_event({"event": "target", "phase": "starting"})
+            target = resolve_target(experiment, home, run_dir, variant)
+            if target.ephemeral and target.lab is not None:
+                record = replace(record, ephemeral_lab=target.lab.directory)
+                write_record(run_dir, record)
+            on_event({"event": "target", "phase": "ready", "target": target.describe()})
+            worker_result = _run_worker(experiment, run_dir, target, record, signals, on_event)
+        finally:
+            undo_outcomes = undo.replay(run_dir / "undo.log")
+            if undo_outcomes:
+                on_event({"event": "undo", "outcomes": [_outcome(o) for o in undo_outcomes]})
+            if target is not None:
+                release_target(target)
+    events = _read_events(run_dir / EVENTS_FILE)
+    journal = compose_journal(
+        document=experiment.document,
+        worker_journal=_read_json(run_dir / WORKER_JOURNAL_FILE),
+        events=events,
+        chaosrun={
+            "run_id": run_id,
+            "run_dir": str(run_dir),
+            "experiment_file": str(experiment.path),
+            "target": target.describe() if target else None,
+            "worker": worker_result,
+            "undo": [_outcome(o) for o in undo_outcomes],
+            "reconciled_dead_runs": [str(r.run_dir) for r in reconciled],
+            "supervisor_duration_s": round(time.time() - started, 3),
+        },
+        started_at=started,
+        override_status=worker_result.get("status_override"),
+    )
+    final_path = journal_path or run_dir / "journal.json"
+    from chaosrun.atomic import write_atomic
+
+    text = json.dumps(journal, indent=2, default=str)
+    write_atomic(run_dir / "journal.json", text)
+    if final_path != run_dir / "journal.json":
+        write_atomic(final_path, text)
+    update_state(run_dir, record, "finished")
+    return RunOutcome(
+        status=str(journal["status"]),
+        deviated=bool(journal.get("deviated")),
+        reason=worker_result.get("reason"),
+        run_dir=run_dir,
+        journal_path=final_path,
+        journal=journal,
+    )
+
+
+def _run_worker(
+    experiment: Experiment,
+    run_dir: Path,
+    target: Target,
+    record: RunRecord,
+    signals: _Signals,
+    on_event: EventSink,
+) -> dict[str, Any]:
+    document = dict(experiment.document)
+    configuration = dict(document.get("configuration") or {})
+    configuration["service_url"] = target.service_url
+    configuration["toxiproxy_url"] = target.toxiproxy_url
+    document["configuration"] = configuration
+    (run_dir / EXPERIMENT_FILE).write_text(json.dumps(document), encoding="utf-8")
+    (run_dir / "undo.log").touch()
+    env = {
+        **os.environ,
+        undo.UNDO_LOG_ENV: str(run_dir / "undo.log"),
+        "CHAOSRUN_TOXIPROXY_URL": target.toxiproxy_url,
+        "CHAOSRUN_SERVICE_URL": target.service_url,
+        "PYTHONUNBUFFERED": "1",
+    }
+    with open(run_dir / "worker.out", "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "chaosrun.engine.worker", str(run_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # Ctrl-C reaches the supervisor only; it decides.
+        )
+    worker = ProcessRef("worker", proc.pid, process_start_time(proc.pid))
+    write_record(run_dir, replace(record, worker=worker))
+    deadline = time.monotonic() + experiment.chaosrun.deadline_s
+    reason: str | None = None
+    status_override: str | None = None
+    interrupted_at: float | None = None
+    offset = 0
+    while proc.poll() is None:
+        offset = _pump_events(run_dir / EVENTS_FILE, offset, on_event)
+        now = time.monotonic()
+        if signals.received is not None and interrupted_at is None:
+            name = signal.Signals(signals.received).name
+            reason = f"{name} received: interrupted by the user"
+            status_override = "interrupted"
+            interrupted_at = now
+            on_event({"event": "interrupt", "signal": name})
+            _send(proc, signal.SIGINT)
+        elif interrupted_at is None and now > deadline:
+            reason = f"deadline of {experiment.chaosrun.deadline_s:g} s exceeded"
+            status_override = "aborted"
+            interrupted_at = now
+            on_event({"event": "deadline", "deadline_s": experiment.chaosrun.deadline_s})
+            _send(proc, signal.SIGINT)
+        elif interrupted_at is not None and (
+            now - interrupted_at > INTERRUPT_GRACE_S or signals.count > 1
+        ):
+            _send(proc, signal.SIGKILL)
+        time.sleep(POLL_S)
+    _pump_events(run_dir / EVENTS_FILE, offset, on_event)
+    code = proc.returncode
+    result: dict[str, Any] = {
+        "pid": proc.pid,
+        "exit_code": code,
+        "signal": signal.Signals(-code).name if code < 0 else None,
+        "reason": reason,
+        "status_override": status_override,
+    }
+    if code != 0 and reason is None:
+        how = f"killed by {result['signal']}" if code < 0 else f"exited with {code}"
+        result["reason"] = f"worker {how}; see {run_dir / 'worker.out'}"
+        result["status_override"] = "failed"
+    return result
+
+
+def _send(proc: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signum)
+
+
+def _pump_events(path: Path, offset: int, on_event: EventSink) -> int:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            chunk = handle.read()
+    except FileNotFoundError:
+        return offset
+    end = chunk.rfind(b"\n")
+    if end < 0:
+        return offset
+    for line in chunk[: end + 1].splitlines():
+        with contextlib.suppress(ValueError):
+            on_event(json.loads(line))
+    return offset + end + 1
+
+
+def _read_events(path: Path) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    _pump_events(path, 0, events.append)
+    return events
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _outcome(o: undo.ReplayOutcome) -> dict[str, Any]:
+    return {
+        "op": o.entry.op,
+        "proxy": o.entry.proxy,
+        "toxic": o.entry.toxic,
+        "reverted_by_supervisor": o.reverted,
+        "error": o.error,
+    }

@@ -1,0 +1,116 @@
+"""The worker: one Chaos Toolkit run on this process's main thread.
+
+    python -m chaosrun.engine.worker RUN_DIR
+
+Reads RUN_DIR/experiment.json, runs it with `chaoslib.experiment.run_experiment` and rollback
+strategy `always`, streams run events to RUN_DIR/events.jsonl and writes the Chaos Toolkit journal
+to RUN_DIR/worker-journal.json. Faults record their undo entries in $CHAOSRUN_UNDO_LOG. The
+supervisor owns everything else: deadlines, signals, reverting leftovers, the final journal.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from chaosrun.atomic import write_atomic
+
+__all__ = ["EVENTS_FILE", "EXPERIMENT_FILE", "WORKER_JOURNAL_FILE", "main"]
+
+EXPERIMENT_FILE = "experiment.json"
+EVENTS_FILE = "events.jsonl"
+WORKER_JOURNAL_FILE = "worker-journal.json"
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _make_handler(events_path: Path) -> Any:
+    from chaoslib.run import RunEventHandler
+
+    class EventStream(RunEventHandler):  # type: ignore[misc]
+        """Appends one JSON line per run event so the supervisor can follow the run live."""
+
+        def __init__(self) -> None:
+            self._file = open(events_path, "a", encoding="utf-8")  # noqa: SIM115
+
+        def _emit(self, event: str, **data: Any) -> None:
+            line = json.dumps({"event": event, "at": time.time(), **data}, default=str)
+            self._file.write(line + "\n")
+            self._file.flush()
+
+        def start_hypothesis_before(self, experiment: Any) -> None:
+            self._emit("hypothesis-before")
+
+        def hypothesis_before_completed(self, experiment: Any, state: Any, journal: Any) -> None:
+            self._emit("hypothesis-before-completed", state=_jsonable(state))
+
+        def start_method(self, experiment: Any) -> None:
+            self._emit("method")
+
+        def start_hypothesis_after(self, experiment: Any) -> None:
+            self._emit("hypothesis-after")
+
+        def hypothesis_after_completed(self, experiment: Any, state: Any, journal: Any) -> None:
+            self._emit("hypothesis-after-completed", state=_jsonable(state))
+
+        def start_rollbacks(self, experiment: Any) -> None:
+            self._emit("rollbacks")
+
+        def start_activity(self, activity: Any) -> None:
+            self._emit(
+                "activity-start", name=activity.get("name"), type=activity.get("type")
+            )
+
+        def activity_completed(self, activity: Any, run: Any) -> None:
+            self._emit("activity", run=_jsonable(run))
+
+        def interrupted(self, experiment: Any, journal: Any) -> None:
+            self._emit("interrupted")
+
+        def signal_exit(self) -> None:
+            self._emit("signal-exit")
+
+        def finish(self, journal: Any) -> None:
+            self._emit(
+                "finish", status=journal.get("status"), deviated=journal.get("deviated")
+            )
+            self._file.close()
+
+    return EventStream()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m chaosrun.engine.worker RUN_DIR", file=sys.stderr)
+        return 2
+    run_dir = Path(args[0])
+    logging.basicConfig(
+        filename=run_dir / "worker.log",
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    from chaoslib.experiment import run_experiment
+    from chaoslib.types import Strategy
+
+    experiment = json.loads((run_dir / EXPERIMENT_FILE).read_text(encoding="utf-8"))
+    settings = {"runtime": {"rollbacks": {"strategy": "always"}}}
+    handler = _make_handler(run_dir / EVENTS_FILE)
+    journal = run_experiment(
+        experiment,
+        settings=settings,
+        strategy=Strategy.DEFAULT,
+        event_handlers=[handler],
+    )
+    write_atomic(run_dir / WORKER_JOURNAL_FILE, json.dumps(journal, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

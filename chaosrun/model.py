@@ -1,0 +1,93 @@
+"""Frozen dataclasses parsed once at the edge from an experiment file (see `chaosrun.load`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeAlias
+
+__all__ = [
+    "KNOWN_VARIANTS",
+    "PERCENTILES",
+    "ChaosrunSpec",
+    "Experiment",
+    "FaultUse",
+    "LabTarget",
+    "Slo",
+    "Target",
+    "UrlTarget",
+]
+
+# Lab variants an experiment may ask for. The lab (chaosrun.lab.variants.VARIANT_NAMES) is the
+# authority once it exists; this list must stay equal to it.
+KNOWN_VARIANTS: tuple[str, ...] = (
+    "healthy",
+    "no-breaker",
+    "no-timeout",
+    "no-bulkhead",
+    "no-retry-cap",
+    "no-fallback",
+    "breaker-never-closes",
+    "timeout-too-long",
+)
+
+# Latency percentiles an SLO may name, in ascending order.
+PERCENTILES: tuple[str, ...] = ("p50", "p90", "p95", "p99", "p999")
+
+
+@dataclass(frozen=True, slots=True)
+class LabTarget:
+    """Run against the embedded lab, in one of its variants."""
+
+    variant: str = "healthy"
+
+
+@dataclass(frozen=True, slots=True)
+class UrlTarget:
+    """Run against an already running service whose dependencies sit behind a Toxiproxy server."""
+
+    service_url: str
+    toxiproxy_url: str
+
+
+Target: TypeAlias = LabTarget | UrlTarget
+
+
+@dataclass(frozen=True, slots=True)
+class Slo:
+    """Service-level objectives: availability as a fraction in (0, 1], latency per percentile."""
+
+    availability: float | None = None
+    latency_ms: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FaultUse:
+    """One action of the experiment whose provider module is `chaosrun.faults.<kind>`."""
+
+    kind: str
+    func: str
+    arguments: tuple[tuple[str, object], ...]
+    activity: str
+    line: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChaosrunSpec:
+    """The `{name: chaosrun}` entry of the experiment's `extensions` list."""
+
+    target: Target = LabTarget()
+    slo: Slo | None = None
+    deadline_s: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Experiment:
+    """A validated experiment: the plain Chaos Toolkit document plus what chaosrun parsed from it."""
+
+    path: Path
+    title: str
+    document: Mapping[str, Any]
+    chaosrun: ChaosrunSpec
+    faults: tuple[FaultUse, ...]

@@ -1,0 +1,92 @@
+"""HTTP SLI sample: availability and latency percentiles over N requests (or T seconds).
+
+Use with a Chaos Toolkit range tolerance on one of the returned keys, e.g.
+    tolerance: {type: range, range: [0.99, 1.0], target: availability}
+    tolerance: {type: range, range: [0, 500], target: p99_ms}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import aiohttp
+
+from chaosrun.probes._config import service_url
+
+__all__ = ["percentile", "sli_sample", "summarise"]
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile of an ascending list (q in [0, 100])."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, min(len(sorted_values), round(q / 100.0 * len(sorted_values) + 0.5)))
+    return sorted_values[rank - 1]
+
+
+def summarise(latencies_ms: list[float], ok: int, total: int) -> dict[str, Any]:
+    ordered = sorted(latencies_ms)
+    return {
+        "requests": total,
+        "ok": ok,
+        "errors": total - ok,
+        "availability": round(ok / total, 6) if total else 0.0,
+        "p50_ms": round(percentile(ordered, 50), 3),
+        "p90_ms": round(percentile(ordered, 90), 3),
+        "p95_ms": round(percentile(ordered, 95), 3),
+        "p99_ms": round(percentile(ordered, 99), 3),
+        "max_ms": round(ordered[-1], 3) if ordered else 0.0,
+    }
+
+
+async def _sample(
+    url: str, requests: int, duration_s: float | None, concurrency: int, timeout_s: float
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    ok = 0
+    sent = 0
+    stop_at = time.monotonic() + duration_s if duration_s else None
+    timeout = aiohttp.ClientTimeout(total=timeout_s)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+
+        async def one_worker() -> None:
+            nonlocal ok, sent
+            while True:
+                if stop_at is not None:
+                    if time.monotonic() >= stop_at:
+                        return
+                elif sent >= requests:
+                    return
+                sent += 1
+                start = time.perf_counter()
+                try:
+                    async with session.get(url) as response:
+                        await response.read()
+                        good = 200 <= response.status < 300
+                except (aiohttp.ClientError, TimeoutError):
+                    good = False
+                latencies.append((time.perf_counter() - start) * 1000.0)
+                ok += good
+
+        await asyncio.gather(*(one_worker() for _ in range(concurrency)))
+    return summarise(latencies, ok, len(latencies))
+
+
+def sli_sample(
+    *,
+    path: str = "/api/play",
+    requests: int = 50,
+    duration_s: float = 0.0,
+    concurrency: int = 4,
+    timeout_s: float = 2.0,
+    configuration: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Send `requests` GETs (or for `duration_s` seconds when > 0) and summarise the SLIs."""
+    if requests < 1 or concurrency < 1 or timeout_s <= 0 or duration_s < 0:
+        raise ValueError("requests, concurrency and timeout_s must be positive")
+    url = service_url(configuration) + "/" + path.lstrip("/")
+    result = asyncio.run(_sample(url, requests, duration_s or None, concurrency, timeout_s))
+    result["path"] = path
+    return result
