@@ -1,7 +1,7 @@
-"""The lab's sample app as data: dependencies with their resilience policy, and the endpoints using them.
+"""The lab's sample app as data: dependencies, their resilience policy, the endpoints using them.
 
 A `Topology` is written to a JSON file by the lab and read back by the gateway process
-(`chaosrun.lab.services.gateway --topology FILE.json`), so everything the gateway does is decided here.
+(`chaosrun.lab.services.gateway --topology FILE.json`): what the gateway does is decided here.
 
 Latency budget of the default policy (the shipped experiments hold the gateway to p99 <= 500 ms):
 an endpoint calls its dependencies concurrently, so a request costs the slowest dependency call.
@@ -9,7 +9,7 @@ One dependency call is at most: attempt (150 ms timeout) + backoff (20..30 ms) +
 because `retry_budget_ms` (350 ms) lets a further attempt start only if its whole timeout still fits
 in the budget -- ~330 ms when a dependency is slowed to 1000 ms, then the fallback answers at once.
 Fast failures (HTTP 5xx) get both retries: ~3 attempts + 20..30 ms + 40..50 ms of backoff.
-Once the breaker is open (5 failed calls), calls fail fast and only the half-open trial pays the cost.
+Once the breaker is open (5 failed calls), calls fail fast; only the half-open trial pays the cost.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ __all__ = [
 
 @dataclass(frozen=True, slots=True)
 class DependencyPolicy:
-    """How the gateway calls one dependency: bulkhead -> breaker -> retries -> per-attempt timeout."""
+    """How the gateway calls a dependency: bulkhead -> breaker -> retries -> per-attempt timeout."""
 
     timeout_ms: float | None
     """Per-attempt timeout; None = no timeout."""
@@ -51,7 +51,8 @@ class DependencyPolicy:
     retry_budget_ms: float | None = None
     """Overall budget for one call with its retries: a further attempt starts only if it fits
     (elapsed + backoff + `timeout_ms` <= budget; with no timeout: if it starts within the budget).
-    It never cuts an attempt short, so it cannot mask a missing or too-long timeout. None = no budget."""
+    It never cuts an attempt short, so it cannot mask a missing or too-long timeout.
+    None = no budget."""
 
     def __post_init__(self) -> None:
         _require(self.timeout_ms is None or self.timeout_ms > 0, "timeout_ms must be > 0 or null")

@@ -1,0 +1,5 @@
+import sys
+
+from chaosrun.cli import main
+
+sys.exit(main())

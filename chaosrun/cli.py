@@ -1,0 +1,233 @@
+"""chaosrun command line: the only place that prints errors and chooses exit codes.
+
+Exit codes: 0 passed; 1 a hypothesis deviated or the run failed; 2 invalid input or usage;
+3 target or lab unavailable; 4 aborted (deadline or safeguard); 130 interrupted by the user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from chaosrun.errors import (
+    EXIT_ABORTED,
+    EXIT_DEVIATED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    ChaosrunError,
+)
+
+__all__ = ["exit_code_for", "main"]
+
+_EPILOG = """exit codes: 0 passed, 1 deviated/failed, 2 invalid input, 3 target or lab unavailable,
+4 aborted (deadline), 130 interrupted (after every fault was reverted).
+State lives in $CHAOSRUN_HOME (default ~/.local/state/chaosrun)."""
+
+
+def exit_code_for(status: str, deviated: bool) -> int:
+    if status == "interrupted":
+        return EXIT_INTERRUPTED
+    if status == "aborted":
+        return EXIT_ABORTED
+    if status == "completed" and not deviated:
+        return EXIT_OK
+    return EXIT_DEVIATED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="chaosrun",
+        description="Run Chaos Toolkit experiments under a supervisor that always reverts "
+        "faults, against an embedded Toxiproxy lab or your own target.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from chaosrun import __version__
+
+    parser.add_argument("--version", action="version", version=f"chaosrun {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = sub.add_parser(
+        "validate", help="check experiment files strictly; one line per problem (exit 0 or 2)",
+        description="Validate experiment files: unknown or misspelled keys, wrong types, bad "
+        "tolerances, unknown faults and bad fault arguments are each reported on one line "
+        "naming the file, line and key path. Exit 0 when all are valid, 2 otherwise.",
+    )
+    validate.add_argument("files", nargs="+", metavar="FILE")
+
+    run = sub.add_parser(
+        "run", help="run one experiment (against the running lab, or an ephemeral one)",
+        description="Run an experiment under the supervisor. Targets the lab started by "
+        "'chaosrun lab up' when one is running, otherwise starts an ephemeral lab for this "
+        "run and stops it afterwards. Every fault is reverted whatever happens to the run.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("file", metavar="FILE")
+    run.add_argument("--json", action="store_true", help="print a machine summary as JSON")
+    run.add_argument("--journal", type=Path, metavar="PATH",
+                     help="also write the journal here (always in the run directory)")
+    run.add_argument("--variant", metavar="NAME",
+                     help="lab variant to run against (starts an ephemeral lab if the running "
+                     "lab is a different variant)")
+
+    lab = sub.add_parser("lab", help="start, stop or inspect the embedded lab",
+                         description="The embedded lab: a Toxiproxy server and a small "
+                         "streaming app (gateway + catalog, recommendations, auth), every "
+                         "dependency behind its own proxy, all on free ports of 127.0.0.1.")
+    lab_sub = lab.add_subparsers(dest="lab_command", required=True, metavar="ACTION")
+    up = lab_sub.add_parser("up", help="start the lab in the background")
+    up.add_argument("--variant", default="healthy",
+                    help="healthy (default) or a variant that switches one resilience pattern "
+                    "off: no-breaker, no-timeout, no-bulkhead, no-retry-cap, no-fallback, "
+                    "breaker-never-closes, timeout-too-long")
+    up.add_argument("--json", action="store_true", help="print the endpoints as JSON")
+    lab_sub.add_parser("down", help="stop every lab process by PID")
+    status = lab_sub.add_parser("status", help="show whether the lab runs, and its endpoints")
+    status.add_argument("--json", action="store_true",
+                        help="print the endpoints (Toxiproxy API URL, each proxy) as JSON")
+
+    cleanup = sub.add_parser(
+        "cleanup", help="revert faults left by runs whose supervisor died",
+        description="Find runs whose supervisor is gone, stop their workers and ephemeral "
+        "labs, and replay their undo logs so no fault outlives them.",
+    )
+    cleanup.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return _validate(args.files)
+        if args.command == "run":
+            return _run(args)
+        if args.command == "lab":
+            return _lab(args)
+        return _cleanup(args)
+    except ChaosrunError as exc:
+        print(f"chaosrun: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("chaosrun: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _validate(files: list[str]) -> int:
+    from chaosrun.load import validate_files
+
+    errors = validate_files(files)
+    for error in errors:
+        print(f"chaosrun: {error}", file=sys.stderr)
+    bad = {e.file for e in errors}
+    for name in files:
+        if name not in bad:
+            print(f"ok {name}")
+    return EXIT_USAGE if errors else EXIT_OK
+
+
+def _home() -> Path:
+    from chaosrun.engine.rundir import chaosrun_home
+
+    return chaosrun_home()
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from chaosrun.engine.supervisor import supervise
+    from chaosrun.lab.variants import VARIANT_NAMES
+    from chaosrun.load import load_experiment
+    from chaosrun.report.console import LiveConsole, render_verdict
+    from chaosrun.report.summary import summarise_run
+
+    if args.variant is not None and args.variant not in VARIANT_NAMES:
+        print(f"chaosrun: --variant: unknown variant {args.variant!r}; known: "
+              f"{', '.join(VARIANT_NAMES)}", file=sys.stderr)
+        return EXIT_USAGE
+    experiment = load_experiment(args.file)
+    console = Console(stderr=args.json, highlight=False)
+    if not args.json:
+        console.print(f"[bold]chaosrun[/] {experiment.title}  [dim]({args.file})[/]")
+    on_event = LiveConsole(console) if not args.json else (lambda event: None)
+    outcome = supervise(experiment, _home(), args.journal, args.variant, on_event)
+    code = exit_code_for(outcome.status, outcome.deviated)
+    summary = summarise_run(outcome.journal, code, str(outcome.journal_path))
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        render_verdict(console, summary)
+    return code
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from chaosrun.engine.target import running_lab
+    from chaosrun.errors import LabError
+    from chaosrun.lab.lab import lab_down, lab_up, load_lab_info
+
+    home = _home()
+    if args.lab_command == "up":
+        existing = running_lab(home)
+        if existing is not None:
+            raise LabError(f"a lab is already running ({existing.variant}) with API "
+                           f"{existing.toxiproxy_url}; run 'chaosrun lab down' first")
+        stale = load_lab_info(home / "lab")
+        if stale is not None:
+            lab_down(stale)
+        info = lab_up(home / "lab", args.variant)
+        _print_endpoints(info.endpoints(), args.json, "lab up")
+        return EXIT_OK
+    if args.lab_command == "down":
+        info = load_lab_info(home / "lab")
+        if info is None:
+            print("no lab running")
+            return EXIT_OK
+        left = lab_down(info)
+        if left:
+            raise LabError(f"lab stopped but ports still listening: {left}")
+        print("lab down: every process stopped, no port left listening")
+        return EXIT_OK
+    info = running_lab(home)
+    if info is None:
+        if args.json:
+            print(json.dumps({"running": False}))
+        else:
+            print("no lab running (start one with 'chaosrun lab up')")
+        return EXIT_OK
+    _print_endpoints(info.endpoints(), args.json, "lab running")
+    return EXIT_OK
+
+
+def _print_endpoints(endpoints: dict[str, Any], as_json: bool, heading: str) -> None:
+    if as_json:
+        print(json.dumps({"running": True, **endpoints}, indent=2))
+        return
+    print(f"{heading}: variant {endpoints['variant']}")
+    print(f"  service      {endpoints['service_url']}")
+    print(f"  toxiproxy    {endpoints['toxiproxy_api']}")
+    for name, proxy in endpoints["proxies"].items():
+        print(f"  proxy {name:<14} {proxy['listen']} -> {proxy['upstream']}")
+    print(f"  logs         {endpoints['directory']}/logs")
+
+
+def _cleanup(args: argparse.Namespace) -> int:
+    from chaosrun.engine.reconcile import reconcile_dead_runs
+
+    results = reconcile_dead_runs(_home())
+    if args.json:
+        print(json.dumps([
+            {"run_dir": str(r.run_dir), "reverted": r.reverted, "errors": list(r.errors),
+             "stopped_lab": r.stopped_lab} for r in results], indent=2))
+    elif not results:
+        print("nothing to clean up")
+    for r in results:
+        if not args.json:
+            print(f"reconciled {r.run_dir}: {r.reverted} fault(s) reverted"
+                  f"{', ephemeral lab stopped' if r.stopped_lab else ''}")
+        for error in r.errors:
+            print(f"chaosrun: {r.run_dir}: {error}", file=sys.stderr)
+    return EXIT_OK if all(not r.errors for r in results) else 3

@@ -1,0 +1,239 @@
+"""A lab dependency (catalog, recommendations, auth, ...): a small aiohttp service.
+
+CLI::
+
+    python -m chaosrun.lab.services.dependency --name catalog --host 127.0.0.1 --port N [--latency-ms 3]
+
+Readiness: once the socket listens, the process prints exactly one line ``READY <port>`` on stdout
+(flushed) and nothing else ever; ``--port 0`` lets the kernel pick a free port, and that line is
+how the caller learns it. ``GET /health`` answers 200 from the same moment. SIGTERM/SIGINT -> exit 0
+within a second. Logs go to stderr through `logging`.
+
+Endpoints:
+
+- ``GET /health`` -> ``{"status": "ok", "name": ...}``
+- ``GET /{anything}`` -> the dependency's JSON answer after its base latency (a 500 while failing).
+- ``GET /_stats[?limit=N]`` -> requests, in_flight, max_in_flight, failed, and the recent arrivals
+  (ring buffer of the last 10000: ``{"mono", "wall", "path", "failed"}``; ``mono`` is
+  `time.monotonic`, comparable across processes on one Linux host) so checks can see retry gaps
+  from the far side.
+- ``POST /_stats/reset`` -> zero the counters and arrivals (in-flight requests stay counted).
+- ``POST /_fail?duration_ms=X&mode=error`` -> every data request arriving in the next X ms gets a
+  500 at once, decided inside the process: ground truth for recovery-time measurements. The answer
+  gives the window (``start``/``end`` epoch seconds, ``start_mono``/``end_mono``). ``duration_ms=0``
+  ends a window early.
+
+Handlers are cancelled when their client disconnects, so ``in_flight`` counts requests a client
+is still waiting for (an attempt abandoned by a client timeout stops counting).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+__all__ = ["DependencyState", "build_app", "main", "serve"]
+
+log = logging.getLogger("chaosrun.lab.dependency")
+
+ARRIVALS_KEPT = 10_000
+_SHUTDOWN_S = 0.8
+
+
+class DependencyState:
+    """Counters and the failure window of one dependency process (single event loop, no locks)."""
+
+    def __init__(self, name: str, latency_ms: float) -> None:
+        self.name = name
+        self.latency_s = latency_ms / 1000.0
+        self.requests = 0
+        self.failed = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.arrivals: deque[tuple[float, float, str, bool]] = deque(maxlen=ARRIVALS_KEPT)
+        self.fail_until_mono = 0.0
+        self.served = 0
+
+    def reset(self) -> None:
+        self.requests = 0
+        self.failed = 0
+        self.served = 0
+        self.max_in_flight = self.in_flight
+        self.arrivals.clear()
+
+    def answer(self) -> dict[str, Any]:
+        n = self.served
+        if self.name == "catalog":
+            return {
+                "item": {"id": f"title-{n % 500}", "title": f"Title {n % 500}", "cached": False}
+            }
+        if self.name == "recommendations":
+            return {"items": [f"title-{(n + k) % 500}" for k in range(5)]}
+        if self.name == "auth":
+            return {"token": f"user-{n % 1000}", "user": f"user-{n % 1000}", "guest": False}
+        return {"service": self.name, "ok": True}
+
+
+_STATE = web.AppKey("state", DependencyState)
+
+
+async def _data(request: web.Request) -> web.Response:
+    state = request.app[_STATE]
+    mono, wall = time.monotonic(), time.time()
+    failing = mono < state.fail_until_mono
+    state.requests += 1
+    state.arrivals.append((mono, wall, request.path, failing))
+    if failing:
+        state.failed += 1
+        return web.json_response(
+            {"error": "injected failure", "dependency": state.name}, status=500
+        )
+    state.in_flight += 1
+    state.max_in_flight = max(state.max_in_flight, state.in_flight)
+    try:
+        if state.latency_s > 0:
+            await asyncio.sleep(state.latency_s)
+        state.served += 1
+        return web.json_response(state.answer())
+    finally:
+        state.in_flight -= 1
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "name": request.app[_STATE].name})
+
+
+async def _stats(request: web.Request) -> web.Response:
+    state = request.app[_STATE]
+    try:
+        limit = int(request.query.get("limit", ARRIVALS_KEPT))
+    except ValueError:
+        raise web.HTTPBadRequest(text="limit must be an integer") from None
+    arrivals = list(state.arrivals)[-limit:] if limit > 0 else []
+    return web.json_response(
+        {
+            "name": state.name,
+            "requests": state.requests,
+            "failed": state.failed,
+            "in_flight": state.in_flight,
+            "max_in_flight": state.max_in_flight,
+            "failing": time.monotonic() < state.fail_until_mono,
+            "arrivals": [{"mono": m, "wall": w, "path": p, "failed": f} for m, w, p, f in arrivals],
+        }
+    )
+
+
+async def _stats_reset(request: web.Request) -> web.Response:
+    request.app[_STATE].reset()
+    return web.json_response({"reset": True})
+
+
+async def _fail(request: web.Request) -> web.Response:
+    state = request.app[_STATE]
+    mode = request.query.get("mode", "error")
+    if mode != "error":
+        raise web.HTTPBadRequest(text=f"unknown mode {mode!r}; expected 'error'")
+    try:
+        duration_ms = float(request.query["duration_ms"])
+    except (KeyError, ValueError):
+        raise web.HTTPBadRequest(text="duration_ms (a number >= 0) is required") from None
+    if not duration_ms >= 0:
+        raise web.HTTPBadRequest(text="duration_ms must be >= 0")
+    mono, wall = time.monotonic(), time.time()
+    state.fail_until_mono = mono + duration_ms / 1000.0
+    log.info("%s: failing every request for %.0f ms", state.name, duration_ms)
+    return web.json_response(
+        {
+            "mode": mode,
+            "duration_ms": duration_ms,
+            "start": wall,
+            "end": wall + duration_ms / 1000.0,
+            "start_mono": mono,
+            "end_mono": state.fail_until_mono,
+        }
+    )
+
+
+def build_app(name: str, latency_ms: float) -> web.Application:
+    app = web.Application()
+    app[_STATE] = DependencyState(name, latency_ms)
+    app.router.add_get("/health", _health)
+    app.router.add_get("/_stats", _stats)
+    app.router.add_post("/_stats/reset", _stats_reset)
+    app.router.add_post("/_fail", _fail)
+    app.router.add_get("/{tail:.*}", _data)
+    return app
+
+
+async def serve(app: web.Application, host: str, port: int, *, cancel_on_disconnect: bool) -> None:
+    """Listen, print ``READY <port>``, run until SIGTERM/SIGINT, then stop within ~1 s.
+
+    Shared by the lab services (the gateway imports it from here).
+    """
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=0.3,
+        handler_cancellation=cancel_on_disconnect,
+    )
+    await runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        site = web.TCPSite(runner, host, port, backlog=2048)
+        await site.start()
+        bound = runner.addresses[0][1]
+        log.info("listening on %s:%d", host, bound)
+        sys.stdout.write(f"READY {bound}\n")
+        sys.stdout.flush()
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        try:
+            async with asyncio.timeout(_SHUTDOWN_S):
+                await runner.cleanup()
+        except TimeoutError:
+            log.warning("cleanup took longer than %.1f s; exiting anyway", _SHUTDOWN_S)
+
+
+def setup_logging(name: str) -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format=f"%(asctime)s {name}[%(process)d] %(levelname)s %(message)s",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chaosrun.lab.services.dependency")
+    parser.add_argument("--name", required=True, help="dependency name, e.g. catalog")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True, help="0 = pick a free port")
+    parser.add_argument("--latency-ms", type=float, default=3.0, help="base service time")
+    args = parser.parse_args(argv)
+    if args.latency_ms < 0:
+        parser.error("--latency-ms must be >= 0")
+    setup_logging(f"dependency:{args.name}")
+    app = build_app(args.name, args.latency_ms)
+    try:
+        asyncio.run(serve(app, args.host, args.port, cancel_on_disconnect=True))
+    except OSError as exc:
+        log.error("cannot listen on %s:%d: %s", args.host, args.port, exc)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

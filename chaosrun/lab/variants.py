@@ -1,0 +1,53 @@
+"""Lab variants: each one breaks exactly one resilience property, so every check can be shown to fail.
+
+`apply_variant` is pure: it returns a new `Topology` with the change applied to every dependency's
+policy. "healthy" is the identity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from chaosrun.lab.topology import DependencyPolicy, Topology
+
+__all__ = ["VARIANT_NAMES", "apply_variant"]
+
+_TOO_LONG_TIMEOUT_MS = 2000.0
+
+_VARIANTS: dict[str, Callable[[DependencyPolicy], DependencyPolicy]] = {
+    "healthy": lambda p: p,
+    "no-breaker": lambda p: replace(p, breaker=False),
+    "no-timeout": lambda p: replace(p, timeout_ms=None),
+    "no-bulkhead": lambda p: replace(p, bulkhead=None),
+    # Unbounded retries: no attempt cap and no retry budget either (the budget would be a cap);
+    # every retry still waits its backoff.
+    "no-retry-cap": lambda p: replace(p, retries=None, retry_budget_ms=None),
+    "no-fallback": lambda p: replace(p, fallback=False),
+    "breaker-never-closes": lambda p: replace(p, breaker_never_closes=True),
+    "timeout-too-long": lambda p: replace(p, timeout_ms=_TOO_LONG_TIMEOUT_MS),
+}
+
+VARIANT_NAMES: tuple[str, ...] = (
+    "healthy",
+    "no-breaker",
+    "no-timeout",
+    "no-bulkhead",
+    "no-retry-cap",
+    "no-fallback",
+    "breaker-never-closes",
+    "timeout-too-long",
+)
+assert set(VARIANT_NAMES) == set(_VARIANTS)
+
+
+def apply_variant(topology: Topology, variant: str) -> Topology:
+    """Return `topology` with `variant` applied to every dependency; unknown name -> ValueError."""
+    try:
+        change = _VARIANTS[variant]
+    except KeyError:
+        raise ValueError(
+            f"unknown lab variant {variant!r}; expected one of: {', '.join(VARIANT_NAMES)}"
+        ) from None
+    deps = tuple(replace(d, policy=change(d.policy)) for d in topology.dependencies)
+    return replace(topology, dependencies=deps)

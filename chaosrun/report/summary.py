@@ -1,0 +1,86 @@
+"""A machine summary of a run, derived from its journal (pure)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["probe_results", "summarise_run", "verdict"]
+
+
+def verdict(status: str, deviated: bool) -> str:
+    if status == "completed":
+        return "deviated" if deviated else "passed"
+    return status
+
+
+def _brief(output: Any) -> Any:
+    if isinstance(output, dict):
+        keys = ("availability", "p50_ms", "p99_ms", "requests", "errors", "toxic_count",
+                "enabled", "status", "proxy", "toxic", "removed")
+        picked = {k: output[k] for k in keys if k in output}
+        return picked or {k: output[k] for k in list(output)[:6]}
+    return output
+
+
+def probe_results(journal: dict[str, Any]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    states = journal.get("steady_states") or {}
+    for phase in ("before", "after"):
+        state = states.get(phase) or {}
+        for run in state.get("probes") or []:
+            activity = run.get("activity") or {}
+            rows.append({
+                "phase": phase,
+                "name": activity.get("name"),
+                "status": run.get("status"),
+                "tolerance_met": run.get("tolerance_met"),
+                "output": _brief(run.get("output")),
+                "error": run.get("exception")[-1].strip() if run.get("exception") else None,
+            })
+    return rows
+
+
+def _activities(runs: list[dict[str, Any]] | None, phase: str) -> list[dict[str, Any]]:
+    rows = []
+    for run in runs or []:
+        activity = run.get("activity") or {}
+        rows.append({
+            "phase": phase,
+            "name": activity.get("name"),
+            "type": activity.get("type"),
+            "status": run.get("status"),
+            "duration_s": round(float(run.get("duration") or 0.0), 3),
+            "output": _brief(run.get("output")),
+            "error": run.get("exception")[-1].strip() if run.get("exception") else None,
+        })
+    return rows
+
+
+def summarise_run(journal: dict[str, Any], exit_code: int, journal_path: str) -> dict[str, Any]:
+    status = str(journal.get("status"))
+    deviated = bool(journal.get("deviated"))
+    chaosrun = journal.get("chaosrun") or {}
+    worker = chaosrun.get("worker") or {}
+    states = journal.get("steady_states") or {}
+    return {
+        "title": (journal.get("experiment") or {}).get("title"),
+        "status": status,
+        "deviated": deviated,
+        "verdict": verdict(status, deviated),
+        "exit_code": exit_code,
+        "reason": worker.get("reason"),
+        "steady_state": {
+            phase: (states.get(phase) or {}).get("steady_state_met") for phase in ("before", "after")
+        },
+        "probes": probe_results(journal),
+        "activities": _activities(journal.get("run"), "method")
+        + _activities(journal.get("rollbacks"), "rollback"),
+        "leftovers_reverted": sum(
+            1 for u in chaosrun.get("undo") or [] if u.get("reverted_by_supervisor")
+        ),
+        "undo_errors": [u["error"] for u in chaosrun.get("undo") or [] if u.get("error")],
+        "target": chaosrun.get("target"),
+        "duration_s": journal.get("duration"),
+        "journal": journal_path,
+        "run_dir": chaosrun.get("run_dir"),
+    }
