@@ -1,4 +1,4 @@
-"""Lab variants: each one breaks exactly one resilience property, so every check can be shown to fail.
+"""Lab variants: each breaks exactly one resilience property, so every check can be shown to fail.
 
 `apply_variant` is pure: it returns a new `Topology` with the change applied to every dependency's
 policy. "healthy" is the identity.

@@ -2,7 +2,9 @@
 
 CLI::
 
-    python -m chaosrun.lab.services.dependency --name catalog --host 127.0.0.1 --port N [--latency-ms 3]
+    python -m chaosrun.lab.services.dependency --name NAME --port N [--latency-ms 3] [--host IP]
+
+``--host`` defaults to 127.0.0.1 and is bound exactly.
 
 Readiness: once the socket listens, the process prints exactly one line ``READY <port>`` on stdout
 (flushed) and nothing else ever; ``--port 0`` lets the kernel pick a free port, and that line is

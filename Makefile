@@ -1,0 +1,46 @@
+# Every target installs what it needs: a Python venv (.venv) and Toxiproxy v2.12.0 (.tools/bin).
+PYTHON ?= python3
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+VENV := .venv
+BIN := $(VENV)/bin
+TOOLS := .tools/bin
+TOXIPROXY := $(TOOLS)/toxiproxy-server
+TOXIPROXY_VERSION := v2.12.0
+STAMP := $(VENV)/.installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: setup demo test test-slow lint bench clean
+
+setup: $(STAMP) $(TOXIPROXY)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+$(TOXIPROXY):
+	@test -x "$(GO)" || { echo "Go is needed to build toxiproxy-server (https://go.dev/dl) - or set TOXIPROXY_SERVER"; exit 3; }
+	mkdir -p $(TOOLS) .tools/gobuild
+	GOBIN=$(abspath .tools/gobuild) $(GO) install github.com/Shopify/toxiproxy/v2/cmd/server@$(TOXIPROXY_VERSION)
+	cp .tools/gobuild/server $(TOXIPROXY)
+
+demo: setup
+	$(BIN)/chaosrun run experiments/latency-injection.yaml
+
+lint: setup
+	$(BIN)/ruff check chaosrun tests bench
+	$(BIN)/ruff format --check chaosrun tests bench
+	$(BIN)/mypy
+
+test: setup lint
+	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/pytest -n $(PYTEST_WORKERS) -q
+
+test-slow: setup
+	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/pytest -q -m slow
+
+bench: setup
+	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache
