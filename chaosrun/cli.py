@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("chaosrun: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # stdout closed early (e.g. piped into `head`): not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 def _validate(files: list[str]) -> int:
@@ -220,13 +225,13 @@ def _cleanup(args: argparse.Namespace) -> int:
     results = reconcile_dead_runs(_home())
     if args.json:
         print(json.dumps([
-            {"run_dir": str(r.run_dir), "reverted": r.reverted, "errors": list(r.errors),
+            {"run_dir": str(r.run_dir), "active": r.active, "reverted": r.reverted, "errors": list(r.errors),
              "stopped_lab": r.stopped_lab} for r in results], indent=2))
     elif not results:
         print("nothing to clean up")
     for r in results:
         if not args.json:
-            print(f"reconciled {r.run_dir}: {r.reverted} fault(s) reverted"
+            print(f"reconciled {r.run_dir}: {r.active} fault(s) were active, all reverted"
                   f"{', ephemeral lab stopped' if r.stopped_lab else ''}")
         for error in r.errors:
             print(f"chaosrun: {r.run_dir}: {error}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,8 @@ __all__ = ["Reconciled", "reconcile_dead_runs"]
 @dataclass(frozen=True, slots=True)
 class Reconciled:
     run_dir: Path
-    reverted: int
+    active: int  # faults the dead run still had in place when we found it
+    reverted: int  # of those, reverted by replaying the undo log (the rest by the worker)
     errors: tuple[str, ...]
     stopped_lab: bool
 
@@ -28,8 +30,10 @@ def reconcile_dead_runs(home: Path) -> list[Reconciled]:
         record = read_record(run_dir)
         if record is None or record.state != "running" or record.supervisor.alive():
             continue
+        active = len(undo.pending_entries(run_dir / "undo.log"))
         if record.worker is not None:
-            stop(record.worker, grace_s=1.0)
+            # SIGINT lets Chaos Toolkit run its rollbacks; the replay below covers the rest.
+            stop(record.worker, grace_s=5.0, first=signal.SIGINT)
         outcomes = undo.replay(run_dir / "undo.log")
         stopped_lab = False
         if record.ephemeral_lab:
@@ -41,6 +45,7 @@ def reconcile_dead_runs(home: Path) -> list[Reconciled]:
         results.append(
             Reconciled(
                 run_dir=run_dir,
+                active=active,
                 reverted=sum(1 for o in outcomes if o.reverted),
                 errors=tuple(o.error for o in outcomes if o.error),
                 stopped_lab=stopped_lab,

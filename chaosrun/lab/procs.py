@@ -78,13 +78,14 @@ def spawn(
     return ProcessRef(name, proc.pid, process_start_time(proc.pid)), proc
 
 
-def stop(ref: ProcessRef, grace_s: float = 2.0) -> None:
-    """SIGTERM, wait up to `grace_s`, then SIGKILL. Only signals the process if it is still ours."""
+def stop(ref: ProcessRef, grace_s: float = 2.0, first: int = signal.SIGTERM) -> None:
+    """`first` (SIGTERM), wait up to `grace_s`, then SIGKILL. Only signals the process if it is
+    still ours (same PID and start time)."""
     if not ref.alive():
         _reap(ref.pid)
         return
     with contextlib.suppress(ProcessLookupError):
-        os.kill(ref.pid, signal.SIGTERM)
+        os.kill(ref.pid, first)
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         _reap(ref.pid)
