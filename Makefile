@@ -34,7 +34,7 @@ lint: setup
 	$(BIN)/mypy
 
 test: setup lint
-	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/pytest -n $(PYTEST_WORKERS) -q
+	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -q
 
 test-slow: setup
 	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/pytest -q -m slow

@@ -48,8 +48,15 @@ def bench_cold_start(trials: int, workdir: Path) -> list[float]:
 
 def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, int]:
     start = time.perf_counter()
-    proc = subprocess.run(argv, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.DEVNULL, timeout=600, check=False)
+    proc = subprocess.run(
+        argv,
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=600,
+        check=False,
+    )
     return time.perf_counter() - start, proc.returncode
 
 
@@ -58,16 +65,27 @@ def bench_overhead(experiment: Path, runs: int, workdir: Path) -> dict[str, list
     env = {**os.environ, "CHAOSRUN_HOME": str(home)}
     info = lab_up(home / "lab")
     try:
-        chaos_env = {**env, "CHAOSRUN_SERVICE_URL": info.service_url,
-                     "CHAOSRUN_TOXIPROXY_URL": info.toxiproxy_url}
+        chaos_env = {
+            **env,
+            "CHAOSRUN_SERVICE_URL": info.service_url,
+            "CHAOSRUN_TOXIPROXY_URL": info.toxiproxy_url,
+        }
         results: dict[str, list[float]] = {"chaosrun": [], "chaos": []}
         for _ in range(runs):
             wall, code = _timed([str(BIN / "chaosrun"), "run", str(experiment)], env)
             assert code == 0, f"chaosrun run exited {code}"
             results["chaosrun"].append(wall)
             wall, code = _timed(
-                [str(BIN / "chaos"), "--no-log-file", "run", "--rollback-strategy", "always",
-                 "--journal-path", str(workdir / "chaos-journal.json"), str(experiment)],
+                [
+                    str(BIN / "chaos"),
+                    "--no-log-file",
+                    "run",
+                    "--rollback-strategy",
+                    "always",
+                    "--journal-path",
+                    str(workdir / "chaos-journal.json"),
+                    str(experiment),
+                ],
                 chaos_env,
             )
             assert code == 0, f"chaos run exited {code}"
@@ -81,26 +99,32 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--experiment", type=Path,
-                        default=REPO / "experiments" / "latency-injection.yaml")
+    parser.add_argument(
+        "--experiment", type=Path, default=REPO / "experiments" / "latency-injection.yaml"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="chaosrun-bench-") as tmp:
         workdir = Path(tmp)
         cold = bench_cold_start(args.trials, workdir)
-        print(f"lab cold start to ready ({args.trials} trials): median "
-              f"{statistics.median(cold):.3f} s, min {min(cold):.3f} s, max {max(cold):.3f} s "
-              f"(goal: median <= 1.5 s)")
+        print(
+            f"lab cold start to ready ({args.trials} trials): median "
+            f"{statistics.median(cold):.3f} s, min {min(cold):.3f} s, max {max(cold):.3f} s "
+            f"(goal: median <= 1.5 s)"
+        )
         pauses = declared_pauses_s(load_experiment(args.experiment).document)
         walls = bench_overhead(args.experiment, args.runs, workdir)
         over = {k: [w - pauses for w in v] for k, v in walls.items()}
         med = {k: statistics.median(v) for k, v in over.items()}
-        print(f"harness overhead on {args.experiment.name} ({args.runs} runs each, "
-              f"declared pauses {pauses:g} s subtracted):")
+        print(
+            f"harness overhead on {args.experiment.name} ({args.runs} runs each, "
+            f"declared pauses {pauses:g} s subtracted):"
+        )
         for name in ("chaosrun", "chaos"):
-            print(f"  {name:<9} wall median {statistics.median(walls[name]):.3f} s, "
-                  f"overhead median {med[name]:.3f} s")
-        print(f"  ratio chaosrun/chaos overhead: {med['chaosrun'] / med['chaos']:.2f} "
-              f"(goal <= 2)")
+            print(
+                f"  {name:<9} wall median {statistics.median(walls[name]):.3f} s, "
+                f"overhead median {med[name]:.3f} s"
+            )
+        print(f"  ratio chaosrun/chaos overhead: {med['chaosrun'] / med['chaos']:.2f} (goal <= 2)")
     return 0
 
 

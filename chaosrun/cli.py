@@ -53,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     validate = sub.add_parser(
-        "validate", help="check experiment files strictly; one line per problem (exit 0 or 2)",
+        "validate",
+        help="check experiment files strictly; one line per problem (exit 0 or 2)",
         description="Validate experiment files: unknown or misspelled keys, wrong types, bad "
         "tolerances, unknown faults and bad fault arguments are each reported on one line "
         "naming the file, line and key path. Exit 0 when all are valid, 2 otherwise.",
@@ -61,38 +62,57 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", metavar="FILE")
 
     run = sub.add_parser(
-        "run", help="run one experiment (against the running lab, or an ephemeral one)",
+        "run",
+        help="run one experiment (against the running lab, or an ephemeral one)",
         description="Run an experiment under the supervisor. Targets the lab started by "
         "'chaosrun lab up' when one is running, otherwise starts an ephemeral lab for this "
         "run and stops it afterwards. Every fault is reverted whatever happens to the run.",
-        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("file", metavar="FILE")
     run.add_argument("--json", action="store_true", help="print a machine summary as JSON")
-    run.add_argument("--journal", type=Path, metavar="PATH",
-                     help="also write the journal here (always in the run directory)")
-    run.add_argument("--variant", metavar="NAME",
-                     help="lab variant to run against (starts an ephemeral lab if the running "
-                     "lab is a different variant)")
+    run.add_argument(
+        "--journal",
+        type=Path,
+        metavar="PATH",
+        help="also write the journal here (always in the run directory)",
+    )
+    run.add_argument(
+        "--variant",
+        metavar="NAME",
+        help="lab variant to run against (starts an ephemeral lab if the running "
+        "lab is a different variant)",
+    )
 
-    lab = sub.add_parser("lab", help="start, stop or inspect the embedded lab",
-                         description="The embedded lab: a Toxiproxy server and a small "
-                         "streaming app (gateway + catalog, recommendations, auth), every "
-                         "dependency behind its own proxy, all on free ports of 127.0.0.1.")
+    lab = sub.add_parser(
+        "lab",
+        help="start, stop or inspect the embedded lab",
+        description="The embedded lab: a Toxiproxy server and a small "
+        "streaming app (gateway + catalog, recommendations, auth), every "
+        "dependency behind its own proxy, all on free ports of 127.0.0.1.",
+    )
     lab_sub = lab.add_subparsers(dest="lab_command", required=True, metavar="ACTION")
     up = lab_sub.add_parser("up", help="start the lab in the background")
-    up.add_argument("--variant", default="healthy",
-                    help="healthy (default) or a variant that switches one resilience pattern "
-                    "off: no-breaker, no-timeout, no-bulkhead, no-retry-cap, no-fallback, "
-                    "breaker-never-closes, timeout-too-long")
+    up.add_argument(
+        "--variant",
+        default="healthy",
+        help="healthy (default) or a variant that switches one resilience pattern "
+        "off: no-breaker, no-timeout, no-bulkhead, no-retry-cap, no-fallback, "
+        "breaker-never-closes, timeout-too-long",
+    )
     up.add_argument("--json", action="store_true", help="print the endpoints as JSON")
     lab_sub.add_parser("down", help="stop every lab process by PID")
     status = lab_sub.add_parser("status", help="show whether the lab runs, and its endpoints")
-    status.add_argument("--json", action="store_true",
-                        help="print the endpoints (Toxiproxy API URL, each proxy) as JSON")
+    status.add_argument(
+        "--json",
+        action="store_true",
+        help="print the endpoints (Toxiproxy API URL, each proxy) as JSON",
+    )
 
     cleanup = sub.add_parser(
-        "cleanup", help="revert faults left by runs whose supervisor died",
+        "cleanup",
+        help="revert faults left by runs whose supervisor died",
         description="Find runs whose supervisor is gone, stop their workers and ephemeral "
         "labs, and replay their undo logs so no fault outlives them.",
     )
@@ -151,8 +171,11 @@ def _run(args: argparse.Namespace) -> int:
     from chaosrun.report.summary import summarise_run
 
     if args.variant is not None and args.variant not in VARIANT_NAMES:
-        print(f"chaosrun: --variant: unknown variant {args.variant!r}; known: "
-              f"{', '.join(VARIANT_NAMES)}", file=sys.stderr)
+        print(
+            f"chaosrun: --variant: unknown variant {args.variant!r}; known: "
+            f"{', '.join(VARIANT_NAMES)}",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     experiment = load_experiment(args.file)
     console = Console(stderr=args.json, highlight=False)
@@ -178,20 +201,22 @@ def _lab(args: argparse.Namespace) -> int:
     if args.lab_command == "up":
         existing = running_lab(home)
         if existing is not None:
-            raise LabError(f"a lab is already running ({existing.variant}) with API "
-                           f"{existing.toxiproxy_url}; run 'chaosrun lab down' first")
+            raise LabError(
+                f"a lab is already running ({existing.variant}) with API "
+                f"{existing.toxiproxy_url}; run 'chaosrun lab down' first"
+            )
         stale = load_lab_info(home / "lab")
         if stale is not None:
             lab_down(stale)
-        info = lab_up(home / "lab", args.variant)
-        _print_endpoints(info.endpoints(), args.json, "lab up")
+        started = lab_up(home / "lab", args.variant)
+        _print_endpoints(started.endpoints(), args.json, "lab up")
         return EXIT_OK
     if args.lab_command == "down":
-        info = load_lab_info(home / "lab")
-        if info is None:
+        recorded = load_lab_info(home / "lab")
+        if recorded is None:
             print("no lab running")
             return EXIT_OK
-        left = lab_down(info)
+        left = lab_down(recorded)
         if left:
             raise LabError(f"lab stopped but ports still listening: {left}")
         print("lab down: every process stopped, no port left listening")
@@ -224,15 +249,29 @@ def _cleanup(args: argparse.Namespace) -> int:
 
     results = reconcile_dead_runs(_home())
     if args.json:
-        print(json.dumps([
-            {"run_dir": str(r.run_dir), "active": r.active, "reverted": r.reverted, "errors": list(r.errors),
-             "stopped_lab": r.stopped_lab} for r in results], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "run_dir": str(r.run_dir),
+                        "active": r.active,
+                        "reverted": r.reverted,
+                        "errors": list(r.errors),
+                        "stopped_lab": r.stopped_lab,
+                    }
+                    for r in results
+                ],
+                indent=2,
+            )
+        )
     elif not results:
         print("nothing to clean up")
     for r in results:
         if not args.json:
-            print(f"reconciled {r.run_dir}: {r.active} fault(s) were active, all reverted"
-                  f"{', ephemeral lab stopped' if r.stopped_lab else ''}")
+            print(
+                f"reconciled {r.run_dir}: {r.active} fault(s) were active, all reverted"
+                f"{', ephemeral lab stopped' if r.stopped_lab else ''}"
+            )
         for error in r.errors:
             print(f"chaosrun: {r.run_dir}: {error}", file=sys.stderr)
     return EXIT_OK if all(not r.errors for r in results) else 3

@@ -28,7 +28,8 @@ def _rebuilt(
     before = next((e["state"] for e in events if e["event"] == "hypothesis-before-completed"), None)
     after = next((e["state"] for e in events if e["event"] == "hypothesis-after-completed"), None)
     in_rollbacks = False
-    method_runs, rollback_runs = [], []
+    method_runs: list[Any] = []
+    rollback_runs: list[Any] = []
     for event in events:
         if event["event"] == "rollbacks":
             in_rollbacks = True

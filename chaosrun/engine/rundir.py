@@ -1,11 +1,11 @@
 """Where chaosrun keeps state: the running lab and one directory per run.
 
-    $CHAOSRUN_HOME (default ~/.local/state/chaosrun)
-      lab/lab.json            the lab started by `chaosrun lab up`
-      runs/<run-id>/run.json  who runs it (supervisor and worker PIDs) and its state
-                   undo.log   append-only undo entries of every fault
-                   events.jsonl, worker.log, worker-journal.json, journal.json
-                   lab/       an ephemeral lab started for this run only
+$CHAOSRUN_HOME (default ~/.local/state/chaosrun)
+  lab/lab.json            the lab started by `chaosrun lab up`
+  runs/<run-id>/run.json  who runs it (supervisor and worker PIDs) and its state
+               undo.log   append-only undo entries of every fault
+               events.jsonl, worker.log, worker-journal.json, journal.json
+               lab/       an ephemeral lab started for this run only
 """
 
 from __future__ import annotations
@@ -21,8 +21,15 @@ from typing import Literal
 from chaosrun.atomic import write_atomic
 from chaosrun.lab.procs import ProcessRef, process_start_time
 
-__all__ = ["RunRecord", "RunState", "chaosrun_home", "list_runs", "new_run_dir", "read_record",
-           "write_record"]
+__all__ = [
+    "RunRecord",
+    "RunState",
+    "chaosrun_home",
+    "list_runs",
+    "new_run_dir",
+    "read_record",
+    "write_record",
+]
 
 RunState = Literal["running", "finished", "reconciled"]
 RUN_FILE = "run.json"

@@ -25,8 +25,11 @@ class Target:
             "toxiproxy_url": self.toxiproxy_url,
             "lab": None
             if self.lab is None
-            else {"variant": self.lab.variant, "ephemeral": self.ephemeral,
-                  "directory": self.lab.directory},
+            else {
+                "variant": self.lab.variant,
+                "ephemeral": self.ephemeral,
+                "directory": self.lab.directory,
+            },
         }
 
 

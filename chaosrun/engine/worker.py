@@ -63,9 +63,7 @@ def _make_handler(events_path: Path) -> Any:
             self._emit("rollbacks")
 
         def start_activity(self, activity: Any) -> None:
-            self._emit(
-                "activity-start", name=activity.get("name"), type=activity.get("type")
-            )
+            self._emit("activity-start", name=activity.get("name"), type=activity.get("type"))
 
         def activity_completed(self, activity: Any, run: Any) -> None:
             self._emit("activity", run=_jsonable(run))
@@ -77,9 +75,7 @@ def _make_handler(events_path: Path) -> Any:
             self._emit("signal-exit")
 
         def finish(self, journal: Any) -> None:
-            self._emit(
-                "finish", status=journal.get("status"), deviated=journal.get("deviated")
-            )
+            self._emit("finish", status=journal.get("status"), deviated=journal.get("deviated"))
             self._file.close()
 
     return EventStream()

@@ -7,6 +7,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from chaosrun.report.summary import brief_output
+
 __all__ = ["LiveConsole", "render_verdict"]
 
 _PHASES = {
@@ -15,8 +17,13 @@ _PHASES = {
     "hypothesis-after": "Steady-state hypothesis (after)",
     "rollbacks": "Rollbacks",
 }
-_VERDICT_STYLE = {"passed": "bold green", "deviated": "bold red", "failed": "bold red",
-                  "interrupted": "bold yellow", "aborted": "bold yellow"}
+_VERDICT_STYLE = {
+    "passed": "bold green",
+    "deviated": "bold red",
+    "failed": "bold red",
+    "interrupted": "bold yellow",
+    "aborted": "bold yellow",
+}
 
 
 def _fmt_output(output: Any) -> str:
@@ -38,7 +45,8 @@ class LiveConsole:
             lab = target.get("lab")
             where = (
                 f"lab ({lab['variant']}{', ephemeral' if lab['ephemeral'] else ''})"
-                if lab else "explicit target"
+                if lab
+                else "explicit target"
             )
             self.console.print(
                 f"[dim]target:[/] {where}  service {target['service_url']}  "
@@ -68,7 +76,7 @@ class LiveConsole:
         met = run.get("tolerance_met")
         ok = status == "succeeded" and met is not False
         mark = "[green]✓[/]" if ok else "[red]✗[/]"
-        detail = _fmt_output(run.get("output"))
+        detail = _fmt_output(brief_output(run.get("output")))
         if run.get("exception"):
             detail = str(run["exception"][-1]).strip()
         elif met is False:
@@ -96,11 +104,11 @@ def render_verdict(console: Console, summary: dict[str, Any]) -> None:
         ok = activity["status"] == "succeeded"
         result = "[green]ok[/]" if ok else f"[red]{activity['status']}[/]"
         observed = activity["error"] or _fmt_output(activity["output"])
-        table.add_row(activity["phase"], f"{activity['type']} {activity['name']}", result,
-                      observed)
+        table.add_row(activity["phase"], f"{activity['type']} {activity['name']}", result, observed)
     if summary["leftovers_reverted"]:
-        table.add_row("supervisor", "leftover faults reverted",
-                      str(summary["leftovers_reverted"]), "")
+        table.add_row(
+            "supervisor", "leftover faults reverted", str(summary["leftovers_reverted"]), ""
+        )
     console.print(table)
     verdict = summary["verdict"]
     style = _VERDICT_STYLE.get(verdict, "bold")

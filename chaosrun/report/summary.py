@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["probe_results", "summarise_run", "verdict"]
+__all__ = ["brief_output", "probe_results", "summarise_run", "verdict"]
 
 
 def verdict(status: str, deviated: bool) -> str:
@@ -13,13 +13,31 @@ def verdict(status: str, deviated: bool) -> str:
     return status
 
 
-def _brief(output: Any) -> Any:
+def brief_output(output: Any) -> Any:
     if isinstance(output, dict):
-        keys = ("availability", "p50_ms", "p99_ms", "requests", "errors", "toxic_count",
-                "enabled", "status", "proxy", "toxic", "removed")
+        keys = (
+            "availability",
+            "p50_ms",
+            "p99_ms",
+            "requests",
+            "errors",
+            "toxic_count",
+            "enabled",
+            "status",
+            "proxy",
+            "toxic",
+            "removed",
+        )
         picked = {k: output[k] for k in keys if k in output}
         return picked or {k: output[k] for k in list(output)[:6]}
     return output
+
+
+def _last_line(exception: Any) -> str | None:
+    """Chaos Toolkit stores an activity's exception as a list of traceback lines."""
+    if isinstance(exception, list) and exception:
+        return str(exception[-1]).strip()
+    return None
 
 
 def probe_results(journal: dict[str, Any]) -> list[dict[str, Any]]:
@@ -29,14 +47,16 @@ def probe_results(journal: dict[str, Any]) -> list[dict[str, Any]]:
         state = states.get(phase) or {}
         for run in state.get("probes") or []:
             activity = run.get("activity") or {}
-            rows.append({
-                "phase": phase,
-                "name": activity.get("name"),
-                "status": run.get("status"),
-                "tolerance_met": run.get("tolerance_met"),
-                "output": _brief(run.get("output")),
-                "error": run.get("exception")[-1].strip() if run.get("exception") else None,
-            })
+            rows.append(
+                {
+                    "phase": phase,
+                    "name": activity.get("name"),
+                    "status": run.get("status"),
+                    "tolerance_met": run.get("tolerance_met"),
+                    "output": brief_output(run.get("output")),
+                    "error": _last_line(run.get("exception")),
+                }
+            )
     return rows
 
 
@@ -44,15 +64,17 @@ def _activities(runs: list[dict[str, Any]] | None, phase: str) -> list[dict[str,
     rows = []
     for run in runs or []:
         activity = run.get("activity") or {}
-        rows.append({
-            "phase": phase,
-            "name": activity.get("name"),
-            "type": activity.get("type"),
-            "status": run.get("status"),
-            "duration_s": round(float(run.get("duration") or 0.0), 3),
-            "output": _brief(run.get("output")),
-            "error": run.get("exception")[-1].strip() if run.get("exception") else None,
-        })
+        rows.append(
+            {
+                "phase": phase,
+                "name": activity.get("name"),
+                "type": activity.get("type"),
+                "status": run.get("status"),
+                "duration_s": round(float(run.get("duration") or 0.0), 3),
+                "output": brief_output(run.get("output")),
+                "error": _last_line(run.get("exception")),
+            }
+        )
     return rows
 
 
@@ -70,7 +92,8 @@ def summarise_run(journal: dict[str, Any], exit_code: int, journal_path: str) ->
         "exit_code": exit_code,
         "reason": worker.get("reason"),
         "steady_state": {
-            phase: (states.get(phase) or {}).get("steady_state_met") for phase in ("before", "after")
+            phase: (states.get(phase) or {}).get("steady_state_met")
+            for phase in ("before", "after")
         },
         "probes": probe_results(journal),
         "activities": _activities(journal.get("run"), "method")

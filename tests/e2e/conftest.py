@@ -22,14 +22,29 @@ CHAOSRUN = [sys.executable, "-m", "chaosrun"]
 
 def run_cli(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CHAOSRUN_HOME": str(home)}
-    return subprocess.run([*CHAOSRUN, *args], env=env, cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+    return subprocess.run(
+        [*CHAOSRUN, *args],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 def start_cli(home: Path, *args: str) -> subprocess.Popen[str]:
     env = {**os.environ, "CHAOSRUN_HOME": str(home)}
-    return subprocess.Popen([*CHAOSRUN, *args], env=env, cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [*CHAOSRUN, *args],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def wait_for(predicate: Any, timeout_s: float, what: str) -> None:

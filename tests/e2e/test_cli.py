@@ -18,11 +18,17 @@ HELD = str(REPO / "tests" / "e2e" / "experiments" / "held-fault.yaml")
 
 
 def test_validate_ok_and_bad(tmp_path: Path) -> None:
-    ok = run_cli(tmp_path, "validate", "experiments/latency-injection.yaml",
-                 "experiments/dependency-failure.yaml")
+    ok = run_cli(
+        tmp_path,
+        "validate",
+        "experiments/latency-injection.yaml",
+        "experiments/dependency-failure.yaml",
+    )
     assert ok.returncode == 0, ok.stderr
-    assert ok.stdout.splitlines() == ["ok experiments/latency-injection.yaml",
-                                      "ok experiments/dependency-failure.yaml"]
+    assert ok.stdout.splitlines() == [
+        "ok experiments/latency-injection.yaml",
+        "ok experiments/dependency-failure.yaml",
+    ]
     bad = tmp_path / "bad.yaml"
     bad.write_text("title: t\ndescription: d\nmetod: []\n")
     result = run_cli(tmp_path, "validate", str(bad))
@@ -54,13 +60,22 @@ def test_lab_status_json_lists_endpoints(lab: dict[str, Any]) -> None:
 
 def test_run_passes_on_the_healthy_running_lab(lab: dict[str, Any], tmp_path: Path) -> None:
     journal = tmp_path / "journal.json"
-    result = run_cli(lab["home"], "run", "experiments/dependency-failure.yaml", "--json",
-                     "--journal", str(journal))
+    result = run_cli(
+        lab["home"],
+        "run",
+        "experiments/dependency-failure.yaml",
+        "--json",
+        "--journal",
+        str(journal),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     summary = json.loads(result.stdout)
     assert (summary["verdict"], summary["exit_code"]) == ("passed", 0)
-    assert summary["target"]["lab"] == {"variant": "healthy", "ephemeral": False,
-                                        "directory": str(lab["home"] / "lab")}
+    assert summary["target"]["lab"] == {
+        "variant": "healthy",
+        "ephemeral": False,
+        "directory": str(lab["home"] / "lab"),
+    }
     assert [p["tolerance_met"] for p in summary["probes"]] == [True] * 4
     data = json.loads(journal.read_text())
     assert data["status"] == "completed" and data["deviated"] is False
@@ -69,8 +84,9 @@ def test_run_passes_on_the_healthy_running_lab(lab: dict[str, Any], tmp_path: Pa
 
 
 def test_run_deviates_on_the_no_fallback_variant(tmp_path: Path) -> None:
-    result = run_cli(tmp_path, "run", "experiments/dependency-failure.yaml", "--json",
-                     "--variant", "no-fallback")
+    result = run_cli(
+        tmp_path, "run", "experiments/dependency-failure.yaml", "--json", "--variant", "no-fallback"
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     summary = json.loads(result.stdout)
     assert summary["verdict"] == "deviated"
@@ -82,8 +98,9 @@ def test_run_deviates_on_the_no_fallback_variant(tmp_path: Path) -> None:
 
 
 def _run_dir(home: Path) -> Path:
-    runs = [r for r in list_runs(home) if (read_record(r) or None) and
-            read_record(r).state == "running"]  # type: ignore[union-attr]
+    runs = [
+        r for r in list_runs(home) if (read_record(r) or None) and read_record(r).state == "running"
+    ]  # type: ignore[union-attr]
     assert len(runs) == 1
     return runs[0]
 
@@ -125,8 +142,10 @@ def test_sigkill_of_the_worker_leaves_no_fault_and_a_journal(lab: dict[str, Any]
     assert journal["chaosrun"]["journal_rebuilt_from_events"] is True
     reverted = {(u["op"], u["proxy"]) for u in journal["chaosrun"]["undo"]}
     assert reverted == {("remove_toxic", "catalog"), ("enable_proxy", "auth")}
-    assert [r["activity"]["name"] for r in journal["run"]] == ["slow-down-catalog",
-                                                                "take-auth-down"]
+    assert [r["activity"]["name"] for r in journal["run"]] == [
+        "slow-down-catalog",
+        "take-auth-down",
+    ]
 
 
 def test_sigkill_of_the_supervisor_then_cleanup_reverts(lab: dict[str, Any]) -> None:
@@ -154,8 +173,12 @@ def test_sigkill_of_the_supervisor_then_cleanup_reverts(lab: dict[str, Any]) -> 
 def test_deadline_aborts_reverts_and_exits_4(lab: dict[str, Any]) -> None:
     client = ToxiproxyClient(lab["toxiproxy_api"])
     start = time.monotonic()
-    result = run_cli(lab["home"], "run",
-                     str(REPO / "tests" / "e2e" / "experiments" / "short-deadline.yaml"), "--json")
+    result = run_cli(
+        lab["home"],
+        "run",
+        str(REPO / "tests" / "e2e" / "experiments" / "short-deadline.yaml"),
+        "--json",
+    )
     assert result.returncode == 4, result.stderr
     assert time.monotonic() - start < 30
     summary = json.loads(result.stdout)

@@ -142,7 +142,7 @@ def test_upstream_stream_and_toxicity_reach_toxiproxy(toxiproxy, upstream, confi
 def test_undo_entry_is_written_before_the_fault_and_replay_reverts(
     toxiproxy, upstream, config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    name, port = _proxy(toxiproxy, upstream)
+    name, _ = _proxy(toxiproxy, upstream)
     log = tmp_path / "undo.log"
     monkeypatch.setenv(undo.UNDO_LOG_ENV, str(log))
     REGISTRY["latency"].inject(proxy=name, latency_ms=200, configuration=config)
