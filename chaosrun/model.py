@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from chaosrun.lab.variants import VARIANT_NAMES
+
 __all__ = [
     "KNOWN_VARIANTS",
     "PERCENTILES",
@@ -19,18 +21,8 @@ __all__ = [
     "UrlTarget",
 ]
 
-# Lab variants an experiment may ask for. The lab (chaosrun.lab.variants.VARIANT_NAMES) is the
-# authority once it exists; this list must stay equal to it.
-KNOWN_VARIANTS: tuple[str, ...] = (
-    "healthy",
-    "no-breaker",
-    "no-timeout",
-    "no-bulkhead",
-    "no-retry-cap",
-    "no-fallback",
-    "breaker-never-closes",
-    "timeout-too-long",
-)
+# Lab variants an experiment may ask for: the lab is the one authority.
+KNOWN_VARIANTS: tuple[str, ...] = VARIANT_NAMES
 
 # Latency percentiles an SLO may name, in ascending order.
 PERCENTILES: tuple[str, ...] = ("p50", "p90", "p95", "p99", "p999")
@@ -84,7 +76,7 @@ class ChaosrunSpec:
 
 @dataclass(frozen=True, slots=True)
 class Experiment:
-    """A validated experiment: the plain Chaos Toolkit document plus what chaosrun parsed from it."""
+    """A validated experiment: the plain Chaos Toolkit document and what chaosrun parsed."""
 
     path: Path
     title: str
