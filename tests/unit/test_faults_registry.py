@@ -1,0 +1,48 @@
+"""The fault registry: one module per kind, keyword-only inject/revert for Chaos Toolkit."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+
+import pytest
+
+from chaosrun.faults import KIND_NAMES, REGISTRY
+
+
+def test_registry_holds_every_kind_under_its_module_name() -> None:
+    assert tuple(REGISTRY) == KIND_NAMES
+    for name, kind in REGISTRY.items():
+        module = importlib.import_module(f"chaosrun.faults.{name}")
+        assert kind.inject is module.inject and kind.revert is module.revert
+        assert kind.summary.startswith(f"{name}: ")
+
+
+@pytest.mark.parametrize("name", KIND_NAMES)
+def test_inject_and_revert_are_keyword_only_and_take_configuration(name: str) -> None:
+    kind = REGISTRY[name]
+    for func in (kind.inject, kind.revert):
+        params = inspect.signature(func).parameters
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())
+        assert "proxy" in params and params["configuration"].default is None
+    inject_params = inspect.signature(kind.inject).parameters
+    assert set(kind.limits) <= set(inject_params)
+    for arg, (low, high) in kind.limits.items():
+        assert low <= high, arg
+        assert arg.endswith(("_ms", "_us", "_kbps", "_bytes")), "units belong in argument names"
+
+
+@pytest.mark.parametrize("name", [n for n in KIND_NAMES if n != "proxy_down"])
+def test_toxic_faults_take_stream_and_toxicity(name: str) -> None:
+    params = inspect.signature(REGISTRY[name].inject).parameters
+    assert params["stream"].default == "downstream"
+    assert params["toxicity"].default == 1.0
+    assert "stream" in inspect.signature(REGISTRY[name].revert).parameters
+
+
+def test_bad_stream_and_toxicity_are_refused_before_any_call() -> None:
+    config = {"toxiproxy_url": "http://127.0.0.1:1"}  # never contacted
+    with pytest.raises(ValueError, match="stream must be one of downstream, upstream"):
+        REGISTRY["latency"].inject(proxy="p", latency_ms=1, stream="sideways", configuration=config)
+    with pytest.raises(ValueError, match=r"toxicity must be within \[0, 1\], got 1.5"):
+        REGISTRY["latency"].inject(proxy="p", latency_ms=1, toxicity=1.5, configuration=config)
