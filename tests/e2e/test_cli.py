@@ -208,3 +208,22 @@ def test_latency_injection_passes_on_healthy_and_deviates_without_timeouts(
     assert failed["name"] == "play-p99-latency-ms"
     assert failed["output"]["p99_ms"] > 700  # the 800 ms of catalog latency reached the user
     assert is_clean(ToxiproxyClient(lab["toxiproxy_api"]))
+
+
+def test_the_next_run_reverts_what_a_killed_supervisor_left(lab: dict[str, Any]) -> None:
+    client = ToxiproxyClient(lab["toxiproxy_api"])
+    proc = start_cli(lab["home"], "run", HELD)
+    try:
+        wait_for(lambda: not client.proxy("auth").enabled, 30, "auth proxy to go down")
+        dead_run = _run_dir(lab["home"])
+        proc.kill()
+        proc.wait(timeout=10)
+    finally:
+        proc.kill()
+    result = run_cli(lab["home"], "run", "experiments/dependency-failure.yaml", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    journal = json.loads(Path(json.loads(result.stdout)["journal"]).read_text())
+    assert journal["chaosrun"]["reconciled_dead_runs"] == [str(dead_run)]
+    assert is_clean(client)
+    record = read_record(dead_run)
+    assert record is not None and record.state == "reconciled"
