@@ -13,7 +13,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chaosrun import schema
 from chaosrun.errors import EXIT_USAGE, InputError
 from chaosrun.load import MAX_BYTES, load_experiment, validate_files
 from chaosrun.model import (
@@ -25,6 +24,7 @@ from chaosrun.model import (
     Slo,
     UrlTarget,
 )
+from chaosrun.schema import tolerances
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BAD = FIXTURES / "bad"
@@ -298,7 +298,7 @@ method:
 def in_bad(monkeypatch: pytest.MonkeyPatch) -> None:
     """Run in the bad-fixtures directory so file names in messages are short and exact."""
     monkeypatch.chdir(BAD)
-    monkeypatch.setattr(schema, "has_jsonpath", lambda: False)
+    monkeypatch.setattr(tolerances, "has_jsonpath", lambda: False)
 
 
 def write(tmp_path: Path, text: str | bytes, name: str = "x.yaml") -> Path:

@@ -1,0 +1,185 @@
+"""The validation context and the small checks every part of the schema shares.
+
+`Ctx` collects every problem as an `InputError` with file, key path and line; the `want_*`
+helpers record a problem and report whether the value passed, so validation keeps going.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from chaosrun.errors import InputError
+
+__all__ = [
+    "Ctx",
+    "check_keys",
+    "describe",
+    "did_you_mean",
+    "is_number",
+    "join",
+    "one_of",
+    "required_str",
+    "show",
+    "want_bool",
+    "want_list",
+    "want_mapping",
+    "want_number",
+    "want_str",
+]
+
+
+@dataclass
+class Ctx:
+    """Where errors go: the file name, the key-path -> line map and the collected errors."""
+
+    file: str
+    lines: dict[str, int] = field(default_factory=dict)
+    errors: list[InputError] = field(default_factory=list)
+    suggested: set[str] = field(default_factory=set)  # key paths some unknown key resembles
+
+    def line(self, path: str) -> int | None:
+        while path not in self.lines:
+            if not path:
+                return None
+            path = _parent(path)
+        return self.lines[path]
+
+    def err(self, path: str, expected: str, line: int | None = None) -> None:
+        self.errors.append(InputError(self.file, path, line or self.line(path), expected))
+
+    def missing(self, path: str, key: str, note: str = "") -> None:
+        """A required key is absent, unless an unknown key already said 'did you mean' it."""
+        if join(path, key) not in self.suggested:
+            self.err(path, f"missing required key '{key}'{note}")
+
+
+def _parent(path: str) -> str:
+    if path.endswith("]"):
+        return path[: path.rfind("[")]
+    return path[: max(path.rfind("."), 0)]
+
+
+def join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def did_you_mean(word: str, choices: Collection[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def is_number(value: object) -> bool:
+    """A YAML/JSON number: int or float, never a boolean."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def describe(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if is_number(value):
+        return "a number"
+    kinds: dict[type, str] = {str: "a string", list: "a list", dict: "a mapping"}
+    return kinds.get(type(value), f"a {type(value).__name__}")
+
+
+def show(value: object) -> str:
+    """A value as a user wrote it: 'fast', 5, 0.5, true, null; containers by their kind."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if is_number(value):
+        return repr(value)
+    return describe(value)
+
+
+def check_keys(ctx: Ctx, path: str, mapping: Mapping[str, Any], allowed: Collection[str]) -> None:
+    for key in mapping:
+        if key not in allowed:
+            close = difflib.get_close_matches(key, list(allowed), n=1)
+            ctx.suggested.update(join(path, match) for match in close)
+            ctx.err(join(path, key), f"unknown key '{key}'{did_you_mean(key, allowed)}")
+
+
+def want_mapping(ctx: Ctx, path: str, value: object, what: str = "a mapping") -> bool:
+    if isinstance(value, dict):
+        return True
+    ctx.err(path, f"expected {what}, got {describe(value)}")
+    return False
+
+
+def want_list(ctx: Ctx, path: str, value: object, what: str = "a list") -> bool:
+    if isinstance(value, list):
+        return True
+    ctx.err(path, f"expected {what}, got {describe(value)}")
+    return False
+
+
+def want_str(ctx: Ctx, path: str, value: object) -> str | None:
+    if not isinstance(value, str):
+        ctx.err(path, f"expected a string, got {show(value)}")
+    elif not value.strip():
+        ctx.err(path, "expected a non-empty string")
+    else:
+        return value
+    return None
+
+
+def want_bool(ctx: Ctx, path: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return True
+    ctx.err(path, f"expected a boolean (true or false), got {show(value)}")
+    return False
+
+
+def want_number(
+    ctx: Ctx,
+    path: str,
+    value: object,
+    *,
+    low: float | None = None,
+    strict: bool = True,
+    maximum: float | None = None,
+    allow_var: bool = False,
+) -> bool:
+    """A finite number; above `low` (or at it when not `strict`) and at most `maximum`."""
+    if allow_var and isinstance(value, str) and "${" in value:
+        return True
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        problem = f"expected a number, got {show(value)}"
+    elif not math.isfinite(value):
+        problem = f"expected a finite number, got {show(value)}"
+    elif low is not None and (value <= low if strict else value < low):
+        kind = "positive" if strict else "non-negative"
+        problem = f"expected a {kind} number, got {show(value)}"
+    elif maximum is not None and value > maximum:
+        problem = f"expected a number at most {maximum:g}, got {show(value)}"
+    else:
+        return True
+    ctx.err(path, problem)
+    return False
+
+
+def one_of(ctx: Ctx, path: str, value: object, choices: Collection[str], what: str) -> str | None:
+    if isinstance(value, str) and value in choices:
+        return value
+    listed = ", ".join(choices)
+    if not isinstance(value, str):
+        ctx.err(path, f"expected one of {listed}, got {show(value)}")
+    else:
+        hint = did_you_mean(value, choices) or f"; expected one of {listed}"
+        ctx.err(path, f"unknown {what} '{value}'{hint}")
+    return None
+
+
+def required_str(ctx: Ctx, path: str, mapping: Mapping[str, Any], key: str) -> str | None:
+    if key not in mapping:
+        ctx.missing(path, key)
+        return None
+    return want_str(ctx, join(path, key), mapping[key])

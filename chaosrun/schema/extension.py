@@ -1,0 +1,132 @@
+"""The `{name: chaosrun}` extension block: target, SLO and deadline, parsed into a ChaosrunSpec."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+from chaosrun.model import (
+    KNOWN_VARIANTS,
+    PERCENTILES,
+    ChaosrunSpec,
+    LabTarget,
+    Slo,
+    Target,
+    UrlTarget,
+)
+from chaosrun.schema.common import (
+    Ctx,
+    check_keys,
+    did_you_mean,
+    join,
+    one_of,
+    show,
+    want_mapping,
+    want_number,
+    want_str,
+)
+
+__all__ = ["chaosrun_spec"]
+
+_MAX_DEADLINE_S = 86400.0
+
+
+def chaosrun_spec(ctx: Ctx, doc: dict[str, Any]) -> ChaosrunSpec:
+    """The `{name: chaosrun}` extension as a ChaosrunSpec (defaults when there is none)."""
+    extensions = doc.get("extensions")
+    if not isinstance(extensions, list):
+        return ChaosrunSpec()
+    found = [
+        i
+        for i, ext in enumerate(extensions)
+        if isinstance(ext, dict) and ext.get("name") == "chaosrun"
+    ]
+    if not found:
+        return ChaosrunSpec()
+    for i in found[1:]:
+        ctx.err(
+            f"extensions[{i}]", f"a second chaosrun extension (the first is extensions[{found[0]}])"
+        )
+    path = f"extensions[{found[0]}]"
+    block: dict[str, Any] = extensions[found[0]]
+    check_keys(ctx, path, block, ("name", "target", "slo", "deadline_s"))
+    target = _target(ctx, join(path, "target"), block["target"]) if "target" in block else None
+    slo = _slo(ctx, join(path, "slo"), block["slo"]) if "slo" in block else None
+    deadline = block.get("deadline_s", 300.0)
+    where = join(path, "deadline_s")
+    if not want_number(ctx, where, deadline, low=0, maximum=_MAX_DEADLINE_S):
+        deadline = 300.0
+    return ChaosrunSpec(target or LabTarget(), slo, float(deadline))
+
+
+def _target(ctx: Ctx, path: str, value: object) -> Target | None:
+    if not want_mapping(ctx, path, value):
+        return None
+    target = cast(dict[str, Any], value)
+    check_keys(ctx, path, target, ("lab", "service_url", "toxiproxy_url"))
+    urls = [key for key in ("service_url", "toxiproxy_url") if key in target]
+    if "lab" in target and urls:
+        ctx.err(path, "target is either 'lab' or 'service_url' + 'toxiproxy_url', not both")
+        return None
+    if urls:
+        for key in ("service_url", "toxiproxy_url"):
+            if key not in target:
+                ctx.missing(path, key, " (service_url and toxiproxy_url go together)")
+        service = _url(ctx, join(path, "service_url"), target.get("service_url"))
+        proxy = _url(ctx, join(path, "toxiproxy_url"), target.get("toxiproxy_url"))
+        return UrlTarget(service, proxy) if service and proxy else None
+    lab, where = target.get("lab"), join(path, "lab")
+    if lab is None:
+        return LabTarget()
+    if not want_mapping(ctx, where, lab):
+        return None
+    check_keys(ctx, where, lab, ("variant",))
+    if "variant" not in lab:
+        return LabTarget()
+    variant = one_of(ctx, join(where, "variant"), lab["variant"], KNOWN_VARIANTS, "variant")
+    return LabTarget(variant) if variant else None
+
+
+def _url(ctx: Ctx, path: str, value: object) -> str | None:
+    if value is None or want_str(ctx, path, value) is None:
+        return None
+    url = cast(str, value)
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok:
+        ctx.err(path, f"expected an http:// or https:// URL, got {show(url)}")
+    return url if ok else None
+
+
+def _slo(ctx: Ctx, path: str, value: object) -> Slo | None:
+    if not want_mapping(ctx, path, value):
+        return None
+    slo = cast(dict[str, Any], value)
+    check_keys(ctx, path, slo, ("availability", "latency_ms"))
+    availability: float | None = None
+    if "availability" in slo:
+        where, fraction = join(path, "availability"), slo["availability"]
+        if want_number(ctx, where, fraction):
+            if 0 < fraction <= 1:
+                availability = float(fraction)
+            elif 1 < fraction <= 100:
+                hint = f"did you mean {fraction / 100:g}?"
+                ctx.err(where, f"availability is a fraction in (0, 1]; {hint}")
+            else:
+                ctx.err(where, f"availability is a fraction in (0, 1], got {show(fraction)}")
+    latency: list[tuple[str, float]] = []
+    where = join(path, "latency_ms")
+    if "latency_ms" in slo and want_mapping(ctx, where, slo["latency_ms"]):
+        for name, ms in slo["latency_ms"].items():
+            if name not in PERCENTILES:
+                hint = (
+                    did_you_mean(name, PERCENTILES) or f"; expected one of {', '.join(PERCENTILES)}"
+                )
+                ctx.err(join(where, name), f"unknown percentile '{name}'{hint}")
+            elif want_number(ctx, join(where, name), ms, low=0):
+                latency.append((name, float(ms)))
+    latency.sort(key=lambda item: PERCENTILES.index(item[0]))
+    return Slo(availability, tuple(latency))
