@@ -1,0 +1,221 @@
+"""The lab's edge gateway: serves the topology's endpoints by calling its dependencies.
+
+CLI::
+
+    python -m chaosrun.lab.services.gateway --port N --topology FILE.json
+        --dep catalog=http://127.0.0.1:P1 --dep recommendations=... --dep auth=...
+        [--variant NAME] [--host 127.0.0.1]
+
+Every dependency of the topology needs exactly one ``--dep NAME=URL``. ``--variant`` is only
+reported in /state (the topology file already has the variant applied).
+
+Readiness: once the socket listens (and the client sessions exist), the process prints exactly one
+line ``READY <port>`` on stdout (flushed) and nothing else ever; ``--port 0`` lets the kernel pick
+a free port. ``GET /health`` answers 200 from the same moment. SIGTERM/SIGINT -> exit 0 within a
+second. Logs go to stderr through `logging`.
+
+Endpoints:
+
+- each topology endpoint, e.g. ``GET /api/play``: calls its dependencies concurrently (see
+  `resilience` for the call path). 200 ``{"endpoint", "degraded", "fallbacks", "data"}``; a failed
+  dependency with fallback on gives its fallback value, ``"degraded": true`` and its name in
+  ``"fallbacks"``; with fallback off: 502 ``{"error", "dependency", "reason", "endpoint"}``.
+- ``GET /health`` -> 200 ``{"status": "ok"}``
+- ``GET /metrics`` -> Prometheus text (this process's own registry).
+- ``GET /state`` -> ``{"variant", "dependencies": {name: {"breaker": {"enabled", "state",
+  "never_closes", "transitions": [{"at", "from", "to"}]}, "bulkhead": {"limit", "in_flight",
+  "max_in_flight", "rejected"}, "calls", "attempts", "retries", "timeouts", "failures",
+  "fallbacks", "short_circuited"}}}``: counts of calls (one per use of a dependency by a request),
+  attempts (requests sent), failed calls, etc. A disabled breaker reports state "closed".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics, generate_latest
+
+from chaosrun.lab.services.dependency import exit_now, serve, setup_logging
+from chaosrun.lab.services.resilience import CallFailed, GatewayMetrics, ResilientDependency
+from chaosrun.lab.topology import Endpoint, Topology
+
+__all__ = ["Gateway", "build_app", "main"]
+
+log = logging.getLogger("chaosrun.lab.gateway")
+
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+class Gateway:
+    """Owns the client sessions and the resilient dependency wrappers of one gateway process."""
+
+    def __init__(
+        self, topology: Topology, dep_urls: Mapping[str, str], variant: str | None
+    ) -> None:
+        self.topology = topology
+        self.dep_urls = dict(dep_urls)
+        self.variant = variant
+        self.metrics = GatewayMetrics()
+        self.deps: dict[str, ResilientDependency] = {}
+        self._sessions: list[aiohttp.ClientSession] = []
+
+    async def start(self) -> None:
+        for dep in self.topology.dependencies:
+            bulkhead = dep.policy.bulkhead
+            connector = aiohttp.TCPConnector(
+                # Pool >= bulkhead so the pool never queues what the bulkhead let through;
+                # no bulkhead -> no pool limit either (the no-bulkhead variant must be unbounded).
+                limit=0 if bulkhead is None else 2 * bulkhead,
+                keepalive_timeout=30.0,
+            )
+            session = aiohttp.ClientSession(
+                base_url=self.dep_urls[dep.name],
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(),  # no session timeout: the policy owns timeouts
+                skip_auto_headers=("User-Agent",),
+            )
+            self._sessions.append(session)
+            self.deps[dep.name] = ResilientDependency(dep, session, self.metrics)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(s.close() for s in self._sessions), return_exceptions=True)
+
+    def endpoint_handler(self, endpoint: Endpoint) -> Handler:
+        async def handle(_request: web.Request) -> web.Response:
+            return await self._serve(endpoint)
+
+        return handle
+
+    async def _serve(self, endpoint: Endpoint) -> web.Response:
+        started = time.perf_counter()
+        results = await asyncio.gather(*(self._use(name) for name in endpoint.uses))
+        data: dict[str, Any] = {}
+        fallbacks: list[str] = []
+        failure: CallFailed | None = None
+        for name, value, failed in results:
+            dep = self.deps[name]
+            if failed is None:
+                data[name] = value
+            elif dep.policy.fallback:
+                data[name] = dep.fallback()
+                fallbacks.append(name)
+            elif failure is None:
+                failure = failed
+        if failure is not None:
+            status = 502
+            body: dict[str, Any] = {
+                "error": "dependency failed",
+                "dependency": failure.dependency,
+                "reason": failure.reason,
+                "endpoint": endpoint.path,
+            }
+        else:
+            status = 200
+            body = {
+                "endpoint": endpoint.path,
+                "degraded": bool(fallbacks),
+                "fallbacks": fallbacks,
+                "data": data,
+            }
+        self.metrics.requests.labels(endpoint.path, str(status)).inc()
+        self.metrics.latency.labels(endpoint.path).observe(time.perf_counter() - started)
+        return web.json_response(body, status=status)
+
+    async def _use(self, name: str) -> tuple[str, Any, CallFailed | None]:
+        try:
+            return name, await self.deps[name].call(f"/{name}"), None
+        except CallFailed as failed:
+            return name, None, failed
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "variant": self.variant,
+            "dependencies": {name: dep.state() for name, dep in self.deps.items()},
+        }
+
+
+_GATEWAY = web.AppKey("gateway", Gateway)
+
+
+async def _health(_request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    payload = generate_latest(request.app[_GATEWAY].metrics.registry)
+    return web.Response(body=payload, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+async def _state(request: web.Request) -> web.Response:
+    return web.json_response(request.app[_GATEWAY].state())
+
+
+def build_app(gateway: Gateway) -> web.Application:
+    app = web.Application()
+    app[_GATEWAY] = gateway
+
+    async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
+        await gateway.start()
+        yield
+        await gateway.close()
+
+    app.cleanup_ctx.append(lifecycle)
+    app.router.add_get("/health", _health)
+    app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/state", _state)
+    for endpoint in gateway.topology.endpoints:
+        app.router.add_get(endpoint.path, gateway.endpoint_handler(endpoint))
+    return app
+
+
+def _parse_deps(parser: argparse.ArgumentParser, pairs: Sequence[str]) -> dict[str, str]:
+    urls: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, url = pair.partition("=")
+        if not sep or not name or not url.startswith("http://"):
+            parser.error(f"--dep expects NAME=http://HOST:PORT, got {pair!r}")
+        if name in urls:
+            parser.error(f"--dep {name} given twice")
+        urls[name] = url.rstrip("/")
+    return urls
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chaosrun.lab.services.gateway")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True, help="0 = pick a free port")
+    parser.add_argument("--topology", required=True, help="topology JSON file")
+    parser.add_argument("--dep", action="append", default=[], help="NAME=URL, once per dependency")
+    parser.add_argument("--variant", default=None, help="lab variant name, reported in /state")
+    args = parser.parse_args(argv)
+    try:
+        with open(args.topology, encoding="utf-8") as fh:
+            topology = Topology.from_json(fh.read())
+    except (OSError, ValueError) as exc:
+        parser.error(f"--topology {args.topology}: {exc}")
+    urls = _parse_deps(parser, args.dep)
+    names = {d.name for d in topology.dependencies}
+    if missing := sorted(names - set(urls)):
+        parser.error(f"no --dep for dependencies {missing}")
+    if unknown := sorted(set(urls) - names):
+        parser.error(f"--dep for dependencies not in the topology: {unknown}")
+    setup_logging("gateway")
+    disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created series are noise
+    app = build_app(Gateway(topology, urls, args.variant))
+    try:
+        asyncio.run(serve(app, args.host, args.port, cancel_on_disconnect=False))
+    except OSError as exc:
+        log.error("cannot listen on %s:%d: %s", args.host, args.port, exc)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    exit_now(main())
