@@ -34,22 +34,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
-import signal
-import sys
 import time
 from collections import deque
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 from aiohttp import web
 
-__all__ = ["DependencyState", "build_app", "exit_now", "main", "serve", "setup_logging"]
+from chaosrun.lab.services._serve import exit_now, run_service, setup_logging
+
+__all__ = ["DependencyState", "build_app", "main"]
 
 log = logging.getLogger("chaosrun.lab.dependency")
 
 ARRIVALS_KEPT = 10_000
-_SHUTDOWN_S = 0.8
 
 
 class DependencyState:
@@ -177,63 +175,6 @@ def build_app(name: str, latency_ms: float) -> web.Application:
     return app
 
 
-async def serve(app: web.Application, host: str, port: int, *, cancel_on_disconnect: bool) -> None:
-    """Listen, print ``READY <port>``, run until SIGTERM/SIGINT, then stop within ~1 s.
-
-    Requests still in flight at the signal get 0.1 s to finish, then are cancelled.
-
-    Shared by the lab services (the gateway imports it from here).
-    """
-    runner = web.AppRunner(
-        app,
-        access_log=None,
-        handle_signals=False,
-        shutdown_timeout=0.1,
-        handler_cancellation=cancel_on_disconnect,
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, host, port, backlog=2048)
-        await site.start()
-        bound = runner.addresses[0][1]
-        log.info("listening on %s:%d", host, bound)
-        sys.stdout.write(f"READY {bound}\n")
-        sys.stdout.flush()
-        await stop.wait()
-        log.info("stopping")
-    finally:
-        try:
-            async with asyncio.timeout(_SHUTDOWN_S):
-                await runner.cleanup()
-        except TimeoutError:
-            log.warning("cleanup took longer than %.1f s; exiting anyway", _SHUTDOWN_S)
-
-
-def exit_now(code: int) -> NoReturn:
-    """Flush logs and leave without interpreter finalization.
-
-    Everything that matters (listening socket, client sessions) is closed by `serve` already;
-    tearing down the interpreter costs another 0.1-0.25 s here, and several times that on a loaded
-    box, which would break the "gone within a second of SIGTERM" promise.
-    """
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
-
-
-def setup_logging(name: str) -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format=f"%(asctime)s {name}[%(process)d] %(levelname)s %(message)s",
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chaosrun.lab.services.dependency")
     parser.add_argument("--name", required=True, help="dependency name, e.g. catalog")
@@ -245,12 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--latency-ms must be >= 0")
     setup_logging(f"dependency:{args.name}")
     app = build_app(args.name, args.latency_ms)
-    try:
-        asyncio.run(serve(app, args.host, args.port, cancel_on_disconnect=True))
-    except OSError as exc:
-        log.error("cannot listen on %s:%d: %s", args.host, args.port, exc)
-        return 3
-    return 0
+    return run_service(app, args.host, args.port, cancel_on_disconnect=True)
 
 
 if __name__ == "__main__":

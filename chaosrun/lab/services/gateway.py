@@ -42,7 +42,7 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics, generate_latest
 
-from chaosrun.lab.services.dependency import exit_now, serve, setup_logging
+from chaosrun.lab.services._serve import exit_now, run_service, setup_logging
 from chaosrun.lab.services.resilience import CallFailed, GatewayMetrics, ResilientDependency
 from chaosrun.lab.topology import Endpoint, Topology
 
@@ -209,12 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging("gateway")
     disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created series are noise
     app = build_app(Gateway(topology, urls, args.variant))
-    try:
-        asyncio.run(serve(app, args.host, args.port, cancel_on_disconnect=False))
-    except OSError as exc:
-        log.error("cannot listen on %s:%d: %s", args.host, args.port, exc)
-        return 3
-    return 0
+    return run_service(app, args.host, args.port, cancel_on_disconnect=False)
 
 
 if __name__ == "__main__":
