@@ -1,0 +1,1 @@
+"""Pure verdict functions: circuit breaker, bulkhead, timeout/retry, recovery objective."""

@@ -1,0 +1,102 @@
+"""The run's timeline: one record per request the load process scheduled.
+
+File format (CSV, header line first, appended and flushed by the load process while it runs so
+the supervisor can read it live; a torn last line is ignored by the reader):
+
+    scheduled,sent,latency_ms,status,error,endpoint,degraded
+    1796017541.627258,1796017541.627301,12.418,200,,/api/play,0
+
+- `scheduled`: wall-clock epoch seconds at which the request was *scheduled* (open loop);
+- `sent`: when it was actually sent (sent - scheduled = scheduler lag);
+- `latency_ms`: from the *scheduled* time to the end of the response or the error (so a stalled
+  service cannot hide its stall: no coordinated omission);
+- `status`: HTTP status, 0 when there was no response;
+- `error`: "" when a response arrived, else one of ERROR_KINDS;
+- `degraded`: 1 when the service answered with a fallback (header `X-Chaosrun-Degraded`).
+
+Wall-clock times let the timeline be joined with fault windows and service state transitions
+recorded by other processes on the same host.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+__all__ = [
+    "ERROR_KINDS",
+    "HEADER",
+    "RequestRecord",
+    "format_record",
+    "parse_records",
+    "read_timeline",
+]
+
+HEADER = "scheduled,sent,latency_ms,status,error,endpoint,degraded"
+ERROR_KINDS = ("timeout", "connect", "reset", "other")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestRecord:
+    scheduled: float
+    sent: float
+    latency_ms: float
+    status: int
+    error: str
+    endpoint: str
+    degraded: bool = False
+
+    @property
+    def ok(self) -> bool:
+        """A response arrived and it was not a server error (fallback answers count as ok)."""
+        return not self.error and 0 < self.status < 500
+
+    @property
+    def lag_ms(self) -> float:
+        return (self.sent - self.scheduled) * 1000.0
+
+    @property
+    def completed(self) -> float:
+        return self.scheduled + self.latency_ms / 1000.0
+
+
+def format_record(r: RequestRecord) -> str:
+    return (
+        f"{r.scheduled:.6f},{r.sent:.6f},{r.latency_ms:.3f},{r.status},{r.error},"
+        f"{r.endpoint},{int(r.degraded)}\n"
+    )
+
+
+def parse_records(lines: Iterable[str]) -> Iterator[RequestRecord]:
+    for line in lines:
+        if not line.endswith("\n") or line.startswith("scheduled,"):
+            continue  # torn last line (still being written) or the header
+        parts = line.rstrip("\n").split(",")
+        if len(parts) != 7:
+            continue
+        try:
+            yield RequestRecord(
+                scheduled=float(parts[0]),
+                sent=float(parts[1]),
+                latency_ms=float(parts[2]),
+                status=int(parts[3]),
+                error=parts[4],
+                endpoint=parts[5],
+                degraded=parts[6] == "1",
+            )
+        except ValueError:
+            continue
+
+
+def read_timeline(path: Path) -> list[RequestRecord]:
+    """Every complete record, sorted by scheduled time."""
+    try:
+        handle: TextIO
+        with open(path, encoding="utf-8", newline="") as handle:
+            records = list(parse_records(handle))
+    except FileNotFoundError:
+        return []
+    records.sort(key=lambda r: r.scheduled)
+    return records
