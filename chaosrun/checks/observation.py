@@ -1,0 +1,80 @@
+"""What a run observed, gathered by the supervisor after the run, as the input of every verdict.
+
+All times are wall-clock epoch seconds (one host: comparable across processes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from chaosrun.measure.timeline import RequestRecord
+
+__all__ = [
+    "Arrival",
+    "BreakerTransition",
+    "DependencySnapshot",
+    "FaultWindow",
+    "Observation",
+    "Verdict",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One check's result. `expected`/`observed` are short human sentences for the console."""
+
+    check: str  # e.g. "circuit_breaker.opens"
+    passed: bool
+    expected: str
+    observed: str
+
+
+@dataclass(frozen=True, slots=True)
+class FaultWindow:
+    kind: str  # fault kind, e.g. "latency", "proxy_down", "fail_for"
+    target: str  # proxy / dependency name
+    injected_at: float  # when the fault took effect
+    cleared_at: float | None  # when it was reverted (None: never, within the observation)
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerTransition:
+    at: float
+    from_state: str  # closed | open | half-open
+    to_state: str
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    """A request as the dependency saw it arrive (far side)."""
+
+    at: float
+    path: str
+    failed: bool
+    request_id: str | None = None  # the gateway's X-Chaosrun-Request header
+    attempt: int | None = None  # the gateway's X-Chaosrun-Attempt header (1 = first try)
+
+
+@dataclass(frozen=True, slots=True)
+class DependencySnapshot:
+    """A dependency seen from both sides at the end of the run: gateway /state + its /_stats."""
+
+    name: str
+    breaker_enabled: bool
+    transitions: tuple[BreakerTransition, ...]
+    bulkhead_limit: int | None
+    bulkhead_rejected: int
+    gateway_max_in_flight: int
+    far_side_max_in_flight: int  # max concurrency seen at the dependency itself
+    arrivals: tuple[Arrival, ...]
+    retries: int = 0
+    timeouts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    timeline: tuple[RequestRecord, ...]
+    faults: tuple[FaultWindow, ...]
+    dependencies: Mapping[str, DependencySnapshot] = field(default_factory=dict)
+    endpoints_using: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # path -> deps
