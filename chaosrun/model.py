@@ -16,6 +16,8 @@ __all__ = [
     "Experiment",
     "FaultUse",
     "LabTarget",
+    "LoadSpec",
+    "RtoSpec",
     "Slo",
     "Target",
     "UrlTarget",
@@ -52,6 +54,27 @@ class Slo:
 
     availability: float | None = None
     latency_ms: tuple[tuple[str, float], ...] = ()
+    window_s: float = 1.0  # trailing window over which the SLO is evaluated
+
+
+@dataclass(frozen=True, slots=True)
+class LoadSpec:
+    """Open-loop load for the whole run: `rate` requests/s over weighted endpoints."""
+
+    rate: float
+    endpoints: tuple[tuple[str, float], ...]  # (path, weight)
+    seed: int = 1
+    timeout_s: float = 2.0
+    warmup_s: float = 1.0  # load before the experiment starts: the "before" baseline
+    cooldown_s: float = 3.0  # load after the worker ended: recovery stays observable
+
+
+@dataclass(frozen=True, slots=True)
+class RtoSpec:
+    """Recovery time objective: RTO = t_recover - t_inject must not exceed `objective_s`."""
+
+    objective_s: float
+    stability_s: float = 2.0  # the SLO must hold this long to count as recovered
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +95,9 @@ class ChaosrunSpec:
     target: Target = LabTarget()
     slo: Slo | None = None
     deadline_s: float = 300.0
+    load: LoadSpec | None = None
+    rto: RtoSpec | None = None
+    expect: tuple[object, ...] = ()  # expectation dataclasses from chaosrun.checks.expectations
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+from chaosrun.checks.observation import FaultWindow
 from chaosrun.errors import ToxiproxyError
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 
@@ -24,6 +25,8 @@ __all__ = [
     "ReplayOutcome",
     "UndoEntry",
     "all_entries",
+    "fault_windows",
+    "mark_applied",
     "mark_done",
     "pending_entries",
     "read_entries",
@@ -33,7 +36,7 @@ __all__ = [
 ]
 
 UNDO_LOG_ENV = "CHAOSRUN_UNDO_LOG"
-Op = Literal["remove_toxic", "enable_proxy"]
+Op = Literal["remove_toxic", "enable_proxy", "end_failure"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,7 @@ class UndoEntry:
     proxy: str
     toxic: str | None
     at: float
+    fault: str = ""  # the fault kind, e.g. "latency"
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +68,41 @@ def _append(path: Path, record_: dict[str, object]) -> None:
 
 
 def record(
-    path: Path, op: Op, toxiproxy_url: str, proxy: str, toxic: str | None = None
+    path: Path, op: Op, toxiproxy_url: str, proxy: str, toxic: str | None = None, fault: str = ""
 ) -> UndoEntry:
-    entry = UndoEntry(uuid.uuid4().hex, op, toxiproxy_url, proxy, toxic, time.time())
+    entry = UndoEntry(uuid.uuid4().hex, op, toxiproxy_url, proxy, toxic, time.time(), fault)
     _append(path, {"kind": "undo", **asdict(entry)})
     return entry
+
+
+def mark_applied(path: Path, entry_id: str, at: float, until: float | None = None) -> None:
+    """The fault took effect at `at` (and, for self-ending faults, ends at `until`)."""
+    _append(path, {"kind": "applied", "id": entry_id, "at": at, "until": until})
+
+
+def fault_windows(path: Path) -> list[FaultWindow]:
+    """When each fault of the run was in effect: applied -> reverted (or its own end)."""
+    applied: dict[str, tuple[float, float | None]] = {}
+    done: dict[str, float] = {}
+    for kind, data in read_entries(path):
+        if kind == "applied":
+            until = data.get("until")
+            applied[str(data["id"])] = (
+                float(str(data["at"])),
+                None if until is None else float(str(until)),
+            )
+        elif kind == "done":
+            done.setdefault(str(data["id"]), float(str(data["at"])))
+    windows = []
+    for entry in all_entries(path):
+        if entry.id not in applied:
+            continue  # the action failed before the fault took effect
+        start, until = applied[entry.id]
+        ends = [t for t in (until, done.get(entry.id)) if t is not None]
+        windows.append(
+            FaultWindow(entry.fault or entry.op, entry.proxy, start, min(ends) if ends else None)
+        )
+    return windows
 
 
 def mark_done(path: Path, entry_id: str) -> None:
@@ -106,6 +140,10 @@ def pending_entries(path: Path) -> list[UndoEntry]:
 
 def revert_entry(entry: UndoEntry, timeout_s: float = 2.0) -> bool:
     client = ToxiproxyClient(entry.toxiproxy_url, timeout_s=timeout_s)
+    if entry.op == "end_failure":
+        from chaosrun.lab.failure import end_failure
+
+        return end_failure(client, entry.proxy, timeout_s)
     if entry.op == "remove_toxic":
         assert entry.toxic is not None
         return client.remove_toxic(entry.proxy, entry.toxic, missing_ok=True)

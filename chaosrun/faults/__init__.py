@@ -25,6 +25,7 @@ KIND_NAMES = (
     "slicer",
     "limit_data",
     "proxy_down",
+    "fail_for",
 )
 
 

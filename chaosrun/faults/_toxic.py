@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,8 +65,10 @@ def inject_toxic(
     client = client_for(configuration)
     name = toxic_name(kind, stream)
     log = undo_log()
-    entry = undo.record(log, "remove_toxic", client.url, proxy, name) if log else None
+    entry = undo.record(log, "remove_toxic", client.url, proxy, name, kind) if log else None
     toxic = client.add_toxic(proxy, Toxic(name, toxic_type, stream, toxicity, attributes))
+    if log and entry:
+        undo.mark_applied(log, entry.id, time.time())
     return {
         "proxy": proxy,
         "toxic": toxic.name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from chaosrun.engine import undo
@@ -15,8 +16,10 @@ LIMITS: dict[str, tuple[int, int]] = {}
 def inject(*, proxy: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     client = client_for(configuration)
     log = undo_log()
-    entry = undo.record(log, "enable_proxy", client.url, proxy) if log else None
+    entry = undo.record(log, "enable_proxy", client.url, proxy, fault="proxy_down") if log else None
     state = client.set_enabled(proxy, False)
+    if log and entry:
+        undo.mark_applied(log, entry.id, time.time())
     return {"proxy": proxy, "enabled": state.enabled, "undo_id": entry.id if entry else None}
 
 

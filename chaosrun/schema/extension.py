@@ -25,6 +25,7 @@ from chaosrun.schema.common import (
     want_number,
     want_str,
 )
+from chaosrun.schema.measurement import expectations, load_spec, rto_spec
 
 __all__ = ["chaosrun_spec"]
 
@@ -49,14 +50,26 @@ def chaosrun_spec(ctx: Ctx, doc: dict[str, Any]) -> ChaosrunSpec:
         )
     path = f"extensions[{found[0]}]"
     block: dict[str, Any] = extensions[found[0]]
-    check_keys(ctx, path, block, ("name", "target", "slo", "deadline_s"))
+    keys = ("name", "target", "slo", "deadline_s", "load", "rto", "expect")
+    check_keys(ctx, path, block, keys)
     target = _target(ctx, join(path, "target"), block["target"]) if "target" in block else None
     slo = _slo(ctx, join(path, "slo"), block["slo"]) if "slo" in block else None
     deadline = block.get("deadline_s", 300.0)
     where = join(path, "deadline_s")
     if not want_number(ctx, where, deadline, low=0, maximum=_MAX_DEADLINE_S):
         deadline = 300.0
-    return ChaosrunSpec(target or LabTarget(), slo, float(deadline))
+    load = load_spec(ctx, join(path, "load"), block["load"]) if "load" in block else None
+    rto = rto_spec(ctx, join(path, "rto"), block["rto"]) if "rto" in block else None
+    expect: tuple[object, ...] = ()
+    if "expect" in block:
+        from chaosrun.checks.expectations import EXPECTATION_KINDS
+
+        expect = expectations(ctx, join(path, "expect"), block["expect"], EXPECTATION_KINDS)
+    if (rto or expect) and load is None and "load" not in block:
+        ctx.err(path, "'rto' and 'expect' are measured from the load: declare 'load' too")
+    if rto is not None and slo is None and "slo" not in block:
+        ctx.err(join(path, "rto"), "an RTO is measured against the SLO: declare 'slo' too")
+    return ChaosrunSpec(target or LabTarget(), slo, float(deadline), load, rto, expect)
 
 
 def _target(ctx: Ctx, path: str, value: object) -> Target | None:
@@ -105,7 +118,7 @@ def _slo(ctx: Ctx, path: str, value: object) -> Slo | None:
     if not want_mapping(ctx, path, value):
         return None
     slo = cast(dict[str, Any], value)
-    check_keys(ctx, path, slo, ("availability", "latency_ms"))
+    check_keys(ctx, path, slo, ("availability", "latency_ms", "window_s"))
     availability: float | None = None
     if "availability" in slo:
         where, fraction = join(path, "availability"), slo["availability"]
@@ -129,4 +142,7 @@ def _slo(ctx: Ctx, path: str, value: object) -> Slo | None:
             elif want_number(ctx, join(where, name), ms, low=0):
                 latency.append((name, float(ms)))
     latency.sort(key=lambda item: PERCENTILES.index(item[0]))
-    return Slo(availability, tuple(latency))
+    window = slo.get("window_s", 1.0)
+    if not want_number(ctx, join(path, "window_s"), window, low=0, maximum=3600):
+        window = 1.0
+    return Slo(availability, tuple(latency), float(window))

@@ -88,3 +88,30 @@ def test_proxy_state_and_breaker_state_follow_a_fault(lab: LabInfo) -> None:
 def test_breaker_state_names_unknown_dependencies(lab: LabInfo) -> None:
     with pytest.raises(ValueError, match="unknown dependency 'billing'; known: auth, catalog"):
         breaker_state(dependency="billing", configuration=_config(lab))
+
+
+def test_fail_for_is_a_ground_truth_window_recorded_in_the_undo_log(
+    lab: LabInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chaosrun.engine import undo
+
+    log = tmp_path / "undo.log"
+    monkeypatch.setenv(undo.UNDO_LOG_ENV, str(log))
+    upstream = next(p.upstream for p in lab.proxies if p.name == "catalog")
+    result = REGISTRY["fail_for"].inject(
+        proxy="catalog", duration_ms=300, configuration=_config(lab)
+    )
+    assert result["end"] - result["start"] == pytest.approx(0.3, abs=0.001)
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as failing:
+        urllib.request.urlopen(f"http://{upstream}/item", timeout=2)
+    assert failing.value.code == 500
+    time.sleep(max(0.0, result["end"] - time.time()) + 0.05)
+    with urllib.request.urlopen(f"http://{upstream}/item", timeout=2) as ok:
+        assert ok.status == 200
+    (window,) = undo.fault_windows(log)
+    assert (window.kind, window.target) == ("fail_for", "catalog")
+    assert (window.injected_at, window.cleared_at) == (result["start"], result["end"])
+    assert [o.entry.op for o in undo.replay(log)] == ["end_failure"]  # harmless after the end

@@ -32,7 +32,7 @@ def test_inject_and_revert_are_keyword_only_and_take_configuration(name: str) ->
         assert arg.endswith(("_ms", "_us", "_kbps", "_bytes")), "units belong in argument names"
 
 
-@pytest.mark.parametrize("name", [n for n in KIND_NAMES if n != "proxy_down"])
+@pytest.mark.parametrize("name", [n for n in KIND_NAMES if n not in ("proxy_down", "fail_for")])
 def test_toxic_faults_take_stream_and_toxicity(name: str) -> None:
     params = inspect.signature(REGISTRY[name].inject).parameters
     assert params["stream"].default == "downstream"
