@@ -34,6 +34,8 @@ def reconcile_dead_runs(home: Path) -> list[Reconciled]:
         if record.worker is not None:
             # SIGINT lets Chaos Toolkit run its rollbacks; the replay below covers the rest.
             stop(record.worker, grace_s=5.0, first=signal.SIGINT)
+        if record.load is not None:
+            stop(record.load, grace_s=1.0)
         outcomes = undo.replay(run_dir / "undo.log")
         stopped_lab = False
         if record.ephemeral_lab:

@@ -50,6 +50,7 @@ class RunRecord:
     state: RunState
     supervisor: ProcessRef
     worker: ProcessRef | None = None
+    load: ProcessRef | None = None
     ephemeral_lab: str | None = None
     started_at: float = 0.0
 
@@ -73,12 +74,14 @@ def read_record(run_dir: Path) -> RunRecord | None:
     try:
         data = json.loads((run_dir / RUN_FILE).read_text())
         worker = data.get("worker")
+        load = data.get("load")
         return RunRecord(
             run_id=data["run_id"],
             experiment=data["experiment"],
             state=data["state"],
             supervisor=ProcessRef(**data["supervisor"]),
             worker=ProcessRef(**worker) if worker else None,
+            load=ProcessRef(**load) if load else None,
             ephemeral_lab=data.get("ephemeral_lab"),
             started_at=float(data.get("started_at", 0.0)),
         )

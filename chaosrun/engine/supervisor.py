@@ -22,6 +22,8 @@ from typing import Any
 
 from chaosrun.engine import undo
 from chaosrun.engine.journal import compose_journal
+from chaosrun.engine.loadproc import TIMELINE_ENV
+from chaosrun.engine.measurement import Measurement, begin_measurement, end_measurement
 from chaosrun.engine.reconcile import reconcile_dead_runs
 from chaosrun.engine.rundir import RunRecord, me, new_run_dir, update_state, write_record
 from chaosrun.engine.target import Target, release_target, resolve_target
@@ -83,6 +85,8 @@ def supervise(
     started = time.time()
     with _trap_signals(signals):
         target: Target | None = None
+        measurement: Measurement | None = None
+        measured: dict[str, Any] | None = None
         try:
             on_event({"event": "target", "phase": "starting"})
             target = resolve_target(experiment, home, run_dir, variant)
@@ -90,11 +94,24 @@ def supervise(
                 record = replace(record, ephemeral_lab=target.lab.directory)
                 write_record(run_dir, record)
             on_event({"event": "target", "phase": "ready", "target": target.describe()})
-            worker_result = _run_worker(experiment, run_dir, target, record, signals, on_event)
+            measurement = begin_measurement(experiment, target, run_dir, on_event)
+            if measurement is not None:
+                record = replace(record, load=measurement.load.ref)
+                write_record(run_dir, record)
+            worker_result = _run_worker(
+                experiment, run_dir, target, record, signals, on_event, measurement
+            )
+        except BaseException:
+            update_state(run_dir, record, "finished")
+            raise
         finally:
             undo_outcomes = undo.replay(run_dir / "undo.log")
             if undo_outcomes:
                 on_event({"event": "undo", "outcomes": [_outcome(o) for o in undo_outcomes]})
+            if measurement is not None and target is not None:
+                measured = end_measurement(
+                    measurement, experiment, target, run_dir, signals.received is None, on_event
+                )
             if target is not None:
                 release_target(target)
     events = _read_events(run_dir / EVENTS_FILE)
@@ -111,6 +128,7 @@ def supervise(
             "undo": [_outcome(o) for o in undo_outcomes],
             "reconciled_dead_runs": [str(r.run_dir) for r in reconciled],
             "supervisor_duration_s": round(time.time() - started, 3),
+            **(measured or {}),
         },
         started_at=started,
         override_status=worker_result.get("status_override"),
@@ -140,6 +158,7 @@ def _run_worker(
     record: RunRecord,
     signals: _Signals,
     on_event: EventSink,
+    measurement: Measurement | None,
 ) -> dict[str, Any]:
     document = dict(experiment.document)
     configuration = dict(document.get("configuration") or {})
@@ -155,6 +174,8 @@ def _run_worker(
         "CHAOSRUN_SERVICE_URL": target.service_url,
         "PYTHONUNBUFFERED": "1",
     }
+    if measurement is not None:
+        env[TIMELINE_ENV] = str(measurement.load.timeline)
     with open(run_dir / "worker.out", "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "chaosrun.engine.worker", str(run_dir)],

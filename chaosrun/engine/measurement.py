@@ -1,0 +1,136 @@
+"""Measurement around a run: load before the worker starts, snapshots after it ends.
+
+begin: reset the dependencies' far-side counters, start the open-loop load, let it warm up.
+end:   keep the load running for the cooldown (recovery stays observable), stop it, read the
+       service state and far-side counters, then hand everything to the pure analysis.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chaosrun.engine import undo
+from chaosrun.engine.loadproc import LoadProcess, start_load
+from chaosrun.engine.target import Target
+from chaosrun.errors import LabError, ToxiproxyError
+from chaosrun.lab.toxiproxy import ToxiproxyClient
+from chaosrun.measure.timeline import read_timeline
+from chaosrun.model import Experiment
+
+__all__ = ["Measurement", "begin_measurement", "end_measurement"]
+
+_FIRST_RECORD_TIMEOUT_S = 10.0
+_ARRIVALS_LIMIT = 100_000
+
+
+@dataclass(slots=True)
+class Measurement:
+    load: LoadProcess
+    dependency_urls: dict[str, str]  # name -> base URL of the dependency itself (behind its proxy)
+
+
+def _json(url: str, method: str = "GET", timeout_s: float = 3.0) -> Any:
+    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        return json.loads(response.read())
+
+
+def _dependency_urls(target: Target) -> dict[str, str]:
+    """Every proxied dependency, found through the Toxiproxy API (works for any target)."""
+    try:
+        proxies = ToxiproxyClient(target.toxiproxy_url).proxies()
+    except ToxiproxyError:
+        return {}
+    return {name: f"http://{p.upstream}" for name, p in proxies.items()}
+
+
+def _endpoints_using(target: Target, gateway_state: Any) -> dict[str, tuple[str, ...]]:
+    if isinstance(gateway_state, dict) and isinstance(gateway_state.get("endpoints"), dict):
+        return {k: tuple(v) for k, v in gateway_state["endpoints"].items()}
+    if target.lab is None:
+        return {}
+    from chaosrun.lab.topology import Topology
+
+    try:
+        text = (Path(target.lab.directory) / "topology.json").read_text()
+    except OSError:
+        return {}
+    return {e.path: e.uses for e in Topology.from_json(text).endpoints}
+
+
+def begin_measurement(
+    experiment: Experiment, target: Target, run_dir: Path, on_event: Any
+) -> Measurement | None:
+    spec = experiment.chaosrun.load
+    if spec is None:
+        return None
+    urls = _dependency_urls(target)
+    for url in urls.values():
+        with contextlib.suppress(OSError, ValueError):
+            _json(f"{url}/_stats/reset", method="POST")
+    budget = experiment.chaosrun.deadline_s + spec.warmup_s + spec.cooldown_s + 60.0
+    load = start_load(spec, target.service_url, run_dir, budget)
+    on_event(
+        {
+            "event": "load",
+            "phase": "started",
+            "rate": spec.rate,
+            "endpoints": [p for p, _ in spec.endpoints],
+        }
+    )
+    if not load.wait_first_records(_FIRST_RECORD_TIMEOUT_S):
+        load.stop()
+        raise LabError(
+            f"the load process recorded no request within {_FIRST_RECORD_TIMEOUT_S:g} s; "
+            f"see {run_dir / 'load.log'}"
+        )
+    time.sleep(spec.warmup_s)
+    return Measurement(load, urls)
+
+
+def end_measurement(
+    measurement: Measurement,
+    experiment: Experiment,
+    target: Target,
+    run_dir: Path,
+    cooldown: bool,
+    on_event: Any,
+) -> dict[str, Any]:
+    spec = experiment.chaosrun.load
+    assert spec is not None
+    if cooldown and spec.cooldown_s > 0:
+        on_event({"event": "load", "phase": "cooldown", "seconds": spec.cooldown_s})
+        time.sleep(spec.cooldown_s)
+    load_summary = measurement.load.stop()
+    problems: list[str] = []
+    gateway_state: Any = None
+    try:
+        gateway_state = _json(f"{target.service_url}/state")
+    except (OSError, ValueError) as exc:
+        problems.append(f"service state unavailable: {exc}")
+    stats: dict[str, Any] = {}
+    for name, url in measurement.dependency_urls.items():
+        try:
+            stats[name] = _json(f"{url}/_stats?limit={_ARRIVALS_LIMIT}")
+        except (OSError, ValueError) as exc:
+            problems.append(f"far-side counters of {name} unavailable: {exc}")
+    from chaosrun.checks.evaluate import evaluate
+    from chaosrun.checks.gather import build_observation
+
+    observation = build_observation(
+        timeline=read_timeline(measurement.load.timeline),
+        faults=undo.fault_windows(run_dir / "undo.log"),
+        gateway_state=gateway_state if isinstance(gateway_state, dict) else {},
+        dependency_stats=stats,
+        endpoints_using=_endpoints_using(target, gateway_state),
+    )
+    result = evaluate(observation, experiment.chaosrun, load_summary)
+    result["measurement_problems"] = problems
+    on_event({"event": "measured", **result})
+    return result
