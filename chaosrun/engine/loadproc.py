@@ -16,9 +16,8 @@ from typing import Any
 from chaosrun.lab.procs import ProcessRef, process_start_time
 from chaosrun.model import LoadSpec
 
-__all__ = ["TIMELINE_ENV", "LoadProcess", "start_load"]
+__all__ = ["LoadProcess", "start_load"]
 
-TIMELINE_ENV = "CHAOSRUN_TIMELINE"
 TIMELINE_FILE = "timeline.csv"
 SUMMARY_FILE = "load.json"
 

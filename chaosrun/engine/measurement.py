@@ -33,6 +33,7 @@ _ARRIVALS_LIMIT = 100_000
 class Measurement:
     load: LoadProcess
     dependency_urls: dict[str, str]  # name -> base URL of the dependency itself (behind its proxy)
+    rate: float
 
 
 def _json(url: str, method: str = "GET", timeout_s: float = 3.0) -> Any:
@@ -91,7 +92,7 @@ def begin_measurement(
             f"see {run_dir / 'load.log'}"
         )
     time.sleep(spec.warmup_s)
-    return Measurement(load, urls)
+    return Measurement(load, urls, spec.rate)
 
 
 def end_measurement(

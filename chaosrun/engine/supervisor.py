@@ -22,7 +22,6 @@ from typing import Any
 
 from chaosrun.engine import undo
 from chaosrun.engine.journal import compose_journal
-from chaosrun.engine.loadproc import TIMELINE_ENV
 from chaosrun.engine.measurement import Measurement, begin_measurement, end_measurement
 from chaosrun.engine.reconcile import reconcile_dead_runs
 from chaosrun.engine.rundir import RunRecord, me, new_run_dir, update_state, write_record
@@ -30,6 +29,7 @@ from chaosrun.engine.target import Target, release_target, resolve_target
 from chaosrun.engine.worker import EVENTS_FILE, EXPERIMENT_FILE, WORKER_JOURNAL_FILE
 from chaosrun.lab.procs import ProcessRef, process_start_time
 from chaosrun.model import Experiment
+from chaosrun.probes.sli import LOAD_RATE_ENV, TIMELINE_ENV
 
 __all__ = ["INTERRUPT_GRACE_S", "RunOutcome", "supervise"]
 
@@ -176,6 +176,7 @@ def _run_worker(
     }
     if measurement is not None:
         env[TIMELINE_ENV] = str(measurement.load.timeline)
+        env[LOAD_RATE_ENV] = f"{measurement.rate:g}"
     with open(run_dir / "worker.out", "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "chaosrun.engine.worker", str(run_dir)],
