@@ -24,17 +24,18 @@ from chaosrun.errors import (
 
 __all__ = ["exit_code_for", "main"]
 
-_EPILOG = """exit codes: 0 passed, 1 deviated/failed, 2 invalid input, 3 target or lab unavailable,
-4 aborted (deadline), 130 interrupted (after every fault was reverted).
+_EPILOG = """exit codes: 0 passed, 1 deviated, failed or a resilience check failed,
+2 invalid input, 3 target or lab unavailable, 4 aborted (deadline),
+130 interrupted (after every fault was reverted).
 State lives in $CHAOSRUN_HOME (default ~/.local/state/chaosrun)."""
 
 
-def exit_code_for(status: str, deviated: bool) -> int:
+def exit_code_for(status: str, deviated: bool, checks_failed: int = 0) -> int:
     if status == "interrupted":
         return EXIT_INTERRUPTED
     if status == "aborted":
         return EXIT_ABORTED
-    if status == "completed" and not deviated:
+    if status == "completed" and not deviated and not checks_failed:
         return EXIT_OK
     return EXIT_DEVIATED
 
@@ -183,7 +184,7 @@ def _run(args: argparse.Namespace) -> int:
         console.print(f"[bold]chaosrun[/] {experiment.title}  [dim]({args.file})[/]")
     on_event = LiveConsole(console) if not args.json else (lambda event: None)
     outcome = supervise(experiment, _home(), args.journal, args.variant, on_event)
-    code = exit_code_for(outcome.status, outcome.deviated)
+    code = exit_code_for(outcome.status, outcome.deviated, outcome.checks_failed)
     summary = summarise_run(outcome.journal, code, str(outcome.journal_path))
     if args.json:
         print(json.dumps(summary, indent=2, default=str))

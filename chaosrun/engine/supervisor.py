@@ -47,6 +47,7 @@ class RunOutcome:
     run_dir: Path
     journal_path: Path
     journal: dict[str, Any]
+    checks_failed: int = 0
 
 
 @dataclass(slots=True)
@@ -148,6 +149,7 @@ def supervise(
         run_dir=run_dir,
         journal_path=final_path,
         journal=journal,
+        checks_failed=int((measured or {}).get("checks_failed", 0)),
     )
 
 

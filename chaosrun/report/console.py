@@ -56,6 +56,13 @@ class LiveConsole:
             self.console.print(f"[bold cyan]▶ {_PHASES[kind]}[/]")
         elif kind == "activity":
             self._activity(event["run"])
+        elif kind == "load" and event.get("phase") == "started":
+            self.console.print(
+                f"[dim]load:[/] open loop, {event['rate']:g} req/s over "
+                f"{', '.join(event['endpoints'])} (warming up)"
+            )
+        elif kind == "load" and event.get("phase") == "cooldown":
+            self.console.print(f"[dim]load: cooldown {event['seconds']:g} s (recovery)[/]")
         elif kind == "interrupt":
             self.console.print(f"[yellow]! {event['signal']}: interrupting, reverting faults…[/]")
         elif kind == "deadline":
@@ -110,8 +117,51 @@ def render_verdict(console: Console, summary: dict[str, Any]) -> None:
             "supervisor", "leftover faults reverted", str(summary["leftovers_reverted"]), ""
         )
     console.print(table)
+    _render_measurement(console, summary)
     verdict = summary["verdict"]
     style = _VERDICT_STYLE.get(verdict, "bold")
     reason = f" — {summary['reason']}" if summary.get("reason") else ""
     console.print(f"[{style}]Verdict: {verdict.upper()}[/]{reason}  (exit {summary['exit_code']})")
     console.print(f"[dim]journal: {summary['journal']}[/]")
+
+
+def _s(value: Any) -> str:
+    return "-" if value is None else f"{value:.3f} s"
+
+
+def _render_measurement(console: Console, summary: dict[str, Any]) -> None:
+    load = summary.get("load")
+    if load:
+        flag = " [bold yellow](short: figures not trusted)[/]" if load.get("short") else ""
+        console.print(
+            f"[bold]Load[/]: target {load.get('target_rate')} req/s, achieved "
+            f"{load.get('achieved_rate')} req/s, scheduler lag p99 {load.get('p99_lag_ms')} ms, "
+            f"max {load.get('max_lag_ms')} ms{flag}",
+            highlight=False,
+        )
+    recovery = summary.get("recovery")
+    if recovery:
+        burned = recovery.get("error_budget_burned")
+        budget = "-" if burned is None else f"{burned * 100:.1f}%"
+        console.print(
+            f"[bold]Recovery[/]: {recovery['state']}; time to detect {_s(recovery['ttd_s'])}, "
+            f"RTO {_s(recovery['rto_s'])}, after clear {_s(recovery['recovery_after_clear_s'])}, "
+            f"impact {_s(recovery['impact_s'])}; {recovery['failed_requests']}/"
+            f"{recovery['requests']} requests failed; error budget burned {budget} "
+            f"[dim](resolution {recovery['resolution_s'] * 1000:.1f} ms)[/]",
+            highlight=False,
+        )
+    for note in summary.get("measurement_notes") or []:
+        console.print(f"[yellow]! {note}[/]")
+    checks = summary.get("checks") or []
+    if not checks:
+        return
+    table = Table(title="Resilience verdicts")
+    table.add_column("check")
+    table.add_column("result")
+    table.add_column("expected", overflow="fold")
+    table.add_column("observed", overflow="fold")
+    for check in checks:
+        result = "[green]PASS[/]" if check["passed"] else "[red]FAIL[/]"
+        table.add_row(check["check"], result, check["expected"], check["observed"])
+    console.print(table)

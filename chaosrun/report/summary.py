@@ -7,9 +7,11 @@ from typing import Any
 __all__ = ["brief_output", "probe_results", "summarise_run", "verdict"]
 
 
-def verdict(status: str, deviated: bool) -> str:
+def verdict(status: str, deviated: bool, checks_failed: int = 0) -> str:
     if status == "completed":
-        return "deviated" if deviated else "passed"
+        if deviated:
+            return "deviated"
+        return "failed" if checks_failed else "passed"
     return status
 
 
@@ -84,13 +86,23 @@ def summarise_run(journal: dict[str, Any], exit_code: int, journal_path: str) ->
     chaosrun = journal.get("chaosrun") or {}
     worker = chaosrun.get("worker") or {}
     states = journal.get("steady_states") or {}
+    checks_failed = int(chaosrun.get("checks_failed") or 0)
+    reason = worker.get("reason")
+    if reason is None and checks_failed and status == "completed" and not deviated:
+        reason = f"{checks_failed} resilience check(s) failed"
     return {
         "title": (journal.get("experiment") or {}).get("title"),
         "status": status,
         "deviated": deviated,
-        "verdict": verdict(status, deviated),
+        "verdict": verdict(status, deviated, checks_failed),
+        "checks": chaosrun.get("verdicts") or [],
+        "checks_failed": checks_failed,
+        "recovery": _recovery_brief(chaosrun.get("recovery")),
+        "load": _load_brief(chaosrun.get("load")),
+        "measurement_trusted": chaosrun.get("measurement_trusted"),
+        "measurement_notes": chaosrun.get("measurement_notes") or [],
         "exit_code": exit_code,
-        "reason": worker.get("reason"),
+        "reason": reason,
         "steady_state": {
             phase: (states.get(phase) or {}).get("steady_state_met")
             for phase in ("before", "after")
@@ -107,3 +119,39 @@ def summarise_run(journal: dict[str, Any], exit_code: int, journal_path: str) ->
         "journal": journal_path,
         "run_dir": chaosrun.get("run_dir"),
     }
+
+
+def _recovery_brief(recovery: Any) -> dict[str, Any] | None:
+    if not isinstance(recovery, dict):
+        return None
+    keys = (
+        "state",
+        "ttd_s",
+        "rto_s",
+        "recovery_after_clear_s",
+        "failed_requests",
+        "requests",
+        "resolution_s",
+    )
+    brief = {k: recovery.get(k) for k in keys}
+    budget = recovery.get("error_budget") or {}
+    brief["error_budget_burned"] = budget.get("burned")
+    impact = recovery.get("impact") or {}
+    brief["impact_s"] = impact.get("duration_s")
+    return brief
+
+
+def _load_brief(load: Any) -> dict[str, Any] | None:
+    if not isinstance(load, dict):
+        return None
+    keys = (
+        "target_rate",
+        "achieved_rate",
+        "sent",
+        "completed",
+        "max_lag_ms",
+        "p99_lag_ms",
+        "short",
+        "short_reason",
+    )
+    return {k: load.get(k) for k in keys if k in load}

@@ -16,9 +16,11 @@ Endpoints:
 - ``GET /health`` -> ``{"status": "ok", "name": ...}``
 - ``GET /{anything}`` -> the dependency's JSON answer after its base latency (a 500 while failing).
 - ``GET /_stats[?limit=N]`` -> requests, in_flight, max_in_flight, failed, and the recent arrivals
-  (ring buffer of the last 10000: ``{"mono", "wall", "path", "failed"}``; ``mono`` is
-  `time.monotonic`, comparable across processes on one Linux host) so checks can see retry gaps
-  from the far side.
+  (ring buffer of the last 10000: ``{"mono", "wall", "path", "failed", "request_id", "attempt"}``;
+  ``mono`` is `time.monotonic`, comparable across processes on one Linux host; ``request_id`` and
+  ``attempt`` are the gateway's ``X-Chaosrun-Request`` / ``X-Chaosrun-Attempt`` headers, null when
+  absent or, for the attempt, not a positive integer) so checks can see retries, their count per
+  request and their gaps from the far side. ``dropped`` counts arrivals the ring buffer let go.
 - ``POST /_stats/reset`` -> zero the counters and arrivals (in-flight requests stay counted).
 - ``POST /_fail?duration_ms=X&mode=error`` -> every data request arriving in the next X ms gets a
   500 at once, decided inside the process: ground truth for recovery-time measurements. The answer
@@ -48,6 +50,12 @@ __all__ = ["DependencyState", "build_app", "main"]
 log = logging.getLogger("chaosrun.lab.dependency")
 
 ARRIVALS_KEPT = 10_000
+REQUEST_HEADER = "X-Chaosrun-Request"
+ATTEMPT_HEADER = "X-Chaosrun-Attempt"
+
+# (mono, wall, path, failed, request id header, attempt header): raw header strings are stored
+# as they came; parsing waits until /_stats is read, so an arrival costs one tuple.
+_Arrival = tuple[float, float, str, bool, str | None, str | None]
 
 
 class DependencyState:
@@ -60,7 +68,8 @@ class DependencyState:
         self.failed = 0
         self.in_flight = 0
         self.max_in_flight = 0
-        self.arrivals: deque[tuple[float, float, str, bool]] = deque(maxlen=ARRIVALS_KEPT)
+        self.arrivals: deque[_Arrival] = deque(maxlen=ARRIVALS_KEPT)
+        self.dropped = 0
         self.fail_until_mono = 0.0
         self.served = 0
 
@@ -70,6 +79,7 @@ class DependencyState:
         self.served = 0
         self.max_in_flight = self.in_flight
         self.arrivals.clear()
+        self.dropped = 0
 
     def answer(self) -> dict[str, Any]:
         n = self.served
@@ -92,7 +102,12 @@ async def _data(request: web.Request) -> web.Response:
     mono, wall = time.monotonic(), time.time()
     failing = mono < state.fail_until_mono
     state.requests += 1
-    state.arrivals.append((mono, wall, request.path, failing))
+    if len(state.arrivals) == ARRIVALS_KEPT:
+        state.dropped += 1
+    headers = request.headers
+    state.arrivals.append(
+        (mono, wall, request.path, failing, headers.get(REQUEST_HEADER), headers.get(ATTEMPT_HEADER))
+    )
     if failing:
         state.failed += 1
         return web.json_response(
@@ -128,9 +143,27 @@ async def _stats(request: web.Request) -> web.Response:
             "in_flight": state.in_flight,
             "max_in_flight": state.max_in_flight,
             "failing": time.monotonic() < state.fail_until_mono,
-            "arrivals": [{"mono": m, "wall": w, "path": p, "failed": f} for m, w, p, f in arrivals],
+            "dropped": state.dropped,
+            "arrivals": [
+                {
+                    "mono": m,
+                    "wall": w,
+                    "path": p,
+                    "failed": f,
+                    "request_id": rid,
+                    "attempt": _attempt_number(att),
+                }
+                for m, w, p, f, rid, att in arrivals
+            ],
         }
     )
+
+
+def _attempt_number(raw: str | None) -> int | None:
+    if raw is None or not raw.isdigit():
+        return None
+    number = int(raw)
+    return number if number >= 1 else None
 
 
 async def _stats_reset(request: web.Request) -> web.Response:

@@ -1,0 +1,79 @@
+"""Every verdict a run declared, from what it observed (pure): RTO and the `expect:` checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from chaosrun.checks.observation import Observation, Verdict
+from chaosrun.checks.recovery import check_rto
+from chaosrun.measure.recovery import analyse_recovery
+from chaosrun.measure.sli import SloSpec
+from chaosrun.model import ChaosrunSpec
+
+__all__ = ["evaluate", "run_checks"]
+
+Check = Callable[[Observation, Any], list[Verdict]]
+
+
+def _checks() -> dict[str, Check]:
+    from chaosrun.checks.bulkhead import check_bulkhead
+    from chaosrun.checks.circuit_breaker import check_circuit_breaker
+    from chaosrun.checks.timeout import check_timeout
+
+    return {
+        "BreakerExpectation": check_circuit_breaker,
+        "BulkheadExpectation": check_bulkhead,
+        "TimeoutExpectation": check_timeout,
+    }
+
+
+def run_checks(observation: Observation, expectations: Sequence[object]) -> list[Verdict]:
+    checks = _checks()
+    verdicts: list[Verdict] = []
+    for expectation in expectations:
+        verdicts.extend(checks[type(expectation).__name__](observation, expectation))
+    return verdicts
+
+
+def evaluate(
+    observation: Observation, spec: ChaosrunSpec, load_summary: dict[str, Any]
+) -> dict[str, Any]:
+    """The journal's measurement section: load figures, recovery analysis, verdicts."""
+    verdicts: list[Verdict] = []
+    recovery: dict[str, Any] | None = None
+    notes: list[str] = []
+    has_slo = spec.slo is not None and (spec.slo.availability or spec.slo.latency_ms)
+    if spec.slo is not None and has_slo:
+        if observation.faults:
+            stability = spec.rto.stability_s if spec.rto else 2.0
+            analysed = analyse_recovery(
+                observation.timeline, observation.faults, SloSpec.from_slo(spec.slo), stability
+            )
+            recovery = analysed.to_dict()
+            if spec.rto is not None:
+                verdicts.append(check_rto(analysed, spec.rto.objective_s))
+        else:
+            notes.append("no fault took effect: nothing to recover from")
+            if spec.rto is not None:
+                verdicts.append(
+                    Verdict(
+                        "recovery.rto", False, "a fault to recover from", "no fault took effect"
+                    )
+                )
+    verdicts.extend(run_checks(observation, spec.expect))
+    short = bool(load_summary.get("short"))
+    if short:
+        notes.append(
+            "the load fell short of its target "
+            f"({load_summary.get('short_reason', 'see load.json')}): figures are not trusted"
+        )
+    return {
+        "load": load_summary,
+        "measurement_trusted": not short,
+        "recovery": recovery,
+        "verdicts": [asdict(v) for v in verdicts],
+        "checks_failed": sum(1 for v in verdicts if not v.passed),
+        "measurement_notes": notes,
+    }
