@@ -17,6 +17,7 @@ stability_s), "recovered", "not-recovered" (breached and not stable again before
 
 from __future__ import annotations
 
+import itertools
 import math
 import statistics
 from collections.abc import Iterable, Sequence
@@ -54,7 +55,7 @@ class ErrorBudget:
 
     @property
     def burned(self) -> float:
-        """failed / allowed: > 1 is overspent (infinite when nothing was allowed but some failed)."""
+        """failed / allowed: > 1 is overspent (inf when nothing was allowed but some failed)."""
         if self.failed == 0:
             return 0.0
         return self.failed / self.allowed if self.allowed > 0 else math.inf
@@ -224,7 +225,7 @@ def _first_stable(
 
 
 def _resolution(ordered: Sequence[RequestRecord]) -> float:
-    gaps = [b.scheduled - a.scheduled for a, b in zip(ordered, ordered[1:], strict=False)]
+    gaps = [b.scheduled - a.scheduled for a, b in itertools.pairwise(ordered)]
     positive = [g for g in gaps if g > 0]
     return statistics.median(positive) if positive else 0.0
 
