@@ -162,7 +162,12 @@ def revert_entry(entry: UndoEntry, timeout_s: float = 2.0) -> bool:
 def replay(path: Path, timeout_s: float = 2.0) -> list[ReplayOutcome]:
     """Revert every entry not yet marked done, newest first. Idempotent: safe to call again."""
     outcomes = []
+    ended = _self_ended(path)
     for entry in reversed(pending_entries(path)):
+        if entry.id in ended:
+            mark_done(path, entry.id)
+            outcomes.append(ReplayOutcome(entry, False))
+            continue
         try:
             reverted = revert_entry(entry, timeout_s)
         except ToxiproxyError as exc:
@@ -171,3 +176,13 @@ def replay(path: Path, timeout_s: float = 2.0) -> list[ReplayOutcome]:
         mark_done(path, entry.id)
         outcomes.append(ReplayOutcome(entry, reverted))
     return outcomes
+
+
+def _self_ended(path: Path) -> set[str]:
+    """Entries of faults that end by themselves (a failure window) and already have."""
+    now = time.time()
+    return {
+        str(data["id"])
+        for kind, data in read_entries(path)
+        if kind == "applied" and data.get("until") is not None and float(str(data["until"])) <= now
+    }

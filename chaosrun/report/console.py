@@ -17,6 +17,7 @@ _PHASES = {
     "hypothesis-after": "Steady-state hypothesis (after)",
     "rollbacks": "Rollbacks",
 }
+_UNDO_WHAT = {"enable_proxy": "disabled proxy", "end_failure": "failure window"}
 _VERDICT_STYLE = {
     "passed": "bold green",
     "deviated": "bold red",
@@ -70,7 +71,7 @@ class LiveConsole:
         elif kind == "undo":
             for outcome in event["outcomes"]:
                 if outcome["reverted_by_supervisor"]:
-                    what = outcome["toxic"] or "proxy disabled"
+                    what = outcome["toxic"] or _UNDO_WHAT.get(outcome["op"], outcome["op"])
                     self.console.print(
                         f"[yellow]↺ reverted leftover {what} on {outcome['proxy']}[/]"
                     )
