@@ -65,7 +65,7 @@ class LoadSpec:
     endpoints: tuple[tuple[str, float], ...]  # (path, weight)
     seed: int = 1
     timeout_s: float = 2.0
-    warmup_s: float = 1.0  # load before the experiment starts: the "before" baseline
+    warmup_s: float = 2.0  # load before the experiment starts: the "before" baseline
     cooldown_s: float = 3.0  # load after the worker ended: recovery stays observable
 
 

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from chaosrun.measure.sli import window_stats
 from chaosrun.measure.timeline import read_timeline
+from chaosrun.probes.http import percentile
 
 __all__ = ["LOAD_RATE_ENV", "TIMELINE_ENV", "live_sli"]
 
@@ -26,16 +26,18 @@ def live_sli(
     window_s: float = 2.0,
     endpoint: str = "",
     settle_s: float = 0.0,
-    margin_s: float = 0.25,
+    margin_s: float = 0.5,
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """SLIs of the requests scheduled in [now - margin_s - window_s, now - margin_s).
 
     The load records a request when it completes, so a request still unanswered after
     `margin_s` is not in the timeline yet. Over all endpoints the expected count is known
-    (constant rate): requests missing from the window are counted as failed — a stalled
-    service must not look healthy because its requests have not come back. `settle_s` waits
-    first, so the window covers traffic sent after the previous activity.
+    (constant rate): the requests missing from the window are still unanswered after at least
+    `margin_s`, so they count as that slow in the latency percentiles (a stalled service must
+    not look fast because its requests have not come back) and not at all in availability
+    (they have not failed yet). `settle_s` waits first, so the window covers traffic sent after
+    the previous activity.
     """
     path = os.environ.get(TIMELINE_ENV)
     if not path:
@@ -47,26 +49,28 @@ def live_sli(
     if settle_s:
         time.sleep(settle_s)
     end = time.time() - margin_s
-    records = [r for r in read_timeline(Path(path)) if not endpoint or r.endpoint == endpoint]
-    stats = window_stats(records, end - window_s, end)
+    records = [
+        r
+        for r in read_timeline(Path(path))
+        if end - window_s <= r.scheduled < end and (not endpoint or r.endpoint == endpoint)
+    ]
     rate = float(os.environ.get(LOAD_RATE_ENV) or 0)
     expected = round(rate * window_s) if rate and not endpoint else None
-    missing = max(0, expected - stats.count) if expected is not None else 0
-    total = stats.count + missing
+    missing = max(0, expected - len(records)) if expected is not None else 0
+    ok = sum(1 for r in records if r.ok)
+    latencies = sorted([r.latency_ms for r in records] + [margin_s * 1000.0] * missing)
     result: dict[str, Any] = {
         "endpoint": endpoint or "*",
         "window_s": window_s,
-        "requests": stats.count,
+        "requests": len(records),
         "expected": expected,
-        "missing": missing,
-        "ok": stats.ok,
-        "errors": stats.errors + missing,
-        "degraded": stats.degraded,
-        "availability": round(stats.ok / total, 6) if total else None,
-        "p50_ms": stats.p50_ms,
-        "p90_ms": stats.p90_ms,
-        "p95_ms": stats.p95_ms,
-        "p99_ms": stats.p99_ms,
-        "max_ms": stats.max_ms,
+        "unanswered": missing,
+        "ok": ok,
+        "errors": len(records) - ok,
+        "degraded": sum(1 for r in records if r.degraded),
+        "availability": round(ok / len(records), 6) if records else None,
     }
+    for name, q in (("p50_ms", 50), ("p90_ms", 90), ("p95_ms", 95), ("p99_ms", 99)):
+        result[name] = round(percentile(latencies, q), 3) if latencies else None
+    result["max_ms"] = round(latencies[-1], 3) if latencies else None
     return result

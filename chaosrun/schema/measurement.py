@@ -46,24 +46,18 @@ def load_spec(ctx: Ctx, path: str, value: object) -> LoadSpec | None:
     if not isinstance(seed, int) or isinstance(seed, bool):
         ctx.err(join(path, "seed"), f"expected an integer, got {show(seed)}")
         ok = False
-    numbers = {"timeout_s": 2.0, "warmup_s": 1.0, "cooldown_s": 3.0}
-    for key in list(numbers):
-        if key in block and want_number(
-            ctx, join(path, key), block[key], low=0, strict=key == "timeout_s", maximum=3600
-        ):
-            numbers[key] = float(block[key])
-        elif key in block:
+    optional: dict[str, float] = {}
+    for key in ("timeout_s", "warmup_s", "cooldown_s"):
+        if key not in block:
+            continue
+        where = join(path, key)
+        if want_number(ctx, where, block[key], low=0, strict=key == "timeout_s", maximum=3600):
+            optional[key] = float(block[key])
+        else:
             ok = False
     if not ok or endpoints is None or rate is None:
         return None
-    return LoadSpec(
-        float(rate),
-        endpoints,
-        int(seed),
-        numbers["timeout_s"],
-        numbers["warmup_s"],
-        numbers["cooldown_s"],
-    )
+    return LoadSpec(float(rate), endpoints, int(seed), **optional)
 
 
 def _endpoints(ctx: Ctx, path: str, value: object) -> tuple[tuple[str, float], ...] | None:
