@@ -191,7 +191,11 @@ def lab_down(info: LabInfo) -> list[int]:
     for ref in reversed(info.processes):
         stop(ref)
     (Path(info.directory) / LAB_FILE).unlink(missing_ok=True)
-    return listening_ports(info.ports())
+    # A Go process can count as exited while its last threads still hold listeners for a moment.
+    deadline = time.monotonic() + 2.0
+    while (left := listening_ports(info.ports())) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return left
 
 
 def listening_ports(ports: Iterable[int]) -> list[int]:
