@@ -157,17 +157,32 @@ def start_lab(tmp_path: Path) -> Iterator[Callable[..., Lab]]:
         assert not problems, problems
 
 
-def _request(url: str, method: str = "GET") -> tuple[int, Any]:
+def _exchange(url: str, method: str = "GET") -> tuple[int, Any, dict[str, str]]:
     req = urllib.request.Request(url, method=method)
     try:
         with urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_S) as resp:
-            return resp.status, json.loads(resp.read())
+            return resp.status, json.loads(resp.read()), dict(resp.headers)
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
+        return exc.code, json.loads(exc.read()), dict(exc.headers)
+
+
+def _request(url: str, method: str = "GET") -> tuple[int, Any]:
+    status, body, _headers = _exchange(url, method)
+    return status, body
 
 
 def _get(url: str) -> tuple[int, Any]:
     return _request(url)
+
+
+def _degraded_header(url: str) -> tuple[int, Any, str | None]:
+    status, body, headers = _exchange(url)
+    return status, body, headers.get("X-Chaosrun-Degraded")
+
+
+def _arrivals(lab: Lab, dep: str) -> list[dict[str, Any]]:
+    arrivals: list[dict[str, Any]] = _get(lab.deps[dep] + "/_stats")[1]["arrivals"]
+    return arrivals
 
 
 def _post(url: str) -> Any:
@@ -202,24 +217,42 @@ def _catalog_state(lab: Lab) -> dict[str, Any]:
 
 def test_normal_requests_are_not_degraded(start_lab: Callable[..., Lab]) -> None:
     lab = start_lab()
-    status, body = _get(lab.gateway + "/api/play")
+    status, body, degraded = _degraded_header(lab.gateway + "/api/play")
     assert status == 200, body
-    assert body["degraded"] is False and body["fallbacks"] == []
+    assert body["degraded"] is False and body["fallbacks"] == [] and degraded is None
     assert set(body["data"]) == {"auth", "catalog"}
     assert _get(lab.gateway + "/api/profile")[1]["data"]["auth"]["guest"] is False
 
     status, state = _get(lab.gateway + "/state")
     assert state["variant"] == "healthy"
     catalog = state["dependencies"]["catalog"]
+    assert state["endpoints"] == {
+        "/api/play": ["auth", "catalog"],
+        "/api/browse": ["catalog", "recommendations"],
+        "/api/profile": ["auth"],
+    }
     assert catalog["breaker"] == {
         "enabled": True,
         "state": "closed",
         "never_closes": False,
+        "opened_at": None,
+        "half_open_due": False,
         "transitions": [],
     }
     assert catalog["bulkhead"]["limit"] == 10
     assert (catalog["calls"], catalog["failures"], catalog["fallbacks"]) == (1, 0, 0)
     assert _get(lab.deps["auth"] + "/_stats")[1]["requests"] == 2
+
+    # Each gateway request has one id, sent with every attempt to every dependency it calls.
+    (auth_play, auth_profile), (catalog_play,) = _arrivals(lab, "auth"), _arrivals(lab, "catalog")
+    assert set(auth_play) == {"mono", "wall", "path", "failed", "request_id", "attempt"}
+    assert auth_play["request_id"] == catalog_play["request_id"] != auth_profile["request_id"]
+    assert (auth_play["attempt"], catalog_play["attempt"], auth_profile["attempt"]) == (1, 1, 1)
+    assert (auth_play["path"], catalog_play["path"]) == ("/auth", "/catalog")
+    # Requests that do not come from the gateway have neither header: both null.
+    _get(lab.deps["auth"] + "/direct")
+    direct = _arrivals(lab, "auth")[-1]
+    assert (direct["path"], direct["request_id"], direct["attempt"]) == ("/direct", None, None)
 
     with urllib.request.urlopen(lab.gateway + "/metrics", timeout=HTTP_TIMEOUT_S) as resp:
         text = resp.read().decode()
@@ -238,9 +271,10 @@ def test_failing_dependency_degrades_opens_breaker_and_recovers(
     window = _post(lab.deps["catalog"] + "/_fail?duration_ms=1000&mode=error")
     for _ in range(10):
         started = time.monotonic()
-        status, body = _get(lab.gateway + "/api/browse")
+        status, body, degraded = _degraded_header(lab.gateway + "/api/browse")
         assert time.monotonic() - started < 0.5
         assert (status, body["degraded"], body["fallbacks"]) == (200, True, ["catalog"]), body
+        assert degraded == "catalog"
         assert body["data"]["catalog"]["item"]["cached"] is True
         assert body["data"]["recommendations"]["items"]
         if _catalog_state(lab)["breaker"]["state"] == "open":
@@ -249,23 +283,34 @@ def test_failing_dependency_degrades_opens_breaker_and_recovers(
     assert [(t["from"], t["to"]) for t in state["breaker"]["transitions"]] == [("closed", "open")]
     assert (state["attempts"], state["retries"], state["short_circuited"]) == (15, 10, 0)
 
-    # Retries seen from the far side: 3 attempts per call, exponential backoff between them.
-    arrivals = [a["mono"] for a in _get(lab.deps["catalog"] + "/_stats")[1]["arrivals"]]
-    assert len(arrivals) == 15  # 5 calls x (1 + 2 retries) until the breaker opened
+    # Retries seen from the far side: 3 attempts per call, exponential backoff between them,
+    # each call's attempts under one request id, numbered 1..3.
+    seen = _arrivals(lab, "catalog")
+    assert len(seen) == 15  # 5 calls x (1 + 2 retries) until the breaker opened
+    ids = list(dict.fromkeys(a["request_id"] for a in seen))
+    assert len(ids) == 5
+    for request_id in ids:
+        assert [a["attempt"] for a in seen if a["request_id"] == request_id] == [1, 2, 3]
+    arrivals = [a["mono"] for a in seen]
     gaps = [b - a for a, b in itertools.pairwise(arrivals[:3])]
     assert 0.019 <= gaps[0] < 0.25 and 0.039 <= gaps[1] < 0.25, gaps
 
     opened_at = state["breaker"]["transitions"][0]["at"]
+    assert state["breaker"]["opened_at"] == opened_at and not state["breaker"]["half_open_due"]
     time.sleep(max(window["end"], opened_at + 1.0) - time.time() + 0.1)
-    status, body = _get(lab.gateway + "/api/browse")
-    assert (status, body["degraded"]) == (200, False), body
+    # pybreaker half-opens lazily: past the reset timeout, and before any call, it is still open.
+    state = _catalog_state(lab)
+    assert (state["breaker"]["state"], state["breaker"]["half_open_due"]) == ("open", True)
+    assert len(state["breaker"]["transitions"]) == 1
+    status, body, degraded = _degraded_header(lab.gateway + "/api/browse")
+    assert (status, body["degraded"], degraded) == (200, False, None), body
     state = _catalog_state(lab)
     assert [(t["from"], t["to"]) for t in state["breaker"]["transitions"]] == [
         ("closed", "open"),
         ("open", "half-open"),
         ("half-open", "closed"),
     ]
-    assert state["breaker"]["state"] == "closed"
+    assert (state["breaker"]["state"], state["breaker"]["half_open_due"]) == ("closed", False)
 
 
 @pytest.mark.parametrize("variant", ["healthy", "no-bulkhead"])
@@ -293,8 +338,8 @@ def test_bulkhead_bounds_concurrency_at_the_dependency(
 def test_no_fallback_answers_502_naming_the_dependency(start_lab: Callable[..., Lab]) -> None:
     lab = start_lab("no-fallback")
     _post(lab.deps["catalog"] + "/_fail?duration_ms=2000")
-    status, body = _get(lab.gateway + "/api/browse")
-    assert status == 502
+    status, body, degraded = _degraded_header(lab.gateway + "/api/browse")
+    assert status == 502 and degraded is None
     assert body == {
         "error": "dependency failed",
         "dependency": "catalog",
@@ -314,3 +359,118 @@ def test_no_retry_cap_retries_until_the_dependency_recovers(
     assert (status, body["degraded"]) == (200, False)
     state = _catalog_state(lab)
     assert state["retries"] > 2 and state["breaker"]["transitions"] == []
+
+
+def test_degraded_header_names_every_fallback(start_lab: Callable[..., Lab]) -> None:
+    lab = start_lab()
+    for dep in ("catalog", "recommendations"):
+        _post(lab.deps[dep] + "/_fail?duration_ms=3000")
+    status, body, degraded = _degraded_header(lab.gateway + "/api/browse")
+    assert (status, body["fallbacks"], degraded) == (
+        200,
+        ["catalog", "recommendations"],
+        "catalog,recommendations",
+    )
+    status, body, degraded = _degraded_header(lab.gateway + "/api/profile")
+    assert (status, body["degraded"], degraded) == (200, False, None)
+
+
+def _staggered(url: str, n: int, spacing_s: float) -> list[int]:
+    """`n` GETs started `spacing_s` apart (each waits for nothing but its own answer)."""
+
+    async def run() -> list[int]:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+
+            async def one(delay: float) -> int:
+                await asyncio.sleep(delay)
+                async with session.get(url) as resp:
+                    await resp.read()
+                    return resp.status
+
+            async with asyncio.timeout(10):
+                return await asyncio.gather(*(one(i * spacing_s) for i in range(n)))
+
+    return asyncio.run(run())
+
+
+def test_open_breaker_stops_retries_of_calls_already_admitted(
+    start_lab: Callable[..., Lab],
+) -> None:
+    # Calls of ~165 ms (attempts at 0, ~55, ~160 ms) started 10 ms apart: when the 5th failure
+    # opens the breaker, ~15 admitted calls still have retries ahead. None of them may be sent.
+    lab = start_lab(bulkhead=50, backoff_initial_ms=50.0, retry_budget_ms=None)
+    _post(lab.deps["catalog"] + "/_fail?duration_ms=3000")
+    assert set(_staggered(lab.gateway + "/api/browse", 30, 0.01)) == {200}
+    breaker = _catalog_state(lab)["breaker"]
+    # Each transition once: the late failures of calls admitted before the trip change nothing.
+    assert [(t["from"], t["to"]) for t in breaker["transitions"]] == [("closed", "open")]
+    opened_at = breaker["transitions"][0]["at"]
+    assert breaker["opened_at"] == opened_at
+    seen = _arrivals(lab, "catalog")
+    before = {a["request_id"] for a in seen if a["wall"] < opened_at}
+    assert len(before) >= 10, "too few calls in flight at the trip: the test proves nothing"
+    late = [a for a in seen if a["wall"] > opened_at + 0.1]  # the checks allow 100 ms in flight
+    assert late == []
+    for request_id in before:
+        # Increasing attempt numbers, at most 3 (an attempt abandoned before a starved
+        # dependency got to it leaves no arrival, so the numbers may have a gap).
+        attempts = [a["attempt"] for a in seen if a["request_id"] == request_id]
+        assert attempts == sorted(set(attempts)) and attempts[0] >= 1 and attempts[-1] <= 3
+
+
+def _offline_dependency(**policy: Any) -> Any:
+    """A `ResilientDependency` with no session: only its breaker is exercised."""
+    from chaosrun.lab.services.resilience import GatewayMetrics, ResilientDependency
+    from chaosrun.lab.topology import DEFAULT_POLICY, Dependency
+
+    dep = Dependency("catalog", replace(DEFAULT_POLICY, **policy), 1.0)
+    return ResilientDependency(dep, None, GatewayMetrics())  # type: ignore[arg-type]
+
+
+def test_late_outcomes_of_concurrent_calls_do_not_fake_transitions() -> None:
+    import pybreaker
+
+    dep = _offline_dependency(breaker_fail_max=2, breaker_reset_s=0.05)
+    breaker = dep._breaker
+
+    def fail(call: Any) -> None:
+        """Leave `call` with an error (the context manager re-raises it or a breaker error)."""
+        try:
+            suppressed = call.__exit__(ValueError, ValueError("boom"), None)
+        except pybreaker.CircuitBreakerError:
+            return
+        assert suppressed is False
+
+    early = [breaker.calling() for _ in range(3)]
+    for call in early:
+        call.__enter__()  # three calls admitted while closed
+    fail(early[0])
+    fail(early[1])  # second failure: closed -> open
+    opened_at = dep.state()["breaker"]["opened_at"]
+    fail(early[2])  # a late failure admitted while closed: no re-open, no timer restart
+    assert dep.state()["breaker"]["opened_at"] == opened_at
+    time.sleep(0.06)
+    trials = [breaker.calling() for _ in range(2)]
+    for call in trials:
+        call.__enter__()  # open -> half-open, then a second trial (pybreaker allows both)
+    fail(trials[0])  # half-open -> open
+    trials[1].__exit__(None, None, None)  # a late success must not close an open breaker
+    state = dep.state()["breaker"]
+    assert [(t["from"], t["to"]) for t in state["transitions"]] == [
+        ("closed", "open"),
+        ("open", "half-open"),
+        ("half-open", "open"),
+    ]
+    assert state["state"] == "open"
+    time.sleep(0.06)
+    trials = [breaker.calling() for _ in range(2)]
+    for call in trials:
+        call.__enter__()
+    trials[0].__exit__(None, None, None)  # half-open -> closed
+    fail(trials[1])  # a late trial failure does not re-open a breaker with no failure streak
+    state = dep.state()["breaker"]
+    assert [(t["from"], t["to"]) for t in state["transitions"]][3:] == [
+        ("open", "half-open"),
+        ("half-open", "closed"),
+    ]
+    assert state["state"] == "closed"

@@ -104,10 +104,8 @@ async def _data(request: web.Request) -> web.Response:
     state.requests += 1
     if len(state.arrivals) == ARRIVALS_KEPT:
         state.dropped += 1
-    headers = request.headers
-    state.arrivals.append(
-        (mono, wall, request.path, failing, headers.get(REQUEST_HEADER), headers.get(ATTEMPT_HEADER))
-    )
+    rid, attempt = request.headers.get(REQUEST_HEADER), request.headers.get(ATTEMPT_HEADER)
+    state.arrivals.append((mono, wall, request.path, failing, rid, attempt))
     if failing:
         state.failed += 1
         return web.json_response(
@@ -160,7 +158,7 @@ async def _stats(request: web.Request) -> web.Response:
 
 
 def _attempt_number(raw: str | None) -> int | None:
-    if raw is None or not raw.isdigit():
+    if raw is None or not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
         return None
     number = int(raw)
     return number if number >= 1 else None

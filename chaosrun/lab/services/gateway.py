@@ -20,20 +20,29 @@ Endpoints:
   `resilience` for the call path). 200 ``{"endpoint", "degraded", "fallbacks", "data"}``; a failed
   dependency with fallback on gives its fallback value, ``"degraded": true`` and its name in
   ``"fallbacks"``; with fallback off: 502 ``{"error", "dependency", "reason", "endpoint"}``.
+  A 200 served with fallbacks also has the header ``X-Chaosrun-Degraded: catalog,recommendations``
+  (the fallbacks, in the endpoint's order); the header is absent otherwise. Each incoming request
+  gets an id, unique within this process and across restarts, sent to every dependency it calls
+  (``X-Chaosrun-Request``, with ``X-Chaosrun-Attempt`` numbering the attempts).
 - ``GET /health`` -> 200 ``{"status": "ok"}``
 - ``GET /metrics`` -> Prometheus text (this process's own registry).
-- ``GET /state`` -> ``{"variant", "dependencies": {name: {"breaker": {"enabled", "state",
-  "never_closes", "transitions": [{"at", "from", "to"}]}, "bulkhead": {"limit", "in_flight",
-  "max_in_flight", "rejected"}, "calls", "attempts", "retries", "timeouts", "failures",
-  "fallbacks", "short_circuited"}}}``: counts of calls (one per use of a dependency by a request),
-  attempts (requests sent), failed calls, etc. A disabled breaker reports state "closed".
+- ``GET /state`` -> ``{"variant", "endpoints": {path: [dependency, ...]}, "dependencies": {name:
+  {"breaker": {"enabled", "state", "never_closes", "opened_at", "half_open_due",
+  "transitions": [{"at", "from", "to"}]}, "bulkhead": {"limit", "in_flight", "max_in_flight",
+  "rejected"}, "calls", "attempts", "retries", "timeouts", "failures", "fallbacks",
+  "short_circuited"}}}``: counts of calls (one per use of a dependency by a request), attempts
+  (requests sent), failed calls, etc. A disabled breaker reports state "closed". Transitions carry
+  epoch seconds; "state" is pybreaker's (lazy: "open" until the first call after the reset
+  timeout, see `resilience`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -46,9 +55,11 @@ from chaosrun.lab.services._serve import exit_now, run_service, setup_logging
 from chaosrun.lab.services.resilience import CallFailed, GatewayMetrics, ResilientDependency
 from chaosrun.lab.topology import Endpoint, Topology
 
-__all__ = ["Gateway", "build_app", "main"]
+__all__ = ["DEGRADED_HEADER", "Gateway", "build_app", "main"]
 
 log = logging.getLogger("chaosrun.lab.gateway")
+
+DEGRADED_HEADER = "X-Chaosrun-Degraded"
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -65,6 +76,9 @@ class Gateway:
         self.metrics = GatewayMetrics()
         self.deps: dict[str, ResilientDependency] = {}
         self._sessions: list[aiohttp.ClientSession] = []
+        # Request ids: a random per-process prefix + a counter (unique across restarts, cheap).
+        self._id_prefix = secrets.token_hex(4)
+        self._ids = itertools.count(1)
 
     async def start(self) -> None:
         for dep in self.topology.dependencies:
@@ -95,7 +109,8 @@ class Gateway:
 
     async def _serve(self, endpoint: Endpoint) -> web.Response:
         started = time.perf_counter()
-        results = await asyncio.gather(*(self._use(name) for name in endpoint.uses))
+        request_id = f"{self._id_prefix}-{next(self._ids)}"
+        results = await asyncio.gather(*(self._use(name, request_id) for name in endpoint.uses))
         data: dict[str, Any] = {}
         fallbacks: list[str] = []
         failure: CallFailed | None = None
@@ -108,6 +123,7 @@ class Gateway:
                 fallbacks.append(name)
             elif failure is None:
                 failure = failed
+        headers: dict[str, str] = {}
         if failure is not None:
             status = 502
             body: dict[str, Any] = {
@@ -124,19 +140,22 @@ class Gateway:
                 "fallbacks": fallbacks,
                 "data": data,
             }
+            if fallbacks:
+                headers[DEGRADED_HEADER] = ",".join(fallbacks)
         self.metrics.requests.labels(endpoint.path, str(status)).inc()
         self.metrics.latency.labels(endpoint.path).observe(time.perf_counter() - started)
-        return web.json_response(body, status=status)
+        return web.json_response(body, status=status, headers=headers)
 
-    async def _use(self, name: str) -> tuple[str, Any, CallFailed | None]:
+    async def _use(self, name: str, request_id: str) -> tuple[str, Any, CallFailed | None]:
         try:
-            return name, await self.deps[name].call(f"/{name}"), None
+            return name, await self.deps[name].call(f"/{name}", request_id), None
         except CallFailed as failed:
             return name, None, failed
 
     def state(self) -> dict[str, Any]:
         return {
             "variant": self.variant,
+            "endpoints": {e.path: list(e.uses) for e in self.topology.endpoints},
             "dependencies": {name: dep.state() for name, dep in self.deps.items()},
         }
 

@@ -1,0 +1,160 @@
+"""What an experiment's ``expect:`` block declares, and how every check reads an observation.
+
+The dataclasses are parsed from YAML by field name (``EXPECTATION_KINDS`` maps the YAML key to
+its class); each is the second argument of its check (`check_circuit_breaker`, `check_bulkhead`,
+`check_timeout`). Units are in the field names.
+
+Selection rules shared by the checks (pure helpers below):
+
+- the *fault period* of a dependency runs from the first injection of a fault whose target is the
+  dependency to the last clearing of one (None while any is never cleared): several fault windows
+  on one dependency are one period;
+- a request belongs to a window by its *scheduled* time (the load is open loop), and its latency
+  counts from that time; failed requests keep their latency (time to the error);
+- percentiles are nearest-rank over the exact values (no histogram): p99 of n values is the
+  ceil(0.99 n)-th smallest;
+- the observation ends at the last thing it saw (a response, a transition, an arrival, a fault
+  edge): open periods still open then end there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from chaosrun.checks.observation import Observation, Verdict
+from chaosrun.measure.timeline import RequestRecord
+
+__all__ = [
+    "EXPECTATION_KINDS",
+    "BreakerExpectation",
+    "BulkheadExpectation",
+    "FaultPeriod",
+    "TimeoutExpectation",
+    "all_failed",
+    "fault_period",
+    "fmt_ms",
+    "fmt_s",
+    "n_of",
+    "observation_end",
+    "percentile",
+    "requests_in",
+    "using",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class BreakerExpectation:
+    dependency: str
+    opens_within_s: float = 2.0
+    fail_fast_p99_ms: float = 50.0
+    reset_timeout_s: float = 1.0
+    tolerance_s: float = 0.5
+    closes_within_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class BulkheadExpectation:
+    dependency: str
+    max_concurrency: int
+    isolated_endpoints: tuple[str, ...]
+    rejected_p99_ms: float = 50.0
+    slo_availability: float = 0.99
+    slo_p99_ms: float = 500.0
+
+
+@dataclass(frozen=True, slots=True)
+class TimeoutExpectation:
+    dependency: str
+    timeout_ms: float
+    max_retries: int
+    endpoint: str
+    epsilon_ms: float = 100.0
+    budget_ms: float | None = None
+
+
+EXPECTATION_KINDS: dict[str, type] = {
+    "circuit_breaker": BreakerExpectation,
+    "bulkhead": BulkheadExpectation,
+    "timeout": TimeoutExpectation,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FaultPeriod:
+    injected_at: float
+    cleared_at: float | None
+    windows: int
+
+
+def fault_period(observation: Observation, dependency: str) -> FaultPeriod | None:
+    """The span of every fault on `dependency` (see the module doc), None when there is none."""
+    windows = [f for f in observation.faults if f.target == dependency]
+    if not windows:
+        return None
+    cleared = [f.cleared_at for f in windows]
+    return FaultPeriod(
+        injected_at=min(f.injected_at for f in windows),
+        cleared_at=None if None in cleared else max(c for c in cleared if c is not None),
+        windows=len(windows),
+    )
+
+
+def observation_end(observation: Observation) -> float:
+    """The last moment the observation saw anything (0.0 for an empty observation)."""
+    times: list[float] = [r.completed for r in observation.timeline]
+    for fault in observation.faults:
+        times.append(fault.injected_at)
+        if fault.cleared_at is not None:
+            times.append(fault.cleared_at)
+    for snapshot in observation.dependencies.values():
+        times.extend(t.at for t in snapshot.transitions)
+        times.extend(a.at for a in snapshot.arrivals)
+    return max(times, default=0.0)
+
+
+def using(observation: Observation, dependency: str) -> tuple[str, ...]:
+    """The endpoints that call `dependency`, sorted."""
+    return tuple(sorted(p for p, deps in observation.endpoints_using.items() if dependency in deps))
+
+
+def requests_in(
+    records: Iterable[RequestRecord],
+    endpoints: Iterable[str],
+    windows: Sequence[tuple[float, float]],
+) -> Iterator[RequestRecord]:
+    """Requests on `endpoints` scheduled in any of the half-open windows [start, end)."""
+    wanted = frozenset(endpoints)
+    for r in records:
+        if r.endpoint in wanted and any(a <= r.scheduled < b for a, b in windows):
+            yield r
+
+
+def percentile(values: Iterable[float], pct: float) -> float | None:
+    """Nearest-rank percentile (0 < pct <= 100) of the exact values; None when there are none."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(pct / 100.0 * len(ordered) - 1e-9))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def all_failed(names: Sequence[str], expected: Sequence[str], observed: str) -> list[Verdict]:
+    """One failed verdict per property, all for the same reason (e.g. nothing to measure)."""
+    return [Verdict(n, False, e, observed) for n, e in zip(names, expected, strict=True)]
+
+
+def n_of(count: int, noun: str) -> str:
+    """3, "request" -> "3 requests"; 1, "request" -> "1 request"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def fmt_ms(value: float | None) -> str:
+    """12.3456 -> "12.3 ms"; None -> "n/a"."""
+    return "n/a" if value is None else f"{value:.1f} ms"
+
+
+def fmt_s(value: float) -> str:
+    """0.41234 -> "0.412 s"."""
+    return f"{value:.3f} s"

@@ -1,0 +1,125 @@
+"""Assemble an `Observation` from what a run recorded: the timeline, the fault windows and the
+JSON documents of the services (the gateway's ``GET /state``, each dependency's ``GET /_stats``).
+
+Pure apart from parsing: no I/O, no clock. Malformed entries are skipped, never guessed:
+
+- one `DependencySnapshot` per dependency in the gateway state (a dependency missing from it gets
+  none, so its checks fail with "no state"); its far side (arrivals, max in flight) comes from
+  ``dependency_stats[name]`` when present, else it is empty;
+- breaker transitions ``{"at", "from", "to"}`` (epoch s); arrivals ``{"wall", "path", "failed",
+  "request_id", "attempt"}`` with ``wall`` as the arrival time (epoch s);
+- `endpoints_using` (path -> dependencies) defaults to the gateway state's ``"endpoints"``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from chaosrun.checks.observation import (
+    Arrival,
+    BreakerTransition,
+    DependencySnapshot,
+    FaultWindow,
+    Observation,
+)
+from chaosrun.measure.timeline import RequestRecord
+
+__all__ = ["build_observation", "parse_arrivals", "parse_snapshot"]
+
+
+def build_observation(
+    timeline: Iterable[RequestRecord],
+    faults: Iterable[FaultWindow],
+    gateway_state: Mapping[str, Any],
+    dependency_stats: Mapping[str, Mapping[str, Any]],
+    endpoints_using: Mapping[str, Sequence[str]] | None = None,
+) -> Observation:
+    deps = gateway_state.get("dependencies")
+    snapshots: dict[str, DependencySnapshot] = {}
+    if isinstance(deps, Mapping):
+        for name, state in deps.items():
+            if isinstance(name, str) and isinstance(state, Mapping):
+                snapshots[name] = parse_snapshot(name, state, dependency_stats.get(name))
+    if endpoints_using is None:
+        declared = gateway_state.get("endpoints")
+        endpoints_using = declared if isinstance(declared, Mapping) else {}
+    uses = {
+        str(path): tuple(str(d) for d in deps_)
+        for path, deps_ in endpoints_using.items()
+        if isinstance(deps_, list | tuple)
+    }
+    return Observation(
+        timeline=tuple(sorted(timeline, key=lambda r: r.scheduled)),
+        faults=tuple(sorted(faults, key=lambda f: f.injected_at)),
+        dependencies=snapshots,
+        endpoints_using=uses,
+    )
+
+
+def parse_snapshot(
+    name: str, state: Mapping[str, Any], stats: Mapping[str, Any] | None
+) -> DependencySnapshot:
+    """One dependency from the gateway's view of it and (if read) its own counters."""
+    breaker = _mapping(state.get("breaker"))
+    bulkhead = _mapping(state.get("bulkhead"))
+    transitions = []
+    for t in _list(breaker.get("transitions")):
+        if isinstance(t, Mapping) and _number(t.get("at")) is not None:
+            frm, to = t.get("from"), t.get("to")
+            if isinstance(frm, str) and isinstance(to, str):
+                transitions.append(BreakerTransition(float(t["at"]), frm, to))
+    limit = bulkhead.get("limit")
+    return DependencySnapshot(
+        name=name,
+        breaker_enabled=breaker.get("enabled") is True,
+        transitions=tuple(sorted(transitions, key=lambda t: t.at)),
+        bulkhead_limit=limit if isinstance(limit, int) and not isinstance(limit, bool) else None,
+        bulkhead_rejected=_int(bulkhead.get("rejected")),
+        gateway_max_in_flight=_int(bulkhead.get("max_in_flight")),
+        far_side_max_in_flight=_int(stats.get("max_in_flight")) if stats else 0,
+        arrivals=parse_arrivals(stats.get("arrivals")) if stats else (),
+        retries=_int(state.get("retries")),
+        timeouts=_int(state.get("timeouts")),
+    )
+
+
+def parse_arrivals(raw: object) -> tuple[Arrival, ...]:
+    """The far side's arrivals (``/_stats`` "arrivals"), in arrival order."""
+    arrivals = []
+    for a in _list(raw):
+        if not isinstance(a, Mapping) or _number(a.get("wall")) is None:
+            continue
+        request_id = a.get("request_id")
+        attempt = a.get("attempt")
+        arrivals.append(
+            Arrival(
+                at=float(a["wall"]),
+                path=str(a.get("path", "")),
+                failed=a.get("failed") is True,
+                request_id=request_id if isinstance(request_id, str) else None,
+                attempt=attempt
+                if isinstance(attempt, int) and not isinstance(attempt, bool)
+                else None,
+            )
+        )
+    arrivals.sort(key=lambda a: a.at)
+    return tuple(arrivals)
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0

@@ -1,0 +1,276 @@
+"""chaosrun.checks.timeout on synthetic observations (no processes).
+
+The passing observation models the healthy lab (150 ms timeout, 2 retries, 350 ms budget) under
+a 3 s fault on catalog: the first calls pay ~330 ms and fall back, then the breaker answers with
+the fallback at once. At the far side: 10 calls that failed fast with 3 attempts (backoff ~20 and
+~40 ms plus jitter), 10 that timed out twice, 50 that needed one attempt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable
+
+from chaosrun.checks.expectations import EXPECTATION_KINDS, TimeoutExpectation
+from chaosrun.checks.observation import (
+    Arrival,
+    DependencySnapshot,
+    FaultWindow,
+    Observation,
+    Verdict,
+)
+from chaosrun.checks.timeout import CHECK_NAMES, bound_ms, check_timeout
+from chaosrun.measure.timeline import RequestRecord
+
+T0 = 1_796_017_540.0
+FAULT = FaultWindow("latency", "catalog", T0 + 1.0, T0 + 4.0)
+USES = {"/api/browse": ("catalog", "recommendations"), "/api/profile": ("auth",)}
+GRID = [0.005 + 0.01 * i for i in range(600)]
+EXPECT = TimeoutExpectation(
+    "catalog", timeout_ms=150.0, max_retries=2, endpoint="/api/browse", budget_ms=350.0
+)
+
+Answer = tuple[int, float, bool]  # status, latency ms, degraded
+
+
+def _healthy(t: float) -> Answer:
+    if not 1.0 <= t < 4.0:
+        return 200, 5.0, False
+    return (200, 330.0, True) if t < 1.35 else (200, 3.0, True)
+
+
+def _request(rid: str, start: float, gaps_ms: Iterable[float]) -> list[Arrival]:
+    times = [start]
+    for gap in gaps_ms:
+        times.append(times[-1] + gap / 1000.0)
+    return [Arrival(T0 + t, "/catalog", True, rid, n) for n, t in enumerate(times, 1)]
+
+
+def healthy_arrivals() -> list[Arrival]:
+    arrivals = []
+    for i in range(10):  # fast failures: first gaps 22..31 ms, second gaps longer
+        arrivals += _request(f"f-{i}", 1.0 + 0.1 * i, [22.0 + i, 44.0 + (9 - i)])
+    for i in range(10):  # timeouts: one retry, 175 ms (+ jitter) after the first attempt
+        arrivals += _request(f"t-{i}", 2.0 + 0.1 * i, [175.0 + 0.5 * i])
+    for i in range(50):
+        arrivals += _request(f"s-{i}", 0.01 * i, [])
+    return arrivals
+
+
+def observation(
+    answer: Callable[[float], Answer] = _healthy,
+    arrivals: Iterable[Arrival] | None = None,
+) -> Observation:
+    timeline = []
+    for t in GRID:
+        status, latency, degraded = answer(t)
+        record = RequestRecord(T0 + t, T0 + t, latency, status, "", "/api/browse", degraded)
+        timeline.append(record)
+    snapshot = DependencySnapshot(
+        name="catalog",
+        breaker_enabled=True,
+        transitions=(),
+        bulkhead_limit=10,
+        bulkhead_rejected=0,
+        gateway_max_in_flight=10,
+        far_side_max_in_flight=3,
+        arrivals=tuple(healthy_arrivals() if arrivals is None else arrivals),
+    )
+    return Observation(tuple(timeline), (FAULT,), {"catalog": snapshot}, USES)
+
+
+def verdicts(obs: Observation, expectation: TimeoutExpectation = EXPECT) -> dict[str, Verdict]:
+    result = check_timeout(obs, expectation)
+    assert tuple(v.check for v in result) == CHECK_NAMES
+    return {v.check: v for v in result}
+
+
+def test_check_names_expectation_fields_and_bound() -> None:
+    assert CHECK_NAMES == ("timeout.bounded", "timeout.fallback", "retry.capped", "retry.backoff")
+    assert EXPECTATION_KINDS["timeout"] is TimeoutExpectation
+    assert [(f.name, f.default) for f in dataclasses.fields(TimeoutExpectation)][4:] == [
+        ("epsilon_ms", 100.0),
+        ("budget_ms", None),
+    ]
+    assert bound_ms(EXPECT) == 350.0
+    assert bound_ms(dataclasses.replace(EXPECT, budget_ms=None)) == 450.0  # 3 x 150 ms
+
+
+def test_healthy_timeouts_and_retries_pass_every_property() -> None:
+    v = verdicts(observation())
+    assert v["timeout.bounded"] == Verdict(
+        "timeout.bounded",
+        True,
+        "/api/browse answers within 450 ms (budget + 100 ms)",
+        "max 330.0 ms (p99 330.0 ms) over 300 responses during the fault",
+    )
+    assert v["timeout.fallback"] == Verdict(
+        "timeout.fallback",
+        True,
+        "/api/browse answers 200 with a fallback instead of waiting (> 250 ms) for catalog",
+        "300 of 300 answered 200, 300 degraded",
+    )
+    assert v["retry.capped"] == Verdict(
+        "retry.capped",
+        True,
+        "at most 3 attempts per request at catalog",
+        "max 3 attempts per request over 70 requests at catalog (20 retried)",
+    )
+    assert v["retry.backoff"] == Verdict(
+        "retry.backoff",
+        True,
+        "backoff grows between attempts and has jitter",
+        "second gap longer in 10 of 10 requests with 3+ attempts; first gaps after a fast "
+        "failure: IQR 5.0 ms over 10 requests (min 1 ms)",
+    )
+
+
+def test_without_a_budget_the_bound_is_every_attempt_timing_out() -> None:
+    v = verdicts(observation(), dataclasses.replace(EXPECT, budget_ms=None))
+    assert v["timeout.bounded"].expected == (
+        "/api/browse answers within 550 ms (3 x 150 ms + 100 ms)"
+    )
+    assert v["timeout.bounded"].passed
+
+
+def test_no_timeout_fails_bounded_and_fallback() -> None:
+    # Models no-timeout (and timeout-too-long under a 1 s latency fault, as in the live test):
+    # every call waits the slow dependency out and answers 200 without a fallback.
+    v = verdicts(
+        observation(lambda t: (200, 1000.0, False) if 1.0 <= t < 4.0 else (200, 5.0, False))
+    )
+    assert (v["timeout.bounded"].passed, v["timeout.bounded"].observed) == (
+        False,
+        "max 1000.0 ms (p99 1000.0 ms) over 300 responses during the fault",
+    )
+    assert (v["timeout.fallback"].passed, v["timeout.fallback"].observed) == (
+        False,
+        "300 of 300 answered 200, 0 degraded; 300 waited without fallback (up to 1000.0 ms)",
+    )
+
+
+def test_timeout_too_long_falls_back_too_late_and_fails_bounded() -> None:
+    # Models timeout-too-long (2 s) under a 3 s latency fault: each call times out after 2 s and
+    # falls back -- degraded 200s, but far past the bound.
+    v = verdicts(
+        observation(lambda t: (200, 2030.0, True) if 1.0 <= t < 4.0 else (200, 5.0, False))
+    )
+    assert (v["timeout.bounded"].passed, v["timeout.bounded"].observed) == (
+        False,
+        "max 2030.0 ms (p99 2030.0 ms) over 300 responses during the fault",
+    )
+    assert v["timeout.fallback"].passed
+
+
+def test_no_fallback_fails_fallback() -> None:
+    # Models no-fallback: the timed-out calls become 502s.
+    v = verdicts(
+        observation(lambda t: (502, 330.0, False) if 1.0 <= t < 4.0 else (200, 5.0, False))
+    )
+    assert v["timeout.bounded"].passed
+    assert (v["timeout.fallback"].passed, v["timeout.fallback"].observed) == (
+        False,
+        "0 of 300 answered 200, 0 degraded; 300 not 200 (502)",
+    )
+
+
+def test_a_fault_that_never_triggers_the_fallback_fails_fallback() -> None:
+    # Nothing degraded: the timeout never fired, so the fallback was not shown to work.
+    v = verdicts(observation(lambda t: (200, 5.0, False)))
+    assert (v["timeout.fallback"].passed, v["timeout.fallback"].observed) == (
+        False,
+        "300 of 300 answered 200, 0 degraded",
+    )
+
+
+def test_unbounded_retries_fail_capped() -> None:
+    # Models no-retry-cap: one call kept retrying (8 attempts, backoff growing to its cap).
+    arrivals = healthy_arrivals() + _request("r-long", 1.0, [22, 44, 84, 164, 204, 205, 203])
+    v = verdicts(observation(arrivals=arrivals))
+    assert (v["retry.capped"].passed, v["retry.capped"].observed) == (
+        False,
+        "max 8 attempts per request over 71 requests at catalog (21 retried); "
+        "1 request over 3, e.g. r-long",
+    )
+    assert v["retry.backoff"].passed  # the plateau at the backoff cap is not a failure
+
+
+def test_attempts_are_counted_even_without_attempt_numbers() -> None:
+    unnumbered = [dataclasses.replace(a, attempt=None) for a in _request("x", 1.0, [20] * 4)]
+    v = verdicts(observation(arrivals=healthy_arrivals() + unnumbered))
+    assert not v["retry.capped"].passed
+    assert v["retry.capped"].observed.startswith("max 5 attempts per request")
+
+
+def test_arrivals_without_request_ids_fail_the_retry_properties() -> None:
+    # Models a gateway that does not send X-Chaosrun-Request: nothing can be counted.
+    anonymous = [dataclasses.replace(a, request_id=None, attempt=None) for a in healthy_arrivals()]
+    v = verdicts(observation(arrivals=anonymous))
+    assert (v["retry.capped"].passed, v["retry.capped"].observed) == (
+        False,
+        "no arrival at catalog carried a request id: attempts cannot be counted",
+    )
+    assert (v["retry.backoff"].passed, v["retry.backoff"].observed) == (
+        False,
+        "0 retried requests at catalog: too few to see backoff",
+    )
+
+
+def test_constant_backoff_fails_backoff() -> None:
+    # A fixed delay between attempts (with jitter): the second gap is not longer than the first.
+    arrivals = [
+        a for i in range(10) for a in _request(f"c-{i}", 1.0 + 0.1 * i, [22.0 + i, 21.0 + i])
+    ]
+    v = verdicts(observation(arrivals=arrivals))
+    assert (v["retry.backoff"].passed, v["retry.backoff"].observed) == (
+        False,
+        "second gap longer in 0 of 10 requests with 3+ attempts; first gaps after a fast "
+        "failure: IQR 5.0 ms over 10 requests (min 1 ms)",
+    )
+
+
+def test_backoff_without_jitter_fails_backoff() -> None:
+    # Exponential but identical for every request: synchronized retry storms.
+    arrivals = [a for i in range(10) for a in _request(f"n-{i}", 1.0 + 0.1 * i, [22.0, 44.0])]
+    v = verdicts(observation(arrivals=arrivals))
+    assert (v["retry.backoff"].passed, v["retry.backoff"].observed) == (
+        False,
+        "second gap longer in 10 of 10 requests with 3+ attempts; first gaps after a fast "
+        "failure: IQR 0.0 ms over 10 requests (min 1 ms)",
+    )
+
+
+def test_backoff_seen_only_after_timeouts_is_not_observable() -> None:
+    # A latency fault under a retry budget: 2 attempts per call, all after a timeout, whose own
+    # spread hides jitter. The verdict fails and says why.
+    arrivals = [a for i in range(10) for a in _request(f"t-{i}", 1.0 + 0.1 * i, [175.0 + i])]
+    v = verdicts(observation(arrivals=arrivals))
+    assert (v["retry.backoff"].passed, v["retry.backoff"].observed) == (
+        False,
+        "growth not observable (0 requests made 3+ attempts); jitter not observable "
+        "(0 requests retried after a fast failure)",
+    )
+
+
+def test_endpoint_not_using_the_dependency_fails_bounded_and_fallback() -> None:
+    v = verdicts(observation(), dataclasses.replace(EXPECT, endpoint="/api/profile"))
+    assert [(x.passed, x.observed) for x in list(v.values())[:2]] == [
+        (False, "/api/profile does not use catalog")
+    ] * 2
+    assert v["retry.capped"].passed
+
+
+def test_no_request_during_the_fault_fails_bounded_and_fallback() -> None:
+    obs = observation()
+    early = tuple(r for r in obs.timeline if r.scheduled < T0 + 1.0)
+    v = verdicts(dataclasses.replace(obs, timeline=early))
+    assert [(x.passed, x.observed) for x in list(v.values())[:2]] == [
+        (False, "no request on /api/browse during the fault")
+    ] * 2
+
+
+def test_no_fault_fails_every_property() -> None:
+    v = verdicts(dataclasses.replace(observation(), faults=()))
+    assert {(x.passed, x.observed) for x in v.values()} == {
+        (False, "no fault on catalog in the observation")
+    }
