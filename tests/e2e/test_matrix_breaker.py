@@ -1,0 +1,49 @@
+"""circuit-breaker.yaml: PASS on the healthy lab, FAIL on the variants that break the breaker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .matrix import describe, run_experiment, verdicts
+
+CHECKS = {
+    "circuit_breaker.opens",
+    "circuit_breaker.fails_fast",
+    "circuit_breaker.stops_traffic",
+    "circuit_breaker.half_opens",
+    "circuit_breaker.closes",
+    "circuit_breaker.sequence",
+    "recovery.rto",
+}
+
+
+@pytest.mark.parametrize("attempt", [1, 2])
+def test_healthy_lab_passes_every_breaker_check(tmp_path: Path, attempt: int) -> None:
+    code, summary = run_experiment(tmp_path, "circuit-breaker", "healthy")
+    assert code == 0, describe(summary)
+    assert set(verdicts(summary)) == CHECKS
+    assert summary["measurement_trusted"] is True, describe(summary)
+
+
+def test_no_breaker_fails_opens_fails_fast_and_stops_traffic(tmp_path: Path) -> None:
+    code, summary = run_experiment(tmp_path, "circuit-breaker", "no-breaker")
+    assert code == 1, describe(summary)
+    found = verdicts(summary)
+    for name in (
+        "circuit_breaker.opens",
+        "circuit_breaker.fails_fast",
+        "circuit_breaker.stops_traffic",
+    ):
+        assert found[name]["passed"] is False, describe(summary)
+    assert "never opened" in found["circuit_breaker.opens"]["observed"], describe(summary)
+
+
+def test_breaker_that_never_closes_fails_closes(tmp_path: Path) -> None:
+    code, summary = run_experiment(tmp_path, "circuit-breaker", "breaker-never-closes")
+    assert code == 1, describe(summary)
+    found = verdicts(summary)
+    assert found["circuit_breaker.opens"]["passed"] is True, describe(summary)
+    assert found["circuit_breaker.closes"]["passed"] is False, describe(summary)
+    assert found["circuit_breaker.half_opens"]["passed"] is False, describe(summary)
