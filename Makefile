@@ -33,8 +33,11 @@ lint: setup
 	$(BIN)/ruff format --check chaosrun tests bench
 	$(BIN)/mypy
 
+# Fast and parallel first; then the load-driven verdict matrix one experiment at a time, since
+# measured latencies on a 2-core box must not depend on what the other worker is doing.
 test: setup lint
-	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -q
+	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -q -m "not slow and not matrix"
+	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/pytest -q -m "matrix and not slow"
 
 test-slow: setup
 	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/pytest -q -m slow

@@ -8,6 +8,9 @@ import pytest
 
 from .matrix import describe, run_experiment, verdicts
 
+# Whole experiments under load: run one at a time (make test runs this marker serially).
+pytestmark = pytest.mark.matrix
+
 CHECKS = {"bulkhead.isolation", "bulkhead.cap", "bulkhead.rejects_fast"}
 
 

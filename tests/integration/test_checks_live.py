@@ -49,7 +49,7 @@ from chaosrun.checks.timeout import check_timeout
 from chaosrun.lab.lab import LabInfo, lab_down, lab_up, listening_ports
 from tests.integration.live_observation import Plan, observe
 
-pytestmark = pytest.mark.timeout(90)
+pytestmark = [pytest.mark.timeout(90), pytest.mark.matrix]
 
 PLAN = Plan()
 # A measurement taken while the host was too busy is not judged; the scenario is rerun on a fresh
