@@ -7,13 +7,14 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from chaosrun.lab.procs import ProcessRef, process_start_time
+from chaosrun.measure.loadspec import load_command
+from chaosrun.measure.schedule import LoadPlan
 from chaosrun.model import LoadSpec
 
 __all__ = ["LoadProcess", "start_load"]
@@ -67,27 +68,8 @@ class LoadProcess:
 def start_load(spec: LoadSpec, base_url: str, run_dir: Path, duration_s: float) -> LoadProcess:
     timeline = run_dir / TIMELINE_FILE
     summary = run_dir / SUMMARY_FILE
-    argv = [
-        sys.executable,
-        "-m",
-        "chaosrun.measure.load",
-        "--base-url",
-        base_url,
-        "--rate",
-        f"{spec.rate:g}",
-        "--duration-s",
-        f"{duration_s:g}",
-        "--seed",
-        str(spec.seed),
-        "--timeout-s",
-        f"{spec.timeout_s:g}",
-        "--timeline",
-        str(timeline),
-        "--summary",
-        str(summary),
-    ]
-    for path, weight in spec.endpoints:
-        argv += ["--endpoint", f"{path}:{weight:g}"]
+    plan = LoadPlan(spec.rate, duration_s, spec.endpoints, spec.seed, spec.timeout_s)
+    argv = load_command(plan, base_url=base_url, timeline=timeline, summary=summary)
     with open(run_dir / "load.log", "ab") as log:
         proc = subprocess.Popen(
             argv,
