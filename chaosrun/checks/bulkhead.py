@@ -34,11 +34,11 @@ import math
 from chaosrun.checks.expectations import (
     BulkheadExpectation,
     all_failed,
-    fault_period,
+    fault_subject,
     fmt_ms,
     n_of,
-    observation_end,
     percentile,
+    period_end,
     requests_in,
     using,
 )
@@ -60,13 +60,11 @@ def check_bulkhead(observation: Observation, expectation: BulkheadExpectation) -
         f"calls beyond the cap rejected, p99 <= {e.rejected_p99_ms:g} ms; "
         f"{dep} endpoints p99 <= {e.slo_p99_ms:g} ms",
     )
-    snapshot = observation.dependencies.get(dep)
-    period = fault_period(observation, dep)
-    if snapshot is None:
-        return all_failed(CHECK_NAMES, expected, f"no state of {dep} in the observation")
-    if period is None:
-        return all_failed(CHECK_NAMES, expected, f"no fault on {dep} in the observation")
-    end = period.cleared_at if period.cleared_at is not None else observation_end(observation)
+    subject = fault_subject(observation, dep)
+    if isinstance(subject, str):
+        return all_failed(CHECK_NAMES, expected, subject)
+    snapshot, period = subject
+    end = period_end(observation, period)
     window = [(period.injected_at, end)]
     affected = list(requests_in(observation.timeline, using(observation, dep), window))
     return [

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from chaosrun.checks.expectations import (
     BreakerExpectation,
     all_failed,
-    fault_period,
+    fault_subject,
     fmt_ms,
     fmt_s,
     n_of,
@@ -92,12 +92,10 @@ def check_circuit_breaker(
         f"closed within {e.closes_within_s:g} s after the fault cleared, and ends closed",
         "only closed->open, open->half-open, half-open->closed, half-open->open",
     )
-    snapshot = observation.dependencies.get(dep)
-    period = fault_period(observation, dep)
-    if snapshot is None:
-        return all_failed(CHECK_NAMES, expected, f"no state of {dep} in the observation")
-    if period is None:
-        return all_failed(CHECK_NAMES, expected, f"no fault on {dep} in the observation")
+    subject = fault_subject(observation, dep)
+    if isinstance(subject, str):
+        return all_failed(CHECK_NAMES, expected, subject)
+    snapshot, period = subject
     end = observation_end(observation)
     endpoints = using(observation, dep)
     if not snapshot.breaker_enabled:

@@ -23,7 +23,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from chaosrun.checks.observation import Observation, Verdict
+from chaosrun.checks.observation import DependencySnapshot, Observation, Verdict
 from chaosrun.measure.timeline import RequestRecord
 
 __all__ = [
@@ -34,11 +34,13 @@ __all__ = [
     "TimeoutExpectation",
     "all_failed",
     "fault_period",
+    "fault_subject",
     "fmt_ms",
     "fmt_s",
     "n_of",
     "observation_end",
     "percentile",
+    "period_end",
     "requests_in",
     "using",
 ]
@@ -86,6 +88,24 @@ class FaultPeriod:
     injected_at: float
     cleared_at: float | None
     windows: int
+
+
+def fault_subject(
+    observation: Observation, dependency: str
+) -> tuple[DependencySnapshot, FaultPeriod] | str:
+    """The dependency's snapshot and fault period, or why no check of it can be judged."""
+    snapshot = observation.dependencies.get(dependency)
+    if snapshot is None:
+        return f"no state of {dependency} in the observation"
+    period = fault_period(observation, dependency)
+    if period is None:
+        return f"no fault on {dependency} in the observation"
+    return snapshot, period
+
+
+def period_end(observation: Observation, period: FaultPeriod) -> float:
+    """When the fault period ended: its clearing, or the end of the observation."""
+    return period.cleared_at if period.cleared_at is not None else observation_end(observation)
 
 
 def fault_period(observation: Observation, dependency: str) -> FaultPeriod | None:

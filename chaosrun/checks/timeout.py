@@ -41,11 +41,11 @@ from collections.abc import Sequence
 from chaosrun.checks.expectations import (
     TimeoutExpectation,
     all_failed,
-    fault_period,
+    fault_subject,
     fmt_ms,
     n_of,
-    observation_end,
     percentile,
+    period_end,
     requests_in,
 )
 from chaosrun.checks.observation import Arrival, Observation, Verdict
@@ -84,13 +84,11 @@ def check_timeout(observation: Observation, expectation: TimeoutExpectation) -> 
         f"at most {1 + e.max_retries} attempts per request at {dep}",
         "backoff grows between attempts and has jitter",
     )
-    snapshot = observation.dependencies.get(dep)
-    period = fault_period(observation, dep)
-    if snapshot is None:
-        return all_failed(CHECK_NAMES, expected, f"no state of {dep} in the observation")
-    if period is None:
-        return all_failed(CHECK_NAMES, expected, f"no fault on {dep} in the observation")
-    end = period.cleared_at if period.cleared_at is not None else observation_end(observation)
+    subject = fault_subject(observation, dep)
+    if isinstance(subject, str):
+        return all_failed(CHECK_NAMES, expected, subject)
+    snapshot, period = subject
+    end = period_end(observation, period)
     responses = list(requests_in(observation.timeline, [e.endpoint], [(period.injected_at, end)]))
     uses = observation.endpoints_using.get(e.endpoint)
     if uses is not None and dep not in uses:
