@@ -19,11 +19,11 @@ Selection rules shared by the checks (pure helpers below):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from chaosrun.checks.observation import DependencySnapshot, Observation, Verdict
+from chaosrun.measure.percentile import nearest_rank
 from chaosrun.measure.timeline import RequestRecord
 
 __all__ = [
@@ -154,10 +154,7 @@ def requests_in(
 def percentile(values: Iterable[float], pct: float) -> float | None:
     """Nearest-rank percentile (0 < pct <= 100) of the exact values; None when there are none."""
     ordered = sorted(values)
-    if not ordered:
-        return None
-    rank = max(1, math.ceil(pct / 100.0 * len(ordered) - 1e-9))
-    return ordered[min(rank, len(ordered)) - 1]
+    return nearest_rank(ordered, pct / 100.0) if ordered else None
 
 
 def all_failed(names: Sequence[str], expected: Sequence[str], observed: str) -> list[Verdict]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from chaosrun.atomic import write_atomic
 from chaosrun.engine import undo
 from chaosrun.engine.journal import compose_journal
 from chaosrun.engine.measurement import Measurement, begin_measurement, end_measurement
@@ -135,8 +136,6 @@ def supervise(
         override_status=worker_result.get("status_override"),
     )
     final_path = journal_path or run_dir / "journal.json"
-    from chaosrun.atomic import write_atomic
-
     text = json.dumps(journal, indent=2, default=str)
     write_atomic(run_dir / "journal.json", text)
     if final_path != run_dir / "journal.json":

@@ -23,13 +23,13 @@ Summary fields: `target_rate`, `duration_s` (planned), `elapsed_s` (scheduling t
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaosrun.measure.percentile import nearest_rank as percentile
 from chaosrun.measure.schedule import LoadPlan
 from chaosrun.measure.timeline import ERROR_KINDS
 
@@ -130,14 +130,6 @@ def load_command(
     if start_at is not None:
         argv += ["--start-at", repr(float(start_at))]
     return argv
-
-
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Nearest-rank percentile (q in [0, 1]) of an ascending sequence; 0.0 when it is empty."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, math.ceil(q * len(sorted_values)))
-    return float(sorted_values[min(rank, len(sorted_values)) - 1])
 
 
 def short_reason(target_rate: float, achieved_rate: float, p99_lag_ms: float) -> str | None:

@@ -13,17 +13,10 @@ from typing import Any
 
 import aiohttp
 
+from chaosrun.measure.percentile import nearest_rank
 from chaosrun.probes._config import service_url
 
-__all__ = ["percentile", "sli_sample", "summarise"]
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list (q in [0, 100])."""
-    if not sorted_values:
-        return 0.0
-    rank = max(1, min(len(sorted_values), round(q / 100.0 * len(sorted_values) + 0.5)))
-    return sorted_values[rank - 1]
+__all__ = ["sli_sample", "summarise"]
 
 
 def summarise(latencies_ms: list[float], ok: int, total: int) -> dict[str, Any]:
@@ -33,10 +26,10 @@ def summarise(latencies_ms: list[float], ok: int, total: int) -> dict[str, Any]:
         "ok": ok,
         "errors": total - ok,
         "availability": round(ok / total, 6) if total else 0.0,
-        "p50_ms": round(percentile(ordered, 50), 3),
-        "p90_ms": round(percentile(ordered, 90), 3),
-        "p95_ms": round(percentile(ordered, 95), 3),
-        "p99_ms": round(percentile(ordered, 99), 3),
+        "p50_ms": round(nearest_rank(ordered, 0.5), 3),
+        "p90_ms": round(nearest_rank(ordered, 0.9), 3),
+        "p95_ms": round(nearest_rank(ordered, 0.95), 3),
+        "p99_ms": round(nearest_rank(ordered, 0.99), 3),
         "max_ms": round(ordered[-1], 3) if ordered else 0.0,
     }
 

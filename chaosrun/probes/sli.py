@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from chaosrun.measure.percentile import nearest_rank
 from chaosrun.measure.timeline import read_timeline
-from chaosrun.probes.http import percentile
 
 __all__ = ["LOAD_RATE_ENV", "TIMELINE_ENV", "live_sli"]
 
@@ -71,6 +71,6 @@ def live_sli(
         "availability": round(ok / len(records), 6) if records else None,
     }
     for name, q in (("p50_ms", 50), ("p90_ms", 90), ("p95_ms", 95), ("p99_ms", 99)):
-        result[name] = round(percentile(latencies, q), 3) if latencies else None
+        result[name] = round(nearest_rank(latencies, q / 100), 3) if latencies else None
     result["max_ms"] = round(latencies[-1], 3) if latencies else None
     return result
