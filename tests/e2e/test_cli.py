@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from chaosrun.engine.rundir import list_runs, read_record
+from chaosrun.engine.worker import EVENTS_FILE
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 
 from .conftest import REPO, is_clean, run_cli, start_cli, wait_for
@@ -105,6 +106,14 @@ def _run_dir(home: Path) -> Path:
     return runs[0]
 
 
+def _completed_activities(run_dir: Path) -> list[str]:
+    events = run_dir / EVENTS_FILE
+    if not events.exists():
+        return []
+    lines = [json.loads(line) for line in events.read_text().splitlines() if line.endswith("}")]
+    return [e["run"]["activity"]["name"] for e in lines if e["event"] == "activity"]
+
+
 def test_ctrl_c_during_a_fault_reverts_and_exits_130(lab: dict[str, Any]) -> None:
     client = ToxiproxyClient(lab["toxiproxy_api"])
     proc = start_cli(lab["home"], "run", HELD, "--json")
@@ -127,7 +136,14 @@ def test_sigkill_of_the_worker_leaves_no_fault_and_a_journal(lab: dict[str, Any]
     proc = start_cli(lab["home"], "run", HELD, "--json")
     try:
         wait_for(lambda: not client.proxy("auth").enabled, 30, "auth proxy to go down")
-        record = read_record(_run_dir(lab["home"]))
+        run_dir = _run_dir(lab["home"])
+        # The proxy goes down inside the action; its "activity" event is written just after.
+        wait_for(
+            lambda: _completed_activities(run_dir) == ["slow-down-catalog", "take-auth-down"],
+            10,
+            "take-auth-down to be recorded as completed",
+        )
+        record = read_record(run_dir)
         assert record is not None and record.worker is not None
         os.kill(record.worker.pid, signal.SIGKILL)
         out, err = proc.communicate(timeout=60)
