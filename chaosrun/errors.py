@@ -12,6 +12,7 @@ __all__ = [
     "ChaosrunError",
     "InputError",
     "LabError",
+    "TargetBusy",
     "ToxiproxyError",
     "ToxiproxyUnreachable",
     "UsageError",
@@ -52,6 +53,10 @@ class InputError(ChaosrunError):
 
 class LabError(ChaosrunError):
     """The lab (or a target) could not be started, found or stopped."""
+
+
+class TargetBusy(ChaosrunError):
+    """Another run holds the lock on this lab or Toxiproxy server."""
 
 
 class ToxiproxyError(ChaosrunError):

@@ -17,7 +17,10 @@ __all__ = [
     "FaultUse",
     "LabTarget",
     "LoadSpec",
+    "ProbeGuard",
     "RtoSpec",
+    "Safeguard",
+    "SliGuard",
     "Slo",
     "Target",
     "UrlTarget",
@@ -78,6 +81,40 @@ class RtoSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SliGuard:
+    """Abort when a live SLI from the load's timeline breaches its threshold for `for_s` seconds.
+
+    `metric` is "availability" (breach: below), a latency percentile such as "p99" (breach:
+    above, in ms) or "error_budget" (breach: the fraction of the run's error budget burned so far
+    is above; the budget comes from `slo.availability`).
+    """
+
+    name: str
+    metric: str
+    threshold: float
+    for_s: float = 1.0
+    window_s: float = 1.0
+    endpoint: str = ""  # "" = every endpoint of the load
+
+    @property
+    def below(self) -> bool:
+        return self.metric == "availability"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeGuard:
+    """Abort when a Chaos Toolkit probe falls outside its tolerance for `for_s` seconds."""
+
+    name: str
+    probe: Mapping[str, Any]  # the probe activity, tolerance included
+    every_s: float = 1.0
+    for_s: float = 0.0  # 0: the first failed check fires
+
+
+Safeguard: TypeAlias = SliGuard | ProbeGuard
+
+
+@dataclass(frozen=True, slots=True)
 class FaultUse:
     """One action of the experiment whose provider module is `chaosrun.faults.<kind>`."""
 
@@ -98,6 +135,7 @@ class ChaosrunSpec:
     load: LoadSpec | None = None
     rto: RtoSpec | None = None
     expect: tuple[object, ...] = ()  # expectation dataclasses from chaosrun.checks.expectations
+    abort_when: tuple[Safeguard, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

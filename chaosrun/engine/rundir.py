@@ -31,7 +31,7 @@ __all__ = [
     "write_record",
 ]
 
-RunState = Literal["running", "finished", "reconciled"]
+RunState = Literal["running", "finished", "needs-revert", "reconciled"]
 RUN_FILE = "run.json"
 
 

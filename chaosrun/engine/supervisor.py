@@ -22,10 +22,14 @@ from typing import Any
 
 from chaosrun.atomic import write_atomic
 from chaosrun.engine import undo
+from chaosrun.engine.guardian import Guardian
 from chaosrun.engine.journal import compose_journal
+from chaosrun.engine.lock import RunLock, acquire
 from chaosrun.engine.measurement import Measurement, begin_measurement, end_measurement
 from chaosrun.engine.reconcile import reconcile_dead_runs
+from chaosrun.engine.restore import Restoration, restore
 from chaosrun.engine.rundir import RunRecord, me, new_run_dir, update_state, write_record
+from chaosrun.engine.safeguards import Firing
 from chaosrun.engine.target import Target, release_target, resolve_target
 from chaosrun.engine.worker import EVENTS_FILE, EXPERIMENT_FILE, WORKER_JOURNAL_FILE
 from chaosrun.lab.procs import ProcessRef, process_start_time
@@ -89,33 +93,47 @@ def supervise(
         target: Target | None = None
         measurement: Measurement | None = None
         measured: dict[str, Any] | None = None
+        lock: RunLock | None = None
+        abort = _Abort()
+        restoration: Restoration | None = None
         try:
             on_event({"event": "target", "phase": "starting"})
             target = resolve_target(experiment, home, run_dir, variant)
             if target.ephemeral and target.lab is not None:
                 record = replace(record, ephemeral_lab=target.lab.directory)
                 write_record(run_dir, record)
+            lock = acquire(target.toxiproxy_url, run_id, str(experiment.path))
             on_event({"event": "target", "phase": "ready", "target": target.describe()})
             measurement = begin_measurement(experiment, target, run_dir, on_event)
             if measurement is not None:
                 record = replace(record, load=measurement.load.ref)
                 write_record(run_dir, record)
             worker_result = _run_worker(
-                experiment, run_dir, target, record, signals, on_event, measurement
+                experiment, run_dir, target, record, signals, on_event, measurement, abort
             )
         except BaseException:
             update_state(run_dir, record, "finished")
             raise
         finally:
-            undo_outcomes = undo.replay(run_dir / "undo.log")
-            if undo_outcomes:
-                on_event({"event": "undo", "outcomes": [_outcome(o) for o in undo_outcomes]})
+            if target is not None:
+                if abort.early is not None:
+                    target = abort.early.target
+                restoration = restore(
+                    run_dir / "undo.log", target, everything=abort.early is not None
+                )
+                target = restoration.target
+                if restoration.outcomes or restoration.fallback:
+                    on_event(
+                        {"event": "undo", "outcomes": [_outcome(o) for o in restoration.outcomes]}
+                    )
             if measurement is not None and target is not None:
                 measured = end_measurement(
                     measurement, experiment, target, run_dir, signals.received is None, on_event
                 )
             if target is not None:
                 release_target(target)
+            if lock is not None:
+                lock.release()
     events = _read_events(run_dir / EVENTS_FILE)
     journal = compose_journal(
         document=experiment.document,
@@ -127,7 +145,9 @@ def supervise(
             "experiment_file": str(experiment.path),
             "target": target.describe() if target else None,
             "worker": worker_result,
-            "undo": [_outcome(o) for o in undo_outcomes],
+            "undo": [_outcome(o) for o in (restoration.outcomes if restoration else ())],
+            "restore": _restore_summary(restoration, abort),
+            "safeguard": abort.firing.to_dict() if abort.firing else None,
             "reconciled_dead_runs": [str(r.run_dir) for r in reconciled],
             "supervisor_duration_s": round(time.time() - started, 3),
             **(measured or {}),
@@ -140,7 +160,8 @@ def supervise(
     write_atomic(run_dir / "journal.json", text)
     if final_path != run_dir / "journal.json":
         write_atomic(final_path, text)
-    update_state(run_dir, record, "finished")
+    left = restoration.unreverted if restoration else 0
+    update_state(run_dir, record, "needs-revert" if left else "finished")
     return RunOutcome(
         status=str(journal["status"]),
         deviated=bool(journal.get("deviated")),
@@ -160,6 +181,7 @@ def _run_worker(
     signals: _Signals,
     on_event: EventSink,
     measurement: Measurement | None,
+    abort: _Abort,
 ) -> dict[str, Any]:
     document = dict(experiment.document)
     configuration = dict(document.get("configuration") or {})
@@ -194,27 +216,50 @@ def _run_worker(
     status_override: str | None = None
     interrupted_at: float | None = None
     offset = 0
-    while proc.poll() is None:
-        offset = _pump_events(run_dir / EVENTS_FILE, offset, on_event)
-        now = time.monotonic()
-        if signals.received is not None and interrupted_at is None:
-            name = signal.Signals(signals.received).name
-            reason = f"{name} received: interrupted by the user"
-            status_override = "interrupted"
-            interrupted_at = now
-            on_event({"event": "interrupt", "signal": name})
-            _send(proc, signal.SIGINT)
-        elif interrupted_at is None and now > deadline:
-            reason = f"deadline of {experiment.chaosrun.deadline_s:g} s exceeded"
-            status_override = "aborted"
-            interrupted_at = now
-            on_event({"event": "deadline", "deadline_s": experiment.chaosrun.deadline_s})
-            _send(proc, signal.SIGINT)
-        elif interrupted_at is not None and (
-            now - interrupted_at > INTERRUPT_GRACE_S or signals.count > 1
-        ):
-            _send(proc, signal.SIGKILL)
-        time.sleep(POLL_S)
+    guardian = Guardian(
+        experiment,
+        target,
+        measurement.load.timeline if measurement is not None else None,
+        measurement.rate if measurement is not None else 0.0,
+        configuration,
+    )
+    guardian.start()
+    try:
+        while proc.poll() is None:
+            offset = _pump_events(run_dir / EVENTS_FILE, offset, on_event)
+            now = time.monotonic()
+            firing = guardian.poll(time.time()) if interrupted_at is None else None
+            if signals.received is not None and interrupted_at is None:
+                name = signal.Signals(signals.received).name
+                reason = f"{name} received: interrupted by the user"
+                status_override = "interrupted"
+                interrupted_at = now
+                on_event({"event": "interrupt", "signal": name})
+                _send(proc, signal.SIGINT)
+            elif firing is not None:
+                reason = firing.reason
+                status_override = "aborted"
+                interrupted_at = now
+                abort.firing = firing
+                on_event({"event": "safeguard", **firing.to_dict()})
+                # Revert first (the worker may take a while to notice), then stop the worker;
+                # the final restore sweeps whatever it applies in between.
+                abort.early = restore(run_dir / "undo.log", target)
+                target = abort.early.target
+                _send(proc, signal.SIGINT)
+            elif interrupted_at is None and now > deadline:
+                reason = f"deadline of {experiment.chaosrun.deadline_s:g} s exceeded"
+                status_override = "aborted"
+                interrupted_at = now
+                on_event({"event": "deadline", "deadline_s": experiment.chaosrun.deadline_s})
+                _send(proc, signal.SIGINT)
+            elif interrupted_at is not None and (
+                now - interrupted_at > INTERRUPT_GRACE_S or signals.count > 1
+            ):
+                _send(proc, signal.SIGKILL)
+            time.sleep(POLL_S)
+    finally:
+        guardian.close()
     _pump_events(run_dir / EVENTS_FILE, offset, on_event)
     code = proc.returncode
     result: dict[str, Any] = {
@@ -229,6 +274,40 @@ def _run_worker(
         result["reason"] = f"worker {how}; see {run_dir / 'worker.out'}"
         result["status_override"] = "failed"
     return result
+
+
+@dataclass(slots=True)
+class _Abort:
+    """Why and how a stop condition ended the run early."""
+
+    firing: Firing | None = None
+    early: Restoration | None = None  # the revert done as soon as it fired
+
+
+def _restore_summary(restoration: Restoration | None, abort: _Abort) -> dict[str, Any] | None:
+    if restoration is None:
+        return None
+    summary: dict[str, Any] = {
+        "fallback": restoration.fallback,
+        "fallback_error": restoration.fallback_error,
+        "unreverted": restoration.unreverted,
+    }
+    if abort.early is not None and abort.firing is not None:
+        early = abort.early
+        summary["early"] = {
+            "fallback": early.fallback,
+            "fallback_error": early.fallback_error,
+            "reverted": sum(1 for o in early.outcomes if o.reverted),
+            "started": round(early.started, 6),
+            "finished": round(early.finished, 6),
+            "fired_to_reverted_s": round(early.finished - abort.firing.at, 4),
+        }
+    if restoration.unreverted:
+        summary["advice"] = (
+            f"{restoration.unreverted} fault(s) could not be reverted; "
+            "`chaosrun cleanup` retries them once the target answers again"
+        )
+    return summary
 
 
 def _send(proc: subprocess.Popen[bytes], signum: int) -> None:

@@ -159,11 +159,16 @@ def revert_entry(entry: UndoEntry, timeout_s: float = 2.0) -> bool:
     return True
 
 
-def replay(path: Path, timeout_s: float = 2.0) -> list[ReplayOutcome]:
-    """Revert every entry not yet marked done, newest first. Idempotent: safe to call again."""
+def replay(path: Path, timeout_s: float = 2.0, everything: bool = False) -> list[ReplayOutcome]:
+    """Revert every entry not yet marked done, newest first. Idempotent: safe to call again.
+
+    `everything` reverts the entries already marked done too: after an early revert while the
+    worker was still running, a fault it applied just after that revert is marked done but live.
+    """
     outcomes = []
     ended = _self_ended(path)
-    for entry in reversed(pending_entries(path)):
+    entries = all_entries(path) if everything else pending_entries(path)
+    for entry in reversed(entries):
         if entry.id in ended:
             mark_done(path, entry.id)
             outcomes.append(ReplayOutcome(entry, False))

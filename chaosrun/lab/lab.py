@@ -7,16 +7,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 import urllib.request
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from chaosrun.atomic import write_atomic
-from chaosrun.errors import LabError
+from chaosrun.errors import LabError, ToxiproxyError
 from chaosrun.lab.ports import free_ports, is_listening
 from chaosrun.lab.procs import ProcessRef, spawn, stop
 from chaosrun.lab.server import find_toxiproxy_server
@@ -24,7 +25,15 @@ from chaosrun.lab.topology import DEFAULT_TOPOLOGY, Topology
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 from chaosrun.lab.variants import VARIANT_NAMES, apply_variant
 
-__all__ = ["LabInfo", "ProxyInfo", "lab_down", "lab_up", "listening_ports", "load_lab_info"]
+__all__ = [
+    "LabInfo",
+    "ProxyInfo",
+    "lab_down",
+    "lab_up",
+    "listening_ports",
+    "load_lab_info",
+    "restart_toxiproxy",
+]
 
 HOST = "127.0.0.1"
 READY_TIMEOUT_S = 20.0
@@ -114,18 +123,7 @@ def lab_up(
     python = sys.executable
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     commands: list[tuple[str, list[str]]] = [
-        (
-            "toxiproxy",
-            [
-                str(server),
-                "-host",
-                HOST,
-                "-port",
-                str(api_port),
-                "-config",
-                str(directory / "toxiproxy.json"),
-            ],
-        ),
+        ("toxiproxy", _toxiproxy_argv(server, api_port, directory))
     ]
     for dep in topo.dependencies:
         commands.append(
@@ -184,6 +182,42 @@ def lab_up(
             stop(ref)
         raise
     return info
+
+
+def _toxiproxy_argv(server: Path, api_port: int, directory: Path) -> list[str]:
+    config = str(directory / "toxiproxy.json")  # its proxies, enabled, without toxics
+    return [str(server), "-host", HOST, "-port", str(api_port), "-config", config]
+
+
+def restart_toxiproxy(info: LabInfo) -> LabInfo:
+    """Kill the lab's Toxiproxy server (it may be wedged) and start a fresh one on the same
+    ports: its proxies come back from the config file, enabled and without toxics."""
+    directory = Path(info.directory)
+    old = next(p for p in info.processes if p.name == "toxiproxy")
+    stop(old, grace_s=0.0, first=signal.SIGKILL)
+    api_port = int(info.toxiproxy_url.rsplit(":", 1)[1])
+    argv = _toxiproxy_argv(find_toxiproxy_server(), api_port, directory)
+    ref, _ = spawn("toxiproxy", argv, directory / "logs" / "toxiproxy.log")
+    processes = tuple(ref if p.name == "toxiproxy" else p for p in info.processes)
+    restarted = replace(info, processes=processes)
+    client = ToxiproxyClient(info.toxiproxy_url, timeout_s=0.5)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    wanted = {p.name for p in info.proxies}
+    while not _has_proxies(client, wanted):
+        if not ref.alive() or time.monotonic() > deadline:
+            log = _log_tail(directory / "logs" / "toxiproxy.log")
+            raise LabError(f"toxiproxy did not restart on {info.toxiproxy_url}: {log}")
+        time.sleep(0.02)
+    if (directory / LAB_FILE).exists():
+        write_atomic(directory / LAB_FILE, restarted.to_json())
+    return restarted
+
+
+def _has_proxies(client: ToxiproxyClient, names: set[str]) -> bool:
+    try:
+        return set(client.proxies()) >= names
+    except ToxiproxyError:
+        return False
 
 
 def lab_down(info: LabInfo) -> list[int]:

@@ -29,6 +29,7 @@ __all__ = [
     "ERROR_KINDS",
     "HEADER",
     "RequestRecord",
+    "TimelineTail",
     "format_record",
     "parse_records",
     "read_timeline",
@@ -100,3 +101,25 @@ def read_timeline(path: Path) -> list[RequestRecord]:
         return []
     records.sort(key=lambda r: r.scheduled)
     return records
+
+
+class TimelineTail:
+    """Reads the records appended to a timeline since the last call (for live evaluation)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._offset = 0
+
+    def read_new(self) -> list[RequestRecord]:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self._offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return []
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            return []
+        self._offset += end + 1
+        text = chunk[: end + 1].decode("utf-8", errors="replace")
+        return list(parse_records(text.splitlines(keepends=True)))

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from chaosrun.measure.percentile import nearest_rank
 from chaosrun.measure.timeline import read_timeline
+from chaosrun.measure.trailing import trailing_sli
 
 __all__ = ["LOAD_RATE_ENV", "TIMELINE_ENV", "live_sli"]
 
@@ -48,29 +48,21 @@ def live_sli(
         raise ValueError("window_s must be positive, settle_s and margin_s non-negative")
     if settle_s:
         time.sleep(settle_s)
-    end = time.time() - margin_s
-    records = [
-        r
-        for r in read_timeline(Path(path))
-        if end - window_s <= r.scheduled < end and (not endpoint or r.endpoint == endpoint)
-    ]
     rate = float(os.environ.get(LOAD_RATE_ENV) or 0)
-    expected = round(rate * window_s) if rate and not endpoint else None
-    missing = max(0, expected - len(records)) if expected is not None else 0
-    ok = sum(1 for r in records if r.ok)
-    latencies = sorted([r.latency_ms for r in records] + [margin_s * 1000.0] * missing)
+    sli = trailing_sli(read_timeline(Path(path)), time.time(), window_s, margin_s, rate, endpoint)
     result: dict[str, Any] = {
         "endpoint": endpoint or "*",
         "window_s": window_s,
-        "requests": len(records),
-        "expected": expected,
-        "unanswered": missing,
-        "ok": ok,
-        "errors": len(records) - ok,
-        "degraded": sum(1 for r in records if r.degraded),
-        "availability": round(ok / len(records), 6) if records else None,
+        "requests": sli.requests,
+        "expected": sli.expected,
+        "unanswered": sli.unanswered,
+        "ok": sli.ok,
+        "errors": sli.errors,
+        "degraded": sli.degraded,
+        "availability": None if sli.availability is None else round(sli.availability, 6),
     }
     for name, q in (("p50_ms", 50), ("p90_ms", 90), ("p95_ms", 95), ("p99_ms", 99)):
-        result[name] = round(nearest_rank(latencies, q / 100), 3) if latencies else None
-    result["max_ms"] = round(latencies[-1], 3) if latencies else None
+        value = sli.percentile_ms(q / 100)
+        result[name] = None if value is None else round(value, 3)
+    result["max_ms"] = round(sli.latencies_ms[-1], 3) if sli.latencies_ms else None
     return result

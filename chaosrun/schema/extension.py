@@ -10,6 +10,8 @@ from chaosrun.model import (
     PERCENTILES,
     ChaosrunSpec,
     LabTarget,
+    Safeguard,
+    SliGuard,
     Slo,
     Target,
     UrlTarget,
@@ -26,6 +28,7 @@ from chaosrun.schema.common import (
     want_str,
 )
 from chaosrun.schema.measurement import expectations, load_spec, rto_spec
+from chaosrun.schema.safeguards import safeguards
 
 __all__ = ["chaosrun_spec"]
 
@@ -50,7 +53,7 @@ def chaosrun_spec(ctx: Ctx, doc: dict[str, Any]) -> ChaosrunSpec:
         )
     path = f"extensions[{found[0]}]"
     block: dict[str, Any] = extensions[found[0]]
-    keys = ("name", "target", "slo", "deadline_s", "load", "rto", "expect")
+    keys = ("name", "target", "slo", "deadline_s", "load", "rto", "expect", "abort_when")
     check_keys(ctx, path, block, keys)
     target = _target(ctx, join(path, "target"), block["target"]) if "target" in block else None
     slo = _slo(ctx, join(path, "slo"), block["slo"]) if "slo" in block else None
@@ -69,7 +72,30 @@ def chaosrun_spec(ctx: Ctx, doc: dict[str, Any]) -> ChaosrunSpec:
         ctx.err(path, "'rto' and 'expect' are measured from the load: declare 'load' too")
     if rto is not None and slo is None and "slo" not in block:
         ctx.err(join(path, "rto"), "an RTO is measured against the SLO: declare 'slo' too")
-    return ChaosrunSpec(target or LabTarget(), slo, float(deadline), load, rto, expect)
+    guards = (
+        safeguards(ctx, join(path, "abort_when"), block["abort_when"])
+        if "abort_when" in block
+        else ()
+    )
+    _check_guard_needs(
+        ctx, join(path, "abort_when"), guards, load is not None or "load" in block, slo
+    )
+    return ChaosrunSpec(target or LabTarget(), slo, float(deadline), load, rto, expect, guards)
+
+
+def _check_guard_needs(
+    ctx: Ctx, path: str, guards: tuple[Safeguard, ...], has_load: bool, slo: Slo | None
+) -> None:
+    for i, guard in enumerate(guards):
+        if not isinstance(guard, SliGuard):
+            continue
+        if not has_load:
+            ctx.err(f"{path}[{i}]", "this stop condition reads the live load: declare 'load' too")
+        elif guard.metric == "error_budget" and (slo is None or slo.availability is None):
+            ctx.err(
+                f"{path}[{i}]",
+                "the error budget comes from the SLO: declare 'slo.availability' too",
+            )
 
 
 def _target(ctx: Ctx, path: str, value: object) -> Target | None:
