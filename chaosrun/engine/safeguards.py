@@ -98,10 +98,12 @@ def observe(
     rate: float | None,
     slo_availability: float | None,
     tally: BudgetTally,
+    load_started: float | None = None,
 ) -> Observation:
     if guard.metric == "error_budget":
         return _budget(guard, slo_availability, tally)
-    sli = trailing_sli(records, now, guard.window_s, margin_for(guard), rate, guard.endpoint)
+    margin = margin_for(guard)
+    sli = trailing_sli(records, now, guard.window_s, margin, rate, guard.endpoint, load_started)
     on = f" on {guard.endpoint}" if guard.endpoint else ""
     if guard.metric == "availability":
         value = sli.availability
@@ -170,11 +172,15 @@ class SliMonitor:
         self._keep_s = max((g.window_s + margin_for(g) for g in guards), default=0.0) + 1.0
         self._tally = BudgetTally(started_at)
         self._clock = BreachClock()
+        self._load_started: float | None = None
         self.last: dict[str, Observation] = {}
 
     def poll(self, now: float, fresh: list[RequestRecord]) -> Firing | None:
         self._tally.add(fresh)
         self._records.extend(fresh)
+        if fresh:
+            first = min(r.scheduled for r in fresh)
+            self._load_started = min(first, self._load_started or first)
         # Records arrive in completion order; a slow one can be older than its neighbours.
         while self._records and self._records[0].scheduled < now - self._keep_s - 5.0:
             self._records.popleft()

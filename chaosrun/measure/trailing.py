@@ -10,6 +10,7 @@ availability (they have not failed yet).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -52,8 +53,14 @@ def trailing_sli(
     margin_s: float,
     rate: float | None,
     endpoint: str = "",
+    load_started: float | None = None,
 ) -> TrailingSli:
-    """The requests scheduled in [now - margin_s - window_s, now - margin_s)."""
+    """The requests scheduled in [now - margin_s - window_s, now - margin_s).
+
+    `load_started` (the first scheduled time) keeps the part of the window before the load began
+    from counting as unanswered requests. The expected count rounds down: a window catches
+    floor or ceil of rate x span slots depending on where it falls.
+    """
     end = now - margin_s
     start = end - window_s
     selected = [
@@ -61,7 +68,8 @@ def trailing_sli(
         for r in records
         if start <= r.scheduled < end and (not endpoint or r.endpoint == endpoint)
     ]
-    expected = round(rate * window_s) if rate and not endpoint else None
+    span = max(0.0, end - max(start, load_started if load_started is not None else start))
+    expected = math.floor(rate * span + 1e-9) if rate and not endpoint else None
     missing = max(0, expected - len(selected)) if expected is not None else 0
     latencies = sorted([r.latency_ms for r in selected] + [margin_s * 1000.0] * missing)
     return TrailingSli(
