@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chaosrun.errors import (
     EXIT_ABORTED,
@@ -21,6 +21,9 @@ from chaosrun.errors import (
     EXIT_USAGE,
     ChaosrunError,
 )
+
+if TYPE_CHECKING:
+    from chaosrun.model import Experiment
 
 __all__ = ["exit_code_for", "main"]
 
@@ -67,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
         help="run one experiment (against the running lab, or an ephemeral one)",
         description="Run an experiment under the supervisor. Targets the lab started by "
         "'chaosrun lab up' when one is running, otherwise starts an ephemeral lab for this "
-        "run and stops it afterwards. Every fault is reverted whatever happens to the run.",
+        "run and stops it afterwards. Every fault is reverted whatever happens to the run. "
+        "Targets must be loopback (localhost, 127.0.0.0/8, ::1) unless allowed with "
+        "--allow-target; --dry-run shows what would happen without doing any of it.",
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -84,6 +89,26 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="lab variant to run against (starts an ephemeral lab if the running "
         "lab is a different variant)",
+    )
+    run.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="validate, then print what would be injected where (each fault: proxy, toxic, "
+        "Toxiproxy API, listen and upstream addresses), the probes, load, safeguards and "
+        "deadline (with --json: the plan as JSON), and exit 0; touches nothing: starts no "
+        "lab or process, changes no proxy, "
+        "writes no run directory, lock or journal. A running lab is only read (GET); an "
+        "explicit service_url/toxiproxy_url target is not contacted at all",
+    )
+    run.add_argument(
+        "--allow-target",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="allow this non-loopback host (repeatable). Without it, an explicit target's "
+        "service_url/toxiproxy_url and every HTTP provider URL must be localhost, "
+        "127.0.0.0/8 or ::1, else the run is refused (exit 2). Names are compared as "
+        "written, never resolved",
     )
 
     lab = sub.add_parser(
@@ -165,6 +190,7 @@ def _home() -> Path:
 def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
+    from chaosrun.engine.allow import find_violations, parse_allowed, refusals
     from chaosrun.engine.supervisor import supervise
     from chaosrun.lab.variants import VARIANT_NAMES
     from chaosrun.load import load_experiment
@@ -178,7 +204,18 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
+    allowed = parse_allowed(args.allow_target)
+    if args.dry_run and args.journal is not None:
+        print("chaosrun: --journal: a dry run writes no journal", file=sys.stderr)
+        return EXIT_USAGE
     experiment = load_experiment(args.file)
+    refused = refusals(experiment, find_violations(experiment, allowed, os.environ))
+    for error in refused:
+        print(f"chaosrun: {error}", file=sys.stderr)
+    if refused:
+        return EXIT_USAGE
+    if args.dry_run:
+        return _dry_run(experiment, args.variant, args.json)
     console = Console(stderr=args.json, highlight=False)
     if not args.json:
         console.print(f"[bold]chaosrun[/] {experiment.title}  [dim]({args.file})[/]")
@@ -191,6 +228,19 @@ def _run(args: argparse.Namespace) -> int:
     else:
         render_verdict(console, summary)
     return code
+
+
+def _dry_run(experiment: Experiment, variant: str | None, as_json: bool) -> int:
+    from dataclasses import asdict
+
+    from chaosrun.engine.plan import build_plan, plan_lines, view_target
+
+    plan = build_plan(experiment, view_target(experiment, _home(), variant))
+    if as_json:
+        print(json.dumps(asdict(plan), indent=2, default=str))
+    else:
+        print("\n".join(plan_lines(plan)))
+    return EXIT_OK
 
 
 def _lab(args: argparse.Namespace) -> int:

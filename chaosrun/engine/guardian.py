@@ -13,7 +13,13 @@ from typing import Any
 from chaosrun.engine.probeguard import ProbeMonitor
 from chaosrun.engine.safeguards import Firing, SliMonitor
 from chaosrun.engine.target import Target
-from chaosrun.engine.watchdog import ConnectionRefusals, ToxiproxyWatch, lab_process_exited
+from chaosrun.engine.watchdog import (
+    ConnectionRefusals,
+    ToxiproxyWatch,
+    lab_process_exited,
+    load_process_exited,
+)
+from chaosrun.lab.procs import ProcessRef
 from chaosrun.measure.timeline import TimelineTail
 from chaosrun.model import Experiment, ProbeGuard, SliGuard
 
@@ -28,10 +34,12 @@ class Guardian:
         timeline: Path | None,
         rate: float,
         configuration: dict[str, Any],
+        load: ProcessRef | None = None,
     ) -> None:
         spec = experiment.chaosrun
         now = time.time()
         self.target = target
+        self.load = load
         self._tail = TimelineTail(timeline) if timeline is not None else None
         sli_guards = tuple(g for g in spec.abort_when if isinstance(g, SliGuard))
         probe_guards = tuple(g for g in spec.abort_when if isinstance(g, ProbeGuard))
@@ -54,6 +62,7 @@ class Guardian:
         lab = self.target.lab
         return (
             (lab_process_exited(lab, now) if lab is not None else None)
+            or (load_process_exited(self.load, now) if self.load is not None else None)
             or self._toxiproxy.poll(now)
             or self._refusals.poll(now)
             or (self._sli.poll(now, fresh) if self._sli is not None else None)

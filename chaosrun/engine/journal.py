@@ -1,15 +1,21 @@
 """The run journal: Chaos Toolkit's journal plus a `chaosrun` section (pure composition).
 
 When the worker died before writing its journal, one is rebuilt from the events it streamed, so the
-journal always exists and always has the Chaos Toolkit keys.
+journal always exists and always has the Chaos Toolkit keys. Whatever its source, the composed
+journal has the experiment's secrets masked (`chaosrun.engine.redact`): the worker already masks
+what it writes; this is the last line of defence before the journal is written and summarised.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 import socket
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from chaosrun.engine.redact import Redactor
 
 __all__ = ["JOURNAL_STATUSES", "compose_journal"]
 
@@ -62,7 +68,9 @@ def compose_journal(
     chaosrun: dict[str, Any],
     started_at: float,
     override_status: str | None,
+    environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
+    """The final journal; secret values are resolved from `environ` (default: os.environ)."""
     journal = dict(worker_journal) if worker_journal else _rebuilt(document, events, started_at)
     chaosrun = {**chaosrun, "journal_rebuilt_from_events": worker_journal is None}
     if override_status is not None:
@@ -70,4 +78,6 @@ def compose_journal(
     if journal.get("status") not in JOURNAL_STATUSES:
         journal["status"] = "failed"
     journal["chaosrun"] = chaosrun
-    return journal
+    redactor = Redactor.for_experiment(document, os.environ if environ is None else environ)
+    redacted: dict[str, Any] = redactor.data(journal)
+    return redacted

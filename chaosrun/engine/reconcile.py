@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import signal
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from chaosrun.atomic import write_atomic
 from chaosrun.engine import undo
-from chaosrun.engine.rundir import list_runs, read_record, update_state
+from chaosrun.engine.journal import compose_journal
+from chaosrun.engine.rundir import RunRecord, list_runs, read_record, update_state
+from chaosrun.engine.worker import EVENTS_FILE, EXPERIMENT_FILE, WORKER_JOURNAL_FILE
 from chaosrun.lab.lab import lab_down, load_lab_info
 from chaosrun.lab.procs import stop
 
-__all__ = ["Reconciled", "reconcile_dead_runs"]
+__all__ = ["JOURNAL_FILE", "Reconciled", "reconcile_dead_runs"]
+
+JOURNAL_FILE = "journal.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +32,10 @@ class Reconciled:
     stopped_lab: bool
 
 
-def reconcile_dead_runs(home: Path) -> list[Reconciled]:
-    """Every run still marked `running` whose supervisor is gone gets reverted, then marked."""
+def reconcile_dead_runs(home: Path, by: str = "chaosrun cleanup") -> list[Reconciled]:
+    """Every run still marked `running` whose supervisor is gone gets reverted, then marked
+    (with a journal, status aborted); runs that ended with faults they could not revert
+    (`needs-revert`) get another try."""
     results = []
     for run_dir in list_runs(home):
         record = read_record(run_dir)
@@ -53,9 +64,54 @@ def reconcile_dead_runs(home: Path) -> list[Reconciled]:
             # The target still does not answer: the next cleanup or run tries again.
             results.append(_result(run_dir, active, outcomes, stopped_lab))
             continue
+        if dead and not (run_dir / JOURNAL_FILE).exists():
+            _write_journal(run_dir, record, outcomes, by)
         update_state(run_dir, record, "reconciled")
         results.append(_result(run_dir, active, outcomes, stopped_lab))
     return results
+
+
+def _write_journal(
+    run_dir: Path, record: RunRecord, outcomes: list[undo.ReplayOutcome], by: str
+) -> None:
+    """The dead supervisor could not write its journal: compose one from what the run left."""
+    try:
+        document = json.loads((run_dir / EXPERIMENT_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        document = {"title": record.experiment}
+    events: list[dict[str, Any]] = []
+    with contextlib.suppress(OSError):
+        for line in (run_dir / EVENTS_FILE).read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(ValueError):
+                events.append(json.loads(line))
+    worker_journal = None
+    with contextlib.suppress(OSError, ValueError):
+        worker_journal = json.loads((run_dir / WORKER_JOURNAL_FILE).read_text(encoding="utf-8"))
+    reason = f"supervisor (pid {record.supervisor.pid}) died; faults reverted by {by}"
+    journal = compose_journal(
+        document=document,
+        worker_journal=worker_journal if isinstance(worker_journal, dict) else None,
+        events=events,
+        chaosrun={
+            "run_id": record.run_id,
+            "run_dir": str(run_dir),
+            "experiment_file": record.experiment,
+            "worker": {"reason": reason},
+            "undo": [
+                {
+                    "op": o.entry.op,
+                    "proxy": o.entry.proxy,
+                    "reverted_by_supervisor": o.reverted,
+                    "error": o.error,
+                }
+                for o in outcomes
+            ],
+            "reconciled": {"by": by, "at": time.time()},
+        },
+        started_at=record.started_at or time.time(),
+        override_status="aborted",
+    )
+    write_atomic(run_dir / JOURNAL_FILE, json.dumps(journal, indent=2, default=str))
 
 
 def _result(

@@ -58,7 +58,7 @@ class RunRecord:
 def new_run_dir(home: Path) -> tuple[str, Path]:
     run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + secrets.token_hex(3)
     path = home / "runs" / run_id
-    path.mkdir(parents=True)
+    path.mkdir(parents=True, mode=0o700)
     return run_id, path
 
 

@@ -34,14 +34,14 @@ class Firing:
     """A stop condition that held long enough: why the run is being aborted."""
 
     safeguard: str
-    kind: str  # slo | probe | toxiproxy | target
+    kind: str  # slo | probe | toxiproxy | target | load
     observed: str
     breach_since: float  # wall clock: the condition held from here ...
     at: float  # ... and fired here
 
     @property
     def reason(self) -> str:
-        if self.kind in ("toxiproxy", "target"):
+        if self.kind in ("toxiproxy", "target", "load"):
             return self.observed
         return f"safeguard '{self.safeguard}' fired: {self.observed}"
 

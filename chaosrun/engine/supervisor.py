@@ -83,7 +83,7 @@ def supervise(
     on_event: EventSink = lambda event: None,
 ) -> RunOutcome:
     home.mkdir(parents=True, exist_ok=True)
-    reconciled = reconcile_dead_runs(home)
+    reconciled = reconcile_dead_runs(home, by="the next run")
     run_id, run_dir = new_run_dir(home)
     record = RunRecord(run_id, str(experiment.path), "running", me(), started_at=time.time())
     write_record(run_dir, record)
@@ -188,7 +188,7 @@ def _run_worker(
     configuration["service_url"] = target.service_url
     configuration["toxiproxy_url"] = target.toxiproxy_url
     document["configuration"] = configuration
-    (run_dir / EXPERIMENT_FILE).write_text(json.dumps(document), encoding="utf-8")
+    write_atomic(run_dir / EXPERIMENT_FILE, json.dumps(document))  # 0600: it holds secrets
     (run_dir / "undo.log").touch()
     env = {
         **os.environ,
@@ -222,6 +222,7 @@ def _run_worker(
         measurement.load.timeline if measurement is not None else None,
         measurement.rate if measurement is not None else 0.0,
         configuration,
+        measurement.load.ref if measurement is not None else None,
     )
     guardian.start()
     try:

@@ -9,7 +9,7 @@ from typing import Any
 from chaosrun.lab.lab import LabInfo, lab_down, lab_up, load_lab_info
 from chaosrun.model import Experiment, LabTarget, UrlTarget
 
-__all__ = ["Target", "release_target", "resolve_target", "running_lab"]
+__all__ = ["Target", "release_target", "resolve_target", "reusable_lab", "running_lab"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,12 @@ def running_lab(home: Path) -> LabInfo | None:
     return info if info is not None and info.alive() else None
 
 
+def reusable_lab(home: Path, wanted: str, variant: str | None) -> LabInfo | None:
+    """The running lab a run uses: any variant, unless `--variant` asked for another one."""
+    lab = running_lab(home)
+    return lab if lab is not None and (variant is None or lab.variant == wanted) else None
+
+
 def resolve_target(
     experiment: Experiment, home: Path, run_dir: Path, variant: str | None
 ) -> Target:
@@ -47,8 +53,8 @@ def resolve_target(
         return Target(spec.service_url, spec.toxiproxy_url, None, ephemeral=False)
     assert isinstance(spec, LabTarget)
     wanted = variant or spec.variant
-    lab = running_lab(home)
-    if lab is not None and (variant is None or lab.variant == wanted):
+    lab = reusable_lab(home, wanted, variant)
+    if lab is not None:
         return Target(lab.service_url, lab.toxiproxy_url, lab, ephemeral=False)
     lab = lab_up(run_dir / "lab", wanted)
     return Target(lab.service_url, lab.toxiproxy_url, lab, ephemeral=True)

@@ -15,10 +15,11 @@ from collections.abc import Iterable
 
 from chaosrun.engine.safeguards import Firing
 from chaosrun.lab.lab import LabInfo
+from chaosrun.lab.procs import ProcessRef
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 from chaosrun.measure.timeline import RequestRecord
 
-__all__ = ["ConnectionRefusals", "ToxiproxyWatch", "lab_process_exited"]
+__all__ = ["ConnectionRefusals", "ToxiproxyWatch", "lab_process_exited", "load_process_exited"]
 
 
 class ToxiproxyWatch(threading.Thread):
@@ -62,6 +63,14 @@ def lab_process_exited(lab: LabInfo, now: float) -> Firing | None:
             observed = f"target crashed: lab process {ref.name} (pid {ref.pid}) exited"
             return Firing("target alive", "target", observed, now, now)
     return None
+
+
+def load_process_exited(load: ProcessRef, now: float) -> Firing | None:
+    """Without its load the run is blind: no live SLI, no stop condition, no measurement."""
+    if load.alive():
+        return None
+    observed = f"load process (pid {load.pid}) exited: live SLIs and stop conditions are blind"
+    return Firing("load alive", "load", observed, now, now)
 
 
 class ConnectionRefusals:

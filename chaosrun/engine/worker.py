@@ -6,18 +6,24 @@ Reads RUN_DIR/experiment.json, runs it with `chaoslib.experiment.run_experiment`
 strategy `always`, streams run events to RUN_DIR/events.jsonl and writes the Chaos Toolkit journal
 to RUN_DIR/worker-journal.json. Faults record their undo entries in $CHAOSRUN_UNDO_LOG. The
 supervisor owns everything else: deadlines, signals, reverting leftovers, the final journal.
+
+Secrets (`chaosrun.engine.redact`) are masked in everything the worker writes: events, journal,
+log records (worker.log) and its stdout/stderr (worker.out). Once read, RUN_DIR/experiment.json
+is rewritten with its inline secrets masked (the run itself keeps the real values in memory).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from chaosrun.atomic import write_atomic
+from chaosrun.engine.redact import RedactingStream, Redactor, redact_log_records
 
 __all__ = ["EVENTS_FILE", "EXPERIMENT_FILE", "WORKER_JOURNAL_FILE", "main"]
 
@@ -30,7 +36,7 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def _make_handler(events_path: Path) -> Any:
+def _make_handler(events_path: Path, redactor: Redactor) -> Any:
     from chaoslib.run import RunEventHandler
 
     class EventStream(RunEventHandler):  # type: ignore[misc]
@@ -40,7 +46,8 @@ def _make_handler(events_path: Path) -> Any:
             self._file = open(events_path, "a", encoding="utf-8")  # noqa: SIM115
 
         def _emit(self, event: str, **data: Any) -> None:
-            line = json.dumps({"event": event, "at": time.time(), **data}, default=str)
+            payload = _jsonable({"event": event, "at": time.time(), **data})
+            line = json.dumps(redactor.data(payload))
             self._file.write(line + "\n")
             self._file.flush()
 
@@ -87,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m chaosrun.engine.worker RUN_DIR", file=sys.stderr)
         return 2
     run_dir = Path(args[0])
+    experiment = json.loads((run_dir / EXPERIMENT_FILE).read_text(encoding="utf-8"))
+    redactor = Redactor.for_experiment(experiment, os.environ)
+    sys.stdout = RedactingStream(sys.stdout, redactor)
+    sys.stderr = RedactingStream(sys.stderr, redactor)
+    redact_log_records(redactor)
+    write_atomic(run_dir / EXPERIMENT_FILE, json.dumps(redactor.data(experiment)))
     logging.basicConfig(
         filename=run_dir / "worker.log",
         level=logging.INFO,
@@ -95,16 +108,16 @@ def main(argv: list[str] | None = None) -> int:
     from chaoslib.experiment import run_experiment
     from chaoslib.types import Strategy
 
-    experiment = json.loads((run_dir / EXPERIMENT_FILE).read_text(encoding="utf-8"))
     settings = {"runtime": {"rollbacks": {"strategy": "always"}}}
-    handler = _make_handler(run_dir / EVENTS_FILE)
+    handler = _make_handler(run_dir / EVENTS_FILE, redactor)
     journal = run_experiment(
         experiment,
         settings=settings,
         strategy=Strategy.DEFAULT,
         event_handlers=[handler],
     )
-    write_atomic(run_dir / WORKER_JOURNAL_FILE, json.dumps(journal, indent=2, default=str))
+    text = json.dumps(redactor.data(_jsonable(journal)), indent=2)
+    write_atomic(run_dir / WORKER_JOURNAL_FILE, text)
     return 0
 
 

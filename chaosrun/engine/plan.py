@@ -1,0 +1,472 @@
+"""`chaosrun run --dry-run`: what a run would inject where, and what else it would do.
+
+`view_target` sees the target read-only: the lab started by `chaosrun lab up` (its proxies read
+with GET), an ephemeral lab that would be started (its proxies from the topology data; nothing is
+started) or an explicit target (never contacted: its proxies stay unknown). `build_plan` is pure:
+experiment + target view -> Plan; `plan_lines` renders it as text, `asdict(plan)` as JSON.
+A dry run creates no run directory, lock or journal and starts no process.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from chaosrun.engine.allow import configuration_values, substitute
+from chaosrun.engine.target import reusable_lab
+from chaosrun.errors import ToxiproxyError
+from chaosrun.faults import REGISTRY
+from chaosrun.faults._toxic import toxic_name
+from chaosrun.lab.topology import DEFAULT_TOPOLOGY
+from chaosrun.lab.toxiproxy import ToxiproxyClient
+from chaosrun.lab.variants import apply_variant
+from chaosrun.model import PERCENTILES, Experiment, LabTarget, UrlTarget
+
+__all__ = [
+    "TOXICS",
+    "FaultPlan",
+    "Plan",
+    "ProxyView",
+    "StepPlan",
+    "TargetView",
+    "ToxicPlan",
+    "build_plan",
+    "plan_lines",
+    "view_target",
+]
+
+# Fault kind -> (Toxiproxy toxic type, {toxic attribute: fault argument}). The other kinds act on
+# the proxy (proxy_down) or inside the dependency (fail_for). tests/unit/test_plan.py checks this
+# table against what each fault module really sends.
+TOXICS: Mapping[str, tuple[str, Mapping[str, str]]] = {
+    "latency": ("latency", {"latency": "latency_ms", "jitter": "jitter_ms"}),
+    "bandwidth": ("bandwidth", {"rate": "rate_kbps"}),
+    "slow_close": ("slow_close", {"delay": "delay_ms"}),
+    "timeout": ("timeout", {"timeout": "timeout_ms"}),
+    "reset_peer": ("reset_peer", {"timeout": "timeout_ms"}),
+    "slicer": (
+        "slicer",
+        {
+            "average_size": "average_size_bytes",
+            "size_variation": "size_variation_bytes",
+            "delay": "delay_us",
+        },
+    ),
+    "limit_data": ("limit_data", {"bytes": "limit_bytes"}),
+}
+
+TargetKind = Literal["running-lab", "ephemeral-lab", "url"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyView:
+    name: str
+    listen: str | None  # None: not known before the run (ephemeral lab) or not asked (URL)
+    upstream: str | None
+    enabled: bool | None = None  # current state, read from a running lab only
+    toxics: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TargetView:
+    kind: TargetKind
+    variant: str | None
+    service_url: str | None
+    toxiproxy_url: str | None
+    proxies: tuple[ProxyView, ...]
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class ToxicPlan:
+    name: str
+    type: str
+    stream: str
+    toxicity: Any
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class FaultPlan:
+    kind: str
+    action: str  # inject | revert (the function called)
+    proxy: str
+    effect: str
+    request: str  # the API call it would make
+    toxic: ToxicPlan | None
+    toxiproxy_url: str | None
+    listen: str | None
+    upstream: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StepPlan:
+    phase: str  # steady-state | method | rollback
+    name: str
+    type: str  # action | probe
+    provider: str  # one line: python module.func(args), http METHOD url, process path args
+    fault: FaultPlan | None = None
+    ref: bool = False
+    background: bool = False
+    pause_before_s: Any = None
+    pause_after_s: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    file: str
+    title: str
+    target: TargetView
+    deadline_s: float
+    load: dict[str, Any] | None
+    safeguards: tuple[str, ...]
+    steady_state: tuple[StepPlan, ...]
+    method: tuple[StepPlan, ...]
+    rollbacks: tuple[StepPlan, ...]
+    warnings: tuple[str, ...]
+    dry_run: bool = True
+    touched: str = "nothing: no process, run directory, lock or journal; no change anywhere"
+    faults: tuple[dict[str, Any], ...] = ()
+
+
+def view_target(experiment: Experiment, home: Path, variant: str | None) -> TargetView:
+    """The target as a run would resolve it, seen read-only (GET on a running lab only)."""
+    spec = experiment.chaosrun.target
+    if isinstance(spec, UrlTarget):
+        note = "explicit target: not contacted by a dry run, so its proxies are not listed"
+        return TargetView("url", None, spec.service_url, spec.toxiproxy_url, (), note)
+    assert isinstance(spec, LabTarget)
+    wanted = variant or spec.variant
+    lab = reusable_lab(home, wanted, variant)
+    if lab is None:
+        topology = apply_variant(DEFAULT_TOPOLOGY, wanted)
+        proxies = tuple(ProxyView(d.name, None, None) for d in topology.dependencies)
+        note = (
+            f"an ephemeral lab would be started (variant {wanted}) on free ports of 127.0.0.1 "
+            "and stopped after the run"
+        )
+        return TargetView("ephemeral-lab", wanted, None, None, proxies, note)
+    note = f"the lab started by 'chaosrun lab up' (variant {lab.variant})"
+    if lab.variant != wanted:
+        note += f"; the file asks for {wanted}: pass --variant {wanted} for an ephemeral lab"
+    try:
+        live = ToxiproxyClient(lab.toxiproxy_url).proxies()
+        views = tuple(
+            ProxyView(p.name, p.listen, p.upstream, p.enabled, tuple(t.name for t in p.toxics))
+            for p in live.values()
+        )
+    except ToxiproxyError as exc:
+        views = tuple(ProxyView(p.name, p.listen, p.upstream) for p in lab.proxies)
+        note += f"; proxies from the lab's record ({exc})"
+    return TargetView("running-lab", lab.variant, lab.service_url, lab.toxiproxy_url, views, note)
+
+
+def build_plan(experiment: Experiment, target: TargetView) -> Plan:
+    """What a run of `experiment` against `target` would do, step by step. Pure."""
+    doc = experiment.document
+    mapping = configuration_values(doc)  # env entries stay templates: they may hold secrets
+    mapping.update({k: v for k, v in _target_urls(target).items() if v is not None})
+    planner = _Planner(target, mapping)
+    hypothesis = doc.get("steady-state-hypothesis") or {}
+    steady = planner.steps("steady-state", hypothesis.get("probes") or [])
+    method = planner.steps("method", doc.get("method") or [])
+    rollbacks = planner.steps("rollback", doc.get("rollbacks") or [])
+    spec = experiment.chaosrun
+    faults = tuple(
+        {"phase": s.phase, "activity": s.name, **asdict(s.fault)}
+        for s in (*method, *rollbacks)
+        if s.fault is not None
+    )
+    return Plan(
+        file=str(experiment.path),
+        title=experiment.title,
+        target=target,
+        deadline_s=spec.deadline_s,
+        load=_load(experiment, target),
+        safeguards=tuple(_safeguard(g, planner) for g in getattr(spec, "abort_when", ())),
+        steady_state=steady,
+        method=method,
+        rollbacks=rollbacks,
+        warnings=tuple(dict.fromkeys(planner.warnings)),
+        faults=faults,
+    )
+
+
+def _target_urls(target: TargetView) -> dict[str, str | None]:
+    return {"service_url": target.service_url, "toxiproxy_url": target.toxiproxy_url}
+
+
+def _load(experiment: Experiment, target: TargetView) -> dict[str, Any] | None:
+    load = experiment.chaosrun.load
+    if load is None:
+        return None
+    longest = load.warmup_s + experiment.chaosrun.deadline_s + load.cooldown_s
+    return {
+        "rate": load.rate,
+        "endpoints": dict(load.endpoints),
+        "warmup_s": load.warmup_s,
+        "cooldown_s": load.cooldown_s,
+        "timeout_s": load.timeout_s,
+        "service_url": target.service_url,
+        "max_duration_s": longest,
+        "max_requests": int(load.rate * longest),
+    }
+
+
+def _safeguard(guard: object, planner: _Planner) -> str:
+    """One line per stop condition of `abort_when` (duck-typed: SliGuard or ProbeGuard)."""
+
+    def get(attr: str) -> Any:
+        return getattr(guard, attr, 0)
+
+    probe = getattr(guard, "probe", None)
+    if isinstance(probe, Mapping):
+        what = (
+            f"probe {probe.get('name')} ({planner.provider(probe.get('provider'))}) is out of "
+            f"tolerance, checked every {get('every_s'):g} s"
+        )
+    else:
+        metric = str(getattr(guard, "metric", "?"))
+        side = "below" if getattr(guard, "below", False) else "above"
+        unit = " ms" if metric in PERCENTILES else ""
+        where = f" on {get('endpoint')}" if getattr(guard, "endpoint", "") else ""
+        what = (
+            f"{metric} {side} {get('threshold'):g}{unit} over a {get('window_s'):g} s window{where}"
+        )
+    held = f"for {get('for_s'):g} s" if get("for_s") else "(at the first failure)"
+    return f"{getattr(guard, 'name', '?')}: abort (exit 4) when {what} {held}"
+
+
+class _Planner:
+    def __init__(self, target: TargetView, mapping: Mapping[str, Any]) -> None:
+        self.target = target
+        self.mapping = mapping
+        self.proxies = {p.name: p for p in target.proxies}
+        self.named: dict[str, StepPlan] = {}
+        self.active: dict[str, str] = {}  # "proxy/toxic" -> the step that added it
+        self.warnings: list[str] = []
+
+    def steps(self, phase: str, activities: object) -> tuple[StepPlan, ...]:
+        if not isinstance(activities, list):
+            return ()
+        return tuple(self.step(phase, a) for a in activities if isinstance(a, Mapping))
+
+    def step(self, phase: str, activity: Mapping[str, Any]) -> StepPlan:
+        if "ref" in activity:
+            ref = str(activity["ref"])
+            earlier = self.named.get(ref)
+            if earlier is None:
+                return StepPlan(phase, ref, "probe", "ref to an unknown activity", ref=True)
+            return StepPlan(phase, ref, earlier.type, earlier.provider, earlier.fault, ref=True)
+        provider = activity.get("provider")
+        pauses = activity.get("pauses")
+        if not isinstance(pauses, Mapping):
+            pauses = {}
+        name = str(activity.get("name"))
+        step = StepPlan(
+            phase=phase,
+            name=name,
+            type=str(activity.get("type")),
+            provider=self.provider(provider),
+            fault=self.fault(provider, name) if activity.get("type") == "action" else None,
+            background=bool(activity.get("background", False)),
+            pause_before_s=pauses.get("before"),
+            pause_after_s=pauses.get("after"),
+        )
+        self.named[step.name] = step
+        return step
+
+    def provider(self, provider: object) -> str:
+        if not isinstance(provider, Mapping):
+            return "no provider"
+        kind = provider.get("type")
+        args = substitute(provider.get("arguments"), self.mapping)
+        if kind == "python":
+            call = f"{provider.get('module')}.{provider.get('func')}"
+            shown = " ".join(f"{k}={v}" for k, v in (args or {}).items())
+            return f"python {call}" + (f" {shown}" if shown else "")
+        if kind == "http":
+            url = substitute(provider.get("url"), self.mapping)
+            return f"http {str(provider.get('method') or 'GET').upper()} {url}"
+        words = [str(provider.get("path"))] + [str(a) for a in (args or [])]
+        return f"{kind} {' '.join(words)}"
+
+    def fault(self, provider: object, step: str) -> FaultPlan | None:
+        if not isinstance(provider, Mapping) or provider.get("type") != "python":
+            return None
+        parts = str(provider.get("module")).split(".")
+        kind, func = parts[-1], str(provider.get("func"))
+        if parts[:2] != ["chaosrun", "faults"] or len(parts) != 3 or kind not in REGISTRY:
+            return None
+        given = substitute(provider.get("arguments") or {}, self.mapping)
+        fn = REGISTRY[kind].inject if func == "inject" else REGISTRY[kind].revert
+        args = {**_defaults(fn), **given} if func in ("inject", "revert") else dict(given)
+        proxy = str(args.get("proxy"))
+        view = self.proxies.get(proxy)
+        if self.target.kind != "url" and view is None:
+            self.warnings.append(
+                f"proxy '{proxy}' does not exist on the target: the fault would fail"
+            )
+        elif view is not None and view.toxics and func == "inject":
+            held = ", ".join(view.toxics)
+            self.warnings.append(f"proxy '{proxy}' already carries toxics: {held}")
+        if kind in TOXICS and func in ("inject", "revert"):
+            self._track(step, func, proxy, toxic_name(kind, str(args.get("stream"))))
+        api = self.target.toxiproxy_url
+        base = f"{api or '<toxiproxy>'}/proxies/{proxy}"
+        upstream = view.upstream if view else None
+        effect, request, toxic = _effect(kind, func, proxy, args, base, upstream)
+        listen = view.listen if view else None
+        return FaultPlan(kind, func, proxy, effect, request, toxic, api, listen, upstream)
+
+    def _track(self, step: str, func: str, proxy: str, toxic: str) -> None:
+        """Warn about a toxic added twice without a revert in between (Toxiproxy says 409)."""
+        key = f"{proxy}/{toxic}"
+        if func == "revert":
+            self.active.pop(key, None)
+        elif key in self.active:
+            self.warnings.append(
+                f"{step} adds toxic {toxic} to proxy {proxy} again (already added by "
+                f"{self.active[key]}): Toxiproxy would refuse it (409)"
+            )
+        else:
+            self.active[key] = step
+
+
+def _defaults(fn: Any) -> dict[str, Any]:
+    params = inspect.signature(fn).parameters.values()
+    return {
+        p.name: p.default
+        for p in params
+        if p.default is not inspect.Parameter.empty and p.name != "configuration"
+    }
+
+
+def _effect(
+    kind: str, func: str, proxy: str, args: Mapping[str, Any], base: str, upstream: str | None
+) -> tuple[str, str, ToxicPlan | None]:
+    if kind in TOXICS and func in ("inject", "revert"):
+        toxic_type, attributes = TOXICS[kind]
+        stream = str(args.get("stream"))
+        name = toxic_name(kind, stream)
+        if func == "revert":
+            return f"remove toxic {name} from proxy {proxy}", f"DELETE {base}/toxics/{name}", None
+        values = {attr: args.get(arg) for attr, arg in attributes.items()}
+        toxic = ToxicPlan(name, toxic_type, stream, args.get("toxicity"), values)
+        shown = " ".join(f"{k}={v}" for k, v in values.items())
+        effect = (
+            f"add toxic {name} to proxy {proxy}: type {toxic_type}, stream {stream}, "
+            f"toxicity {toxic.toxicity}, {shown}"
+        )
+        return effect, f"POST {base}/toxics", toxic
+    if kind == "proxy_down" and func in ("inject", "revert"):
+        enabled = func == "revert"
+        verb = "enable proxy" if enabled else "disable proxy"
+        what = "" if enabled else " (its listener closes, open connections drop)"
+        body = "true" if enabled else "false"
+        return f"{verb} {proxy}{what}", f"PATCH {base} enabled={body}", None
+    if kind == "fail_for" and func in ("inject", "revert"):
+        dep = f"http://{upstream or '<upstream of ' + proxy + '>'}/_fail"
+        if func == "revert":
+            return (
+                f"end the failure window of the dependency behind {proxy}",
+                (f"GET {base}, then POST {dep}?duration_ms=0"),
+                None,
+            )
+        duration = args.get("duration_ms")
+        effect = f"the dependency behind proxy {proxy} answers 500 for {duration} ms"
+        return effect, f"GET {base}, then POST {dep}?duration_ms={duration}&mode=error", None
+    return f"call chaosrun.faults.{kind}.{func}", "unknown", None
+
+
+def plan_lines(plan: Plan) -> list[str]:
+    """The plan as plain text lines, for a person."""
+    target = plan.target
+    lines = [
+        f"dry run of {plan.file}: {plan.title}",
+        f"touched: {plan.touched}",
+        f"target: {target.note}",
+        f"  service     {target.service_url or 'http://127.0.0.1:<port chosen at start>'}",
+        f"  toxiproxy   {target.toxiproxy_url or 'http://127.0.0.1:<port chosen at start>'}",
+    ]
+    for p in target.proxies:
+        lines.append(f"  proxy {p.name:<16} {_addr(p.listen)} -> {_addr(p.upstream)}{_state(p)}")
+    if target.kind == "url":
+        lines.append("  proxies     unknown (the Toxiproxy API is not contacted by a dry run)")
+    lines.append(
+        f"deadline: {plan.deadline_s:g} s (then the worker is stopped, every fault reverted; "
+        "exit 4)"
+    )
+    lines.append(_load_line(plan.load))
+    lines.append("safeguards: " + ("none declared" if not plan.safeguards else ""))
+    lines += [f"  {guard}" for guard in plan.safeguards]
+    sections = (
+        ("steady-state hypothesis (before and after the method)", plan.steady_state),
+        ("method", plan.method),
+        ("rollbacks (always run)", plan.rollbacks),
+    )
+    for title, steps in sections:
+        lines.append(f"{title}:" if steps else f"{title}: none")
+        for i, step in enumerate(steps, 1):
+            lines += _step_lines(i, step, target.kind)
+    lines += [f"warning: {warning}" for warning in plan.warnings]
+    return lines
+
+
+def _addr(address: str | None) -> str:
+    return address or "127.0.0.1:<port chosen at start>"
+
+
+def _state(proxy: ProxyView) -> str:
+    if proxy.enabled is None:
+        return ""
+    toxics = ", ".join(proxy.toxics) if proxy.toxics else "no toxics"
+    return f" ({'enabled' if proxy.enabled else 'DISABLED'}, {toxics})"
+
+
+def _load_line(load: Mapping[str, Any] | None) -> str:
+    if load is None:
+        return "load: none"
+    total = sum(load["endpoints"].values()) or 1.0
+    shares = ", ".join(f"{p} {w / total:.0%}" for p, w in load["endpoints"].items())
+    return (
+        f"load: open loop, {load['rate']:g} req/s over {shares}; warmup {load['warmup_s']:g} s "
+        f"+ the experiment (at most the deadline) + cooldown {load['cooldown_s']:g} s: at most "
+        f"{load['max_duration_s']:g} s, {load['max_requests']} requests"
+    )
+
+
+def _step_lines(index: int, step: StepPlan, kind: TargetKind) -> list[str]:
+    how = " (ref)" if step.ref else ""
+    how += " (in the background)" if step.background else ""
+    if step.fault is None:
+        line = f"  {index}. would run {step.type} {step.name}{how} ({step.provider})"
+        lines = [line]
+    else:
+        fault = step.fault
+        where = (
+            f"Toxiproxy {fault.toxiproxy_url or 'API of the ephemeral lab'}, proxy {fault.proxy} "
+            f"listens on {_where(fault.listen, kind)}, upstream {_where(fault.upstream, kind)}"
+        )
+        lines = [
+            f"  {index}. {step.name}{how}: {fault.action} {fault.kind}: {fault.effect}",
+            f"       where: {where}",
+            f"       request: {fault.request}",
+        ]
+    pauses = [
+        f"{label} {value}{'' if isinstance(value, str) else ' s'}"
+        for label, value in (("before", step.pause_before_s), ("after", step.pause_after_s))
+        if value is not None
+    ]
+    if pauses:
+        lines.append(f"       pauses: {', '.join(pauses)}")
+    return lines
+
+
+def _where(address: str | None, kind: TargetKind) -> str:
+    if address is not None:
+        return address
+    return "unknown (not contacted)" if kind == "url" else _addr(None)

@@ -1,0 +1,222 @@
+"""The kill matrix: kill a real run at a random moment, then prove nothing outlived it.
+
+Shared by `tests/e2e/test_kill_matrix.py` (a sample of every kind in `make test`) and
+`bench/killmatrix.py` (many trials, printed figures, in `make bench`).
+
+A trial starts `chaosrun run` on experiments/kill-target.yaml (three faults in turn under load),
+waits a random delay, delivers one kind of kill, lets whatever recovers recover (the supervisor
+itself, or `chaosrun cleanup`, or the next run), and then checks: no toxic and no disabled proxy
+on the lab, none of the run's processes alive (supervisor, worker, load, an ephemeral lab), no
+process whose command line names the run's directory, no ephemeral lab port listening, and a
+journal that is valid JSON with a Chaos Toolkit status. Time-to-restore runs from the kill to
+the first moment all of that holds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chaosrun.engine.journal import JOURNAL_STATUSES
+from chaosrun.engine.rundir import RunRecord, list_runs, read_record
+from chaosrun.errors import ToxiproxyError
+from chaosrun.lab.lab import LabInfo, listening_ports, load_lab_info
+from chaosrun.lab.procs import ProcessRef
+from chaosrun.lab.toxiproxy import ToxiproxyClient
+
+__all__ = ["KINDS", "Trial", "run_trial"]
+
+REPO = Path(__file__).resolve().parents[2]
+EXPERIMENT = REPO / "tests" / "e2e" / "experiments" / "kill-target.yaml"
+NEXT_RUN = REPO / "tests" / "e2e" / "experiments" / "probe-only.yaml"
+
+KINDS = (
+    "sigint-supervisor",
+    "sigterm-supervisor",
+    "sigkill-worker",
+    "sigkill-load",
+    "sigkill-supervisor+cleanup",
+    "sigkill-supervisor+next-run",
+)
+_SETTLE_TIMEOUT_S = 60.0
+
+
+@dataclass
+class Trial:
+    kind: str
+    delay_s: float
+    ephemeral: bool
+    exit_code: int | None = None
+    restore_s: float | None = None
+    leftovers: list[str] = field(default_factory=list)
+    journal_status: str | None = None
+    missed: bool = False  # the run had already ended when the kill was due
+
+    @property
+    def clean(self) -> bool:
+        return not self.leftovers and self.journal_status in JOURNAL_STATUSES
+
+
+def _env(home: Path) -> dict[str, str]:
+    return {**os.environ, "CHAOSRUN_HOME": str(home)}
+
+
+def _cli(home: Path, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "chaosrun", *args],
+        env=_env(home),
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _the_run(home: Path, before: set[Path]) -> Path | None:
+    new = [r for r in list_runs(home) if r not in before]
+    return new[0] if new else None
+
+
+def _wait_for_ref(run_dir: Path | None, home: Path, before: set[Path], which: str) -> ProcessRef:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        run_dir = run_dir or _the_run(home, before)
+        record = read_record(run_dir) if run_dir else None
+        ref = getattr(record, which, None) if record else None
+        if ref is not None:
+            return ref  # type: ignore[no-any-return]
+        time.sleep(0.01)
+    raise AssertionError(f"the run never started its {which}")
+
+
+def run_trial(kind: str, delay_s: float, home: Path, ephemeral: bool) -> Trial:
+    """One kill; `home` holds a running lab unless `ephemeral` (then each run starts its own)."""
+    trial = Trial(kind, delay_s, ephemeral)
+    before = set(list_runs(home))
+    proc = _cli(home, "run", str(EXPERIMENT), "--json")
+    time.sleep(delay_s)
+    run_dir = _the_run(home, before)
+    if proc.poll() is not None:
+        trial.missed = True
+    elif kind == "sigint-supervisor":
+        proc.send_signal(signal.SIGINT)
+    elif kind == "sigterm-supervisor":
+        proc.send_signal(signal.SIGTERM)
+    elif kind in ("sigkill-worker", "sigkill-load"):
+        ref = _wait_for_ref(run_dir, home, before, kind.split("-")[1])
+        if ref.alive():
+            os.kill(ref.pid, signal.SIGKILL)
+    else:
+        proc.kill()
+    killed_at = time.monotonic()
+    try:
+        _, err = proc.communicate(timeout=_SETTLE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+        trial.leftovers.append(f"supervisor still running {_SETTLE_TIMEOUT_S:g} s after the kill")
+    trial.exit_code = proc.returncode
+    if b"Traceback" in err:
+        trial.leftovers.append("traceback on stderr: " + err.decode(errors="replace")[-300:])
+    if kind.endswith("+cleanup"):
+        subprocess.run(
+            [sys.executable, "-m", "chaosrun", "cleanup"],
+            env=_env(home),
+            cwd=REPO,
+            capture_output=True,
+            timeout=_SETTLE_TIMEOUT_S,
+            check=False,
+        )
+    elif kind.endswith("+next-run"):
+        subprocess.run(
+            [sys.executable, "-m", "chaosrun", "run", str(NEXT_RUN)],
+            env=_env(home),
+            cwd=REPO,
+            capture_output=True,
+            timeout=_SETTLE_TIMEOUT_S,
+            check=False,
+        )
+    run_dir = run_dir or _the_run(home, before)
+    if run_dir is None:
+        trial.leftovers.append("no run directory")
+        return trial
+    deadline = time.monotonic() + 30
+    while (problems := _leftovers(home, run_dir)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    trial.restore_s = time.monotonic() - killed_at if not problems else None
+    trial.leftovers += problems
+    trial.journal_status = _journal_status(run_dir, trial)
+    return trial
+
+
+def _leftovers(home: Path, run_dir: Path) -> list[str]:
+    problems: list[str] = []
+    record = read_record(run_dir)
+    if record is None:
+        return ["no run record"]
+    problems += _proxy_problems(home, record)
+    refs = [record.supervisor, record.worker, record.load]
+    problems += [f"{r.name} (pid {r.pid}) alive" for r in refs if r is not None and r.alive()]
+    if record.ephemeral_lab:
+        info = load_lab_info(Path(record.ephemeral_lab))
+        if info is not None:
+            problems.append(f"ephemeral lab {record.ephemeral_lab} still recorded")
+            problems += _lab_problems(info)
+    problems += [f"process {pid} names the run dir" for pid in _processes_naming(run_dir)]
+    return problems
+
+
+def _proxy_problems(home: Path, record: RunRecord) -> list[str]:
+    info = load_lab_info(home / "lab")
+    if info is None:
+        return []
+    try:
+        proxies = ToxiproxyClient(info.toxiproxy_url, timeout_s=1.0).proxies()
+    except ToxiproxyError as exc:
+        return [f"lab toxiproxy unreachable: {exc}"]
+    problems = [f"proxy {p.name} disabled" for p in proxies.values() if not p.enabled]
+    problems += [f"proxy {p.name} has toxic {t.name}" for p in proxies.values() for t in p.toxics]
+    return problems
+
+
+def _lab_problems(info: LabInfo) -> list[str]:
+    alive = [f"lab {p.name} (pid {p.pid}) alive" for p in info.processes if p.alive()]
+    listening = [f"lab port {port} listening" for port in listening_ports(info.ports())]
+    return alive + listening
+
+
+def _processes_naming(run_dir: Path) -> list[int]:
+    needle = str(run_dir).encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+        except OSError:
+            continue
+        if needle in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _journal_status(run_dir: Path, trial: Trial) -> str | None:
+    try:
+        journal = json.loads((run_dir / "journal.json").read_text())
+    except FileNotFoundError:
+        trial.leftovers.append("no journal.json")
+        return None
+    except ValueError as exc:
+        trial.leftovers.append(f"journal.json is not valid JSON: {exc}")
+        return None
+    status = journal.get("status")
+    if status not in JOURNAL_STATUSES:
+        trial.leftovers.append(f"journal status {status!r}")
+    return str(status)

@@ -1,0 +1,389 @@
+"""`chaosrun run --dry-run` touches nothing, and `--allow-target` guards non-loopback targets.
+
+Proven at the proxy (every proxy byte-for-byte unchanged, the dependencies' far-side counters
+unchanged) and inside the CLI process: it runs under a Python audit hook that records every
+socket connect/bind/name lookup, every process started and every file opened for writing.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from .conftest import REPO
+
+# Runs chaosrun's CLI under an audit hook; the events go to $AUDIT_OUT as JSON.
+AUDITED_CLI = """
+import json, os, sys
+
+events = []
+recording = [True]
+WATCHED = ("socket.connect", "socket.bind", "socket.getaddrinfo", "socket.gethostbyname",
+           "subprocess.Popen", "os.posix_spawn", "os.fork", "os.exec", "os.spawn", "os.system",
+           "os.mkdir", "os.rename", "os.remove", "os.unlink")
+WRITE = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND
+
+def hook(event, args):
+    if not recording:
+        return
+    if event == "http.client.send":
+        events.append([event, repr(bytes(args[1]).split(b"\\r\\n")[0])])  # the request line
+    elif event in WATCHED:
+        events.append([event, repr(args)])
+    elif event == "open" and (
+        (isinstance(args[1], str) and any(c in args[1] for c in "wax+"))
+        or (args[1] is None and args[2] & WRITE)
+    ):
+        events.append([event, repr(args)])
+
+out = os.environ["AUDIT_OUT"]
+sys.addaudithook(hook)
+from chaosrun.cli import main
+
+code = 1
+try:
+    code = main(sys.argv[1:])
+finally:
+    recording.clear()
+    with open(out, "w") as handle:
+        handle.write(json.dumps(events))
+sys.exit(code)
+"""
+
+EXPERIMENTS = REPO / "experiments"
+# Per shipped experiment: (phase, activity, kind, action, proxy, toxic type, toxic attributes).
+Fault = tuple[str, str, str, str, str, str | None, dict[str, Any] | None]
+EXPECTED: dict[str, list[Fault]] = {
+    "latency-injection.yaml": [
+        (
+            "method",
+            "slow-down-catalog",
+            "latency",
+            "inject",
+            "catalog",
+            "latency",
+            {"latency": 800, "jitter": 0},
+        ),
+        ("rollback", "restore-catalog", "latency", "revert", "catalog", None, None),
+    ],
+    "dependency-failure.yaml": [
+        (
+            "method",
+            "take-recommendations-down",
+            "proxy_down",
+            "inject",
+            "recommendations",
+            None,
+            None,
+        ),
+        (
+            "rollback",
+            "bring-recommendations-back",
+            "proxy_down",
+            "revert",
+            "recommendations",
+            None,
+            None,
+        ),
+    ],
+    "circuit-breaker.yaml": [
+        ("method", "blackhole-catalog", "timeout", "inject", "catalog", "timeout", {"timeout": 0}),
+        ("method", "restore-catalog", "timeout", "revert", "catalog", None, None),
+        ("rollback", "make-sure-catalog-is-restored", "timeout", "revert", "catalog", None, None),
+    ],
+    "bulkhead.yaml": [
+        (
+            "method",
+            "slow-down-recommendations",
+            "latency",
+            "inject",
+            "recommendations",
+            "latency",
+            {"latency": 1000, "jitter": 0},
+        ),
+        ("method", "restore-recommendations", "latency", "revert", "recommendations", None, None),
+        (
+            "rollback",
+            "make-sure-recommendations-is-restored",
+            "latency",
+            "revert",
+            "recommendations",
+            None,
+            None,
+        ),
+    ],
+    "timeouts.yaml": [
+        (
+            "method",
+            "slow-down-catalog",
+            "latency",
+            "inject",
+            "catalog",
+            "latency",
+            {"latency": 1000, "jitter": 0},
+        ),
+        ("method", "restore-catalog", "latency", "revert", "catalog", None, None),
+        ("method", "catalog-fails-fast", "fail_for", "inject", "catalog", None, None),
+        ("rollback", "make-sure-catalog-is-restored", "latency", "revert", "catalog", None, None),
+    ],
+}
+REMOTE = """title: remote target
+description: an explicit target on TEST-NET-1; never contacted
+extensions:
+  - name: chaosrun
+    target:
+      service_url: http://192.0.2.1:8080
+      toxiproxy_url: http://192.0.2.1:8474
+method:
+  - type: action
+    name: take-auth-down
+    provider:
+      type: python
+      module: chaosrun.faults.proxy_down
+      func: inject
+      arguments: {proxy: auth}
+rollbacks:
+  - type: action
+    name: bring-auth-back
+    provider: {type: python, module: chaosrun.faults.proxy_down, func: revert,
+               arguments: {proxy: auth}}
+"""
+
+
+def audited(
+    tmp_path: Path, home: Path, *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], list[tuple[str, str]]]:
+    """Run `chaosrun ARGS` under the audit hook; return the result and the recorded events."""
+    script, out = tmp_path / "audited_cli.py", tmp_path / "audit.json"
+    script.write_text(AUDITED_CLI)
+    out.unlink(missing_ok=True)
+    result = subprocess.run(
+        [sys.executable, str(script), *args],
+        env={
+            **os.environ,
+            **(env or {}),
+            "CHAOSRUN_HOME": str(home),
+            "AUDIT_OUT": str(out),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONPATH": str(REPO),
+        },
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    events = [(event, args) for event, args in json.loads(out.read_text())]
+    return result, events
+
+
+def _get(base: str, path: str) -> bytes:
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
+    try:
+        conn.request("GET", path, headers={"User-Agent": "chaosrun-test"})
+        response = conn.getresponse()
+        assert response.status == 200
+        return response.read()
+    finally:
+        conn.close()
+
+
+def _snapshot(lab: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
+    """Every proxy as the Toxiproxy API returns it, and each dependency's far-side counters."""
+    proxies = _get(lab["toxiproxy_api"], "/proxies")
+    far_side = {
+        name: json.loads(_get(f"http://{proxy['upstream']}", "/_stats"))
+        for name, proxy in lab["proxies"].items()
+    }
+    return proxies, far_side
+
+
+def _others_than_reads_of(api: str, events: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Events other than looking up, connecting to and sending GETs to the Toxiproxy API."""
+    parts = urlsplit(api)
+    allowed = (f"('{parts.hostname}', {parts.port})", f"'{parts.hostname}', {parts.port},")
+    return [
+        (e, a)
+        for e, a in events
+        if not (e.startswith("socket.") and any(x in a for x in allowed))
+        and not (e == "http.client.send" and a.startswith("b'GET /proxies "))
+    ]
+
+
+def test_every_shipped_experiment_is_listed(tmp_path: Path) -> None:
+    assert sorted(p.name for p in EXPERIMENTS.glob("*.yaml")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_dry_run_on_the_running_lab_plans_the_faults_and_changes_nothing(
+    lab: dict[str, Any], tmp_path: Path, name: str
+) -> None:
+    before = _snapshot(lab)
+    result, events = audited(
+        tmp_path, lab["home"], "run", str(EXPERIMENTS / name), "--dry-run", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    plan = json.loads(result.stdout)
+    assert plan["dry_run"] is True and plan["target"]["kind"] == "running-lab"
+    faults = [
+        (
+            f["phase"],
+            f["activity"],
+            f["kind"],
+            f["action"],
+            f["proxy"],
+            f["toxic"] and f["toxic"]["type"],
+            f["toxic"] and f["toxic"]["attributes"],
+        )
+        for f in plan["faults"]
+    ]
+    assert faults == EXPECTED[name]
+    for fault in plan["faults"]:
+        proxy = lab["proxies"][fault["proxy"]]
+        where = (fault["toxiproxy_url"], fault["listen"], fault["upstream"])
+        assert where == (lab["toxiproxy_api"], proxy["listen"], proxy["upstream"])
+    assert plan["steady_state"] and all(s["fault"] is None for s in plan["steady_state"])
+    assert plan["warnings"] == []
+    # Nothing but GETs on the lab's own Toxiproxy API; no process, no file, no port.
+    assert _others_than_reads_of(lab["toxiproxy_api"], events) == []
+    assert [e for e in events if e[0] == "http.client.send"] == [
+        ("http.client.send", "b'GET /proxies HTTP/1.1'")
+    ]
+    assert _snapshot(lab) == before
+    assert not (lab["home"] / "runs").exists()
+
+
+def test_dry_run_text_names_the_toxic_and_where_it_goes(
+    lab: dict[str, Any], tmp_path: Path
+) -> None:
+    result, _ = audited(
+        tmp_path, lab["home"], "run", "experiments/latency-injection.yaml", "--dry-run"
+    )
+    assert result.returncode == 0, result.stderr
+    catalog, api = lab["proxies"]["catalog"], lab["toxiproxy_api"]
+    lines = result.stdout.splitlines()
+    assert "target: the lab started by 'chaosrun lab up' (variant healthy)" in lines
+    assert (
+        "  1. slow-down-catalog: inject latency: add toxic chaosrun_latency_downstream to proxy "
+        "catalog: type latency, stream downstream, toxicity 1.0, latency=800 jitter=0"
+    ) in lines
+    assert (
+        f"       where: Toxiproxy {api}, proxy catalog listens on {catalog['listen']}, "
+        f"upstream {catalog['upstream']}"
+    ) in lines
+    assert f"       request: POST {api}/proxies/catalog/toxics" in lines
+
+
+def _processes_with_home(home: Path) -> list[int]:
+    marker = f"CHAOSRUN_HOME={home}".encode()
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_dry_run_without_a_lab_starts_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    started = tmp_path / "toxiproxy-server-started"
+    fake_server = tmp_path / "toxiproxy-server"
+    fake_server.write_text(f"#!/bin/sh\ntouch {started}\nexec sleep 30\n")
+    fake_server.chmod(0o755)
+    result, events = audited(
+        tmp_path,
+        home,
+        "run",
+        "experiments/circuit-breaker.yaml",
+        "--dry-run",
+        env={"TOXIPROXY_SERVER": str(fake_server)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert (
+        "target: an ephemeral lab would be started (variant healthy) on free ports of "
+        "127.0.0.1 and stopped after the run"
+    ) in result.stdout.splitlines()
+    assert "load: open loop, 150 req/s over /api/play 67%, /api/browse 33%" in result.stdout
+    assert events == []  # no socket, no name lookup, no process, no file written
+    assert not started.exists() and not home.exists()
+    assert _processes_with_home(home) == []
+
+
+def _remote(tmp_path: Path) -> Path:
+    path = tmp_path / "remote.yaml"
+    path.write_text(REMOTE)
+    return path
+
+
+def test_a_non_loopback_target_is_refused_before_anything_happens(tmp_path: Path) -> None:
+    path, home = _remote(tmp_path), tmp_path / "home"
+    refusal = [
+        f"chaosrun: {path}:6: extensions[0].target.service_url: host '192.0.2.1' is not "
+        "loopback; pass --allow-target 192.0.2.1 to allow it",
+        f"chaosrun: {path}:7: extensions[0].target.toxiproxy_url: host '192.0.2.1' is not "
+        "loopback; pass --allow-target 192.0.2.1 to allow it",
+    ]
+    for extra in ([], ["--dry-run"], ["--allow-target", "192.0.2.2"]):
+        result, events = audited(tmp_path, home, "run", str(path), *extra)
+        assert result.returncode == 2, result.stderr
+        assert (result.stdout, result.stderr.splitlines()) == ("", refusal)
+        assert events == []
+    assert not home.exists()
+
+
+def test_an_allowed_target_gets_a_plan_without_being_contacted(tmp_path: Path) -> None:
+    path, home = _remote(tmp_path), tmp_path / "home"
+    args = ("run", str(path), "--dry-run", "--allow-target", "192.0.2.1")
+    result, events = audited(tmp_path, home, *args)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert (
+        "target: explicit target: not contacted by a dry run, so its proxies are not listed"
+        in lines
+    )
+    assert (
+        "       where: Toxiproxy http://192.0.2.1:8474, proxy auth listens on unknown "
+        "(not contacted), upstream unknown (not contacted)"
+    ) in lines
+    assert "       request: PATCH http://192.0.2.1:8474/proxies/auth enabled=false" in lines
+    assert events == []
+    result, events = audited(tmp_path, home, *args, "--json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert (plan["target"]["kind"], plan["target"]["proxies"]) == ("url", [])
+    assert [(f["kind"], f["action"], f["proxy"]) for f in plan["faults"]] == [
+        ("proxy_down", "inject", "auth"),
+        ("proxy_down", "revert", "auth"),
+    ]
+    assert events == []
+    assert not home.exists()
+
+
+def test_bad_flag_values_are_usage_errors(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    bad, events = audited(
+        tmp_path, home, "run", "experiments/latency-injection.yaml", "--allow-target", "http://x"
+    )
+    assert bad.returncode == 2
+    assert bad.stderr == (
+        "chaosrun: --allow-target: expected a host name or IP address (no scheme, port or "
+        "path), got 'http://x'\n"
+    )
+    journal = tmp_path / "journal.json"
+    args = ("run", "experiments/latency-injection.yaml", "--dry-run", "--journal", str(journal))
+    bad, events = audited(tmp_path, home, *args)
+    assert (bad.returncode, bad.stderr) == (2, "chaosrun: --journal: a dry run writes no journal\n")
+    assert events == [] and not journal.exists() and not home.exists()
