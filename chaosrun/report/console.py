@@ -66,6 +66,14 @@ class LiveConsole:
             self.console.print(f"[dim]load: cooldown {event['seconds']:g} s (recovery)[/]")
         elif kind == "interrupt":
             self.console.print(f"[yellow]! {event['signal']}: interrupting, reverting faults…[/]")
+        elif kind == "safeguard":
+            self.console.print(
+                f"[bold red]! stop: {event['observed']}[/]"
+                if event["kind"] in ("toxiproxy", "target", "load")
+                else f"[bold red]! stop condition '{event['safeguard']}' fired:[/] "
+                f"{event['observed']}"
+            )
+            self.console.print("[yellow]  reverting every fault now, then stopping the run…[/]")
         elif kind == "deadline":
             self.console.print(f"[yellow]! deadline of {event['deadline_s']} s exceeded[/]")
         elif kind == "undo":
@@ -118,12 +126,28 @@ def render_verdict(console: Console, summary: dict[str, Any]) -> None:
             "supervisor", "leftover faults reverted", str(summary["leftovers_reverted"]), ""
         )
     console.print(table)
+    _render_restore(console, summary.get("restore"))
     _render_measurement(console, summary)
     verdict = summary["verdict"]
     style = _VERDICT_STYLE.get(verdict, "bold")
     reason = f" — {summary['reason']}" if summary.get("reason") else ""
     console.print(f"[{style}]Verdict: {verdict.upper()}[/]{reason}  (exit {summary['exit_code']})")
     console.print(f"[dim]journal: {summary['journal']}[/]")
+
+
+def _render_restore(console: Console, restore: dict[str, Any] | None) -> None:
+    if not restore:
+        return
+    early = restore.get("early")
+    if early:
+        console.print(
+            f"Stopped: {early['reverted']} fault(s) reverted "
+            f"{early['fired_to_reverted_s'] * 1000:.0f} ms after the stop condition fired"
+        )
+    for fallback in {restore.get("fallback"), (early or {}).get("fallback")} - {None}:
+        console.print(f"[yellow]Toxiproxy did not answer: restored by {fallback}[/]")
+    if restore.get("unreverted"):
+        console.print(f"[bold red]{restore['advice']}[/]")
 
 
 def _s(value: Any) -> str:

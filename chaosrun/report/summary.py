@@ -114,6 +114,8 @@ def summarise_run(journal: dict[str, Any], exit_code: int, journal_path: str) ->
             1 for u in chaosrun.get("undo") or [] if u.get("reverted_by_supervisor")
         ),
         "undo_errors": [u["error"] for u in chaosrun.get("undo") or [] if u.get("error")],
+        "safeguard": chaosrun.get("safeguard"),
+        "restore": chaosrun.get("restore"),
         "target": chaosrun.get("target"),
         "duration_s": journal.get("duration"),
         "journal": journal_path,
