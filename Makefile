@@ -45,6 +45,7 @@ test-slow: setup
 bench: setup
 	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/run.py
 	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/load.py
+	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/safety.py
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache

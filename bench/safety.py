@@ -1,0 +1,202 @@
+"""Safety benchmarks (printed figures, not timed tests).
+
+1. Stop condition -> fault reverted, measured at the proxy: a lab without fallbacks loses
+   availability when a dependency goes down (proxy disabled) or is blackholed (timeout toxic);
+   the availability stop condition fires and the supervisor reverts. A poller watching the proxy
+   every 5 ms records when the fault disappears; the journal says when the condition fired.
+   Goal: p95 <= 250 ms.
+2. Kill matrix: `--kill-trials` kills of a run at random moments (SIGINT / SIGTERM to the
+   supervisor, SIGKILL to the worker, to the load, to the supervisor then `chaosrun cleanup` or the
+   next run), half against a running lab, half with an ephemeral one. After each: leftovers
+   (toxics, disabled proxies, processes, listeners, journal) and the time to restore.
+
+    .venv/bin/python bench/safety.py [--abort-trials N] [--kill-trials N] [--seed N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from chaosrun.lab.toxiproxy import ToxiproxyClient  # noqa: E402
+from chaosrun.measure.percentile import nearest_rank  # noqa: E402
+from tests.e2e.killmatrix import KINDS, run_trial  # noqa: E402
+
+ABORT = REPO / "tests" / "e2e" / "experiments" / "abort-on-availability.yaml"
+FAULTS = {
+    "proxy_down": ({"proxy": "recommendations"}, lambda p: not p.enabled),
+    "timeout": ({"proxy": "recommendations", "timeout_ms": 0}, lambda p: bool(p.toxics)),
+}
+
+
+def _cli(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "chaosrun", *args],
+        env={**os.environ, "CHAOSRUN_HOME": str(home)},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _abort_experiment(directory: Path, fault: str) -> Path:
+    document = yaml.safe_load(ABORT.read_text())
+    arguments, _ = FAULTS[fault]
+    for phase, func in (("method", "inject"), ("rollbacks", "revert")):
+        provider = document[phase][0]["provider"]
+        provider["module"] = f"chaosrun.faults.{fault}"
+        provider["func"] = func
+        provider["arguments"] = arguments if func == "inject" else {"proxy": "recommendations"}
+    path = directory / f"abort-{fault}.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+class ProxyWatch(threading.Thread):
+    """Polls one proxy every 5 ms; records when the fault appeared and when it went away."""
+
+    def __init__(self, url: str, proxy: str, faulty: Any) -> None:
+        super().__init__(daemon=True)
+        self.client = ToxiproxyClient(url, timeout_s=1.0)
+        self.proxy, self.faulty = proxy, faulty
+        self.appeared: float | None = None
+        self.gone: float | None = None
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            state = self.faulty(self.client.proxy(self.proxy))
+            now = time.time()
+            if state and self.appeared is None:
+                self.appeared = now
+            elif not state and self.appeared is not None and self.gone is None:
+                self.gone = now
+            time.sleep(0.005)
+
+
+def abort_latency(trials: int) -> None:
+    print(f"\n1. stop condition -> fault reverted at the proxy ({trials} trials, 100 req/s)")
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "home"
+        up = _cli(home, "lab", "up", "--variant", "no-fallback", "--json")
+        if up.returncode != 0:
+            print(f"  lab up failed: {up.stderr.strip()}")
+            return
+        api = json.loads(up.stdout)["toxiproxy_api"]
+        figures: dict[str, list[float]] = {}
+        detect: list[float] = []
+        try:
+            for i in range(trials):
+                fault = list(FAULTS)[i % len(FAULTS)]
+                watch = ProxyWatch(api, "recommendations", FAULTS[fault][1])
+                watch.start()
+                result = _cli(home, "run", str(_abort_experiment(Path(tmp), fault)), "--json")
+                watch.stop.set()
+                watch.join()
+                if result.returncode != 4 or watch.gone is None:
+                    print(f"  trial {i}: exit {result.returncode}, not aborted/reverted; skipped")
+                    continue
+                journal = json.loads(Path(json.loads(result.stdout)["journal"]).read_text())
+                fired = journal["chaosrun"]["safeguard"]["fired_at"]
+                figures.setdefault(fault, []).append((watch.gone - fired) * 1000)
+                if watch.appeared is not None:
+                    detect.append((fired - watch.appeared) * 1000)
+        finally:
+            _cli(home, "lab", "down")
+    every = sorted(v for values in figures.values() for v in values)
+    for fault, values in figures.items():
+        print(
+            f"  {fault:11s} n={len(values):2d}  median {statistics.median(values):6.1f} ms  "
+            f"max {max(values):6.1f} ms"
+        )
+    if every:
+        p95 = nearest_rank(every, 0.95)
+        verdict = "ok" if p95 <= 250 else "MISSED"
+        print(
+            f"  all         n={len(every):2d}  median {statistics.median(every):6.1f} ms  "
+            f"p95 {p95:6.1f} ms  max {every[-1]:6.1f} ms   (goal p95 <= 250 ms: {verdict})"
+        )
+    if detect:
+        print(
+            f"  fault applied -> condition fired (window 0.5 s + for 0.5 s): median "
+            f"{statistics.median(detect):.0f} ms, max {max(detect):.0f} ms"
+        )
+
+
+def kill_matrix(trials: int, seed: int) -> None:
+    print(f"\n2. kill matrix ({trials} trials at random moments, seed {seed})")
+    rng = random.Random(seed)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        lab_home = Path(tmp) / "lab-home"
+        up = _cli(lab_home, "lab", "up")
+        if up.returncode != 0:
+            print(f"  lab up failed: {up.stderr.strip()}")
+            return
+        try:
+            for i in range(trials):
+                kind = KINDS[i % len(KINDS)]
+                ephemeral = (i // len(KINDS)) % 2 == 1
+                home = Path(tmp) / f"eph-{i}" if ephemeral else lab_home
+                trial = run_trial(kind, round(rng.uniform(0.3, 5.5), 2), home, ephemeral)
+                results.append(trial)
+                mark = "clean" if trial.clean else "LEFTOVERS: " + "; ".join(trial.leftovers)
+                restore = "-" if trial.restore_s is None else f"{trial.restore_s:.2f} s"
+                print(
+                    f"  {i + 1:3d} {kind:28s} {'ephemeral' if ephemeral else 'lab-up':9s} "
+                    f"at {trial.delay_s:4.2f} s  exit {trial.exit_code}  restore {restore}  "
+                    f"{'(run had ended) ' if trial.missed else ''}{mark}"
+                )
+        finally:
+            _cli(lab_home, "lab", "down")
+    print("  per kind:   trials  clean  worst restore  median restore")
+    for kind in KINDS:
+        mine = [t for t in results if t.kind == kind]
+        times = [t.restore_s for t in mine if t.restore_s is not None]
+        worst = f"{max(times):.2f} s" if times else "-"
+        median = f"{statistics.median(times):.2f} s" if times else "-"
+        clean = sum(t.clean for t in mine)
+        print(f"  {kind:28s} {len(mine):3d} {clean:6d}  {worst:>13s}  {median:>14s}")
+    times = [t.restore_s for t in results if t.restore_s is not None]
+    leftovers = sum(len(t.leftovers) for t in results)
+    print(
+        f"  total: {len(results)} trials, {sum(t.clean for t in results)} clean, "
+        f"{leftovers} leftovers, worst time-to-restore "
+        f"{max(times):.2f} s"
+        if times
+        else "  no trial restored"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--abort-trials", type=int, default=20)
+    parser.add_argument("--kill-trials", type=int, default=36)
+    parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
+    args = parser.parse_args()
+    if args.abort_trials:
+        abort_latency(args.abort_trials)
+    if args.kill_trials:
+        kill_matrix(args.kill_trials, args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
