@@ -231,15 +231,21 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _dry_run(experiment: Experiment, variant: str | None, as_json: bool) -> int:
-    from dataclasses import asdict
+    from dataclasses import replace
 
-    from chaosrun.engine.plan import build_plan, plan_lines, view_target
+    from chaosrun.engine.plan import build_plan, view_target
+    from chaosrun.engine.redact import Redactor
+    from chaosrun.report.plan import plan_data, plan_lines
 
-    plan = build_plan(experiment, view_target(experiment, _home(), variant))
+    redactor = Redactor.for_experiment(experiment.document, os.environ)
+    # Planned from a masked document too: a secret too short to be masked inside a line
+    # (redact.MIN_SUBSTRING_LEN) is still masked where it is a whole argument value.
+    masked = replace(experiment, document=redactor.data(experiment.document))
+    plan = build_plan(masked, view_target(experiment, _home(), variant))
     if as_json:
-        print(json.dumps(asdict(plan), indent=2, default=str))
+        print(json.dumps(redactor.data(plan_data(plan)), indent=2, default=str))
     else:
-        print("\n".join(plan_lines(plan)))
+        print(redactor.text("\n".join(plan_lines(plan))))
     return EXIT_OK
 
 

@@ -1,7 +1,9 @@
 """Load experiment files (YAML or JSON) with line numbers, validate them strictly, parse the model.
 
 `load_experiment` raises the first problem (in document order) as an `InputError`;
-`validate_files` returns every problem of every file. Neither raises anything else, nor prints.
+`validate_files` returns every problem of every file. Neither raises anything else, nor prints,
+whatever the file holds (tests/unit/test_hostile_input.py): every message is one printable line,
+and reading is bounded (MAX_BYTES, MAX_DEPTH, MAX_SOURCE_NODES, MAX_NODES, MAX_CHARS).
 Reading lives in `chaosrun.schema.source` and `chaosrun.schema.yamlmap`, validation in the rest
 of `chaosrun.schema`; this module only puts them together.
 """
@@ -14,13 +16,24 @@ from typing import cast
 
 from chaosrun.errors import InputError
 from chaosrun.model import Experiment
-from chaosrun.schema.common import Ctx, describe
+from chaosrun.schema.common import MAX_ERRORS, Ctx, TooManyErrors, describe
 from chaosrun.schema.document import validate_document
 from chaosrun.schema.extension import chaosrun_spec
 from chaosrun.schema.source import MAX_BYTES, read_text
-from chaosrun.schema.yamlmap import MAX_DEPTH, MAX_NODES, TOO_DEEP, parse
+from chaosrun.schema.yamlmap import MAX_CHARS, MAX_DEPTH, MAX_NODES, MAX_SOURCE_NODES, parse
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "load_experiment", "validate_files"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_CHARS",
+    "MAX_DEPTH",
+    "MAX_NODES",
+    "MAX_SOURCE_NODES",
+    "load_experiment",
+    "validate_files",
+]
+
+_MAX_EXPECTED = 1000  # characters of a message; a 1 MiB key stays a readable line
+_MAX_KEY_PATH = 300
 
 
 def load_experiment(path: str | Path) -> Experiment:
@@ -39,19 +52,50 @@ def validate_files(paths: Sequence[str | Path]) -> list[InputError]:
 def _load(path: str | Path) -> tuple[Experiment | None, list[InputError]]:
     name = str(path)
     try:
-        return _load_file(Path(path), name)
+        experiment, errors = _load_file(Path(path), name)
     except InputError as exc:
-        return None, [exc]
-    except RecursionError:
-        return None, [InputError(name, "", None, TOO_DEEP)]
-    except Exception as exc:
+        experiment, errors = None, [exc]
+    except Exception as exc:  # a bug, not the user's: still one line, exit 2
         problem = f"cannot validate: unexpected {type(exc).__name__}: {exc}"
-        return None, [InputError(name, "", None, problem)]
+        experiment, errors = None, [InputError(name, "", None, problem)]
+    return experiment, [_one_line(error) for error in errors]
+
+
+def _one_line(error: InputError) -> InputError:
+    """The error with control, bidi-override and surrogate characters escaped, long parts cut."""
+    file, key_path = _printable(error.file), _clip(_printable(error.key_path), _MAX_KEY_PATH)
+    expected = _clip(_printable(error.expected), _MAX_EXPECTED)
+    if (file, key_path, expected) == (error.file, error.key_path, error.expected):
+        return error
+    return InputError(file, key_path, error.line, expected)
+
+
+def _printable(text: str) -> str:
+    if text.isprintable():
+        return text
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _load_file(path: Path, name: str) -> tuple[Experiment | None, list[InputError]]:
     text = read_text(path, name)
     ctx = Ctx(name)
+    try:
+        return _check(path, text, ctx)
+    except TooManyErrors:
+        stop = InputError(
+            name, "", None, f"too many problems: stopped after the first {MAX_ERRORS}"
+        )
+        return None, [*sorted(ctx.errors, key=lambda error: error.line or 0), stop]
+
+
+def _check(path: Path, text: str, ctx: Ctx) -> tuple[Experiment | None, list[InputError]]:
     doc = parse(text, path.suffix.lower() == ".json", ctx)
     if not isinstance(doc, dict):
         problem = f"the top level must be a mapping of experiment keys, got {describe(doc)}"

@@ -3,7 +3,7 @@
 `view_target` sees the target read-only: the lab started by `chaosrun lab up` (its proxies read
 with GET), an ephemeral lab that would be started (its proxies from the topology data; nothing is
 started) or an explicit target (never contacted: its proxies stay unknown). `build_plan` is pure:
-experiment + target view -> Plan; `plan_lines` renders it as text, `asdict(plan)` as JSON.
+experiment + target view -> Plan. `chaosrun.report.plan` renders a Plan as text or JSON.
 A dry run creates no run directory, lock or journal and starts no process.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,7 +23,7 @@ from chaosrun.faults._toxic import toxic_name
 from chaosrun.lab.topology import DEFAULT_TOPOLOGY
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 from chaosrun.lab.variants import apply_variant
-from chaosrun.model import PERCENTILES, Experiment, LabTarget, UrlTarget
+from chaosrun.model import PERCENTILES, Experiment, LabTarget, ProbeGuard, Safeguard, UrlTarget
 
 __all__ = [
     "TOXICS",
@@ -31,10 +31,10 @@ __all__ = [
     "Plan",
     "ProxyView",
     "StepPlan",
+    "TargetKind",
     "TargetView",
     "ToxicPlan",
     "build_plan",
-    "plan_lines",
     "view_target",
 ]
 
@@ -127,9 +127,6 @@ class Plan:
     method: tuple[StepPlan, ...]
     rollbacks: tuple[StepPlan, ...]
     warnings: tuple[str, ...]
-    dry_run: bool = True
-    touched: str = "nothing: no process, run directory, lock or journal; no change anywhere"
-    faults: tuple[dict[str, Any], ...] = ()
 
 
 def view_target(experiment: Experiment, home: Path, variant: str | None) -> TargetView:
@@ -168,35 +165,26 @@ def build_plan(experiment: Experiment, target: TargetView) -> Plan:
     """What a run of `experiment` against `target` would do, step by step. Pure."""
     doc = experiment.document
     mapping = configuration_values(doc)  # env entries stay templates: they may hold secrets
-    mapping.update({k: v for k, v in _target_urls(target).items() if v is not None})
+    urls = {"service_url": target.service_url, "toxiproxy_url": target.toxiproxy_url}
+    mapping.update({k: v for k, v in urls.items() if v is not None})
     planner = _Planner(target, mapping)
     hypothesis = doc.get("steady-state-hypothesis") or {}
     steady = planner.steps("steady-state", hypothesis.get("probes") or [])
     method = planner.steps("method", doc.get("method") or [])
     rollbacks = planner.steps("rollback", doc.get("rollbacks") or [])
     spec = experiment.chaosrun
-    faults = tuple(
-        {"phase": s.phase, "activity": s.name, **asdict(s.fault)}
-        for s in (*method, *rollbacks)
-        if s.fault is not None
-    )
     return Plan(
         file=str(experiment.path),
         title=experiment.title,
         target=target,
         deadline_s=spec.deadline_s,
         load=_load(experiment, target),
-        safeguards=tuple(_safeguard(g, planner) for g in getattr(spec, "abort_when", ())),
+        safeguards=tuple(_safeguard(g, planner) for g in spec.abort_when),
         steady_state=steady,
         method=method,
         rollbacks=rollbacks,
         warnings=tuple(dict.fromkeys(planner.warnings)),
-        faults=faults,
     )
-
-
-def _target_urls(target: TargetView) -> dict[str, str | None]:
-    return {"service_url": target.service_url, "toxiproxy_url": target.toxiproxy_url}
 
 
 def _load(experiment: Experiment, target: TargetView) -> dict[str, Any] | None:
@@ -216,28 +204,22 @@ def _load(experiment: Experiment, target: TargetView) -> dict[str, Any] | None:
     }
 
 
-def _safeguard(guard: object, planner: _Planner) -> str:
-    """One line per stop condition of `abort_when` (duck-typed: SliGuard or ProbeGuard)."""
-
-    def get(attr: str) -> Any:
-        return getattr(guard, attr, 0)
-
-    probe = getattr(guard, "probe", None)
-    if isinstance(probe, Mapping):
+def _safeguard(guard: Safeguard, planner: _Planner) -> str:
+    """One line per stop condition of `abort_when`."""
+    if isinstance(guard, ProbeGuard):
+        provider = planner.provider(guard.probe.get("provider"))
         what = (
-            f"probe {probe.get('name')} ({planner.provider(probe.get('provider'))}) is out of "
-            f"tolerance, checked every {get('every_s'):g} s"
+            f"probe {guard.probe.get('name')} ({provider}) is out of tolerance, checked every "
+            f"{guard.every_s:g} s"
         )
     else:
-        metric = str(getattr(guard, "metric", "?"))
-        side = "below" if getattr(guard, "below", False) else "above"
-        unit = " ms" if metric in PERCENTILES else ""
-        where = f" on {get('endpoint')}" if getattr(guard, "endpoint", "") else ""
-        what = (
-            f"{metric} {side} {get('threshold'):g}{unit} over a {get('window_s'):g} s window{where}"
-        )
-    held = f"for {get('for_s'):g} s" if get("for_s") else "(at the first failure)"
-    return f"{getattr(guard, 'name', '?')}: abort (exit 4) when {what} {held}"
+        side = "below" if guard.below else "above"
+        unit = " ms" if guard.metric in PERCENTILES else ""
+        where = f" on {guard.endpoint}" if guard.endpoint else ""
+        window = f"over a {guard.window_s:g} s window{where}"
+        what = f"{guard.metric} {side} {guard.threshold:g}{unit} {window}"
+    held = f"for {guard.for_s:g} s" if guard.for_s else "(at the first failure)"
+    return f"{guard.name}: abort (exit 4) when {what} {held}"
 
 
 class _Planner:
@@ -380,93 +362,3 @@ def _effect(
         effect = f"the dependency behind proxy {proxy} answers 500 for {duration} ms"
         return effect, f"GET {base}, then POST {dep}?duration_ms={duration}&mode=error", None
     return f"call chaosrun.faults.{kind}.{func}", "unknown", None
-
-
-def plan_lines(plan: Plan) -> list[str]:
-    """The plan as plain text lines, for a person."""
-    target = plan.target
-    lines = [
-        f"dry run of {plan.file}: {plan.title}",
-        f"touched: {plan.touched}",
-        f"target: {target.note}",
-        f"  service     {target.service_url or 'http://127.0.0.1:<port chosen at start>'}",
-        f"  toxiproxy   {target.toxiproxy_url or 'http://127.0.0.1:<port chosen at start>'}",
-    ]
-    for p in target.proxies:
-        lines.append(f"  proxy {p.name:<16} {_addr(p.listen)} -> {_addr(p.upstream)}{_state(p)}")
-    if target.kind == "url":
-        lines.append("  proxies     unknown (the Toxiproxy API is not contacted by a dry run)")
-    lines.append(
-        f"deadline: {plan.deadline_s:g} s (then the worker is stopped, every fault reverted; "
-        "exit 4)"
-    )
-    lines.append(_load_line(plan.load))
-    lines.append("safeguards: " + ("none declared" if not plan.safeguards else ""))
-    lines += [f"  {guard}" for guard in plan.safeguards]
-    sections = (
-        ("steady-state hypothesis (before and after the method)", plan.steady_state),
-        ("method", plan.method),
-        ("rollbacks (always run)", plan.rollbacks),
-    )
-    for title, steps in sections:
-        lines.append(f"{title}:" if steps else f"{title}: none")
-        for i, step in enumerate(steps, 1):
-            lines += _step_lines(i, step, target.kind)
-    lines += [f"warning: {warning}" for warning in plan.warnings]
-    return lines
-
-
-def _addr(address: str | None) -> str:
-    return address or "127.0.0.1:<port chosen at start>"
-
-
-def _state(proxy: ProxyView) -> str:
-    if proxy.enabled is None:
-        return ""
-    toxics = ", ".join(proxy.toxics) if proxy.toxics else "no toxics"
-    return f" ({'enabled' if proxy.enabled else 'DISABLED'}, {toxics})"
-
-
-def _load_line(load: Mapping[str, Any] | None) -> str:
-    if load is None:
-        return "load: none"
-    total = sum(load["endpoints"].values()) or 1.0
-    shares = ", ".join(f"{p} {w / total:.0%}" for p, w in load["endpoints"].items())
-    return (
-        f"load: open loop, {load['rate']:g} req/s over {shares}; warmup {load['warmup_s']:g} s "
-        f"+ the experiment (at most the deadline) + cooldown {load['cooldown_s']:g} s: at most "
-        f"{load['max_duration_s']:g} s, {load['max_requests']} requests"
-    )
-
-
-def _step_lines(index: int, step: StepPlan, kind: TargetKind) -> list[str]:
-    how = " (ref)" if step.ref else ""
-    how += " (in the background)" if step.background else ""
-    if step.fault is None:
-        line = f"  {index}. would run {step.type} {step.name}{how} ({step.provider})"
-        lines = [line]
-    else:
-        fault = step.fault
-        where = (
-            f"Toxiproxy {fault.toxiproxy_url or 'API of the ephemeral lab'}, proxy {fault.proxy} "
-            f"listens on {_where(fault.listen, kind)}, upstream {_where(fault.upstream, kind)}"
-        )
-        lines = [
-            f"  {index}. {step.name}{how}: {fault.action} {fault.kind}: {fault.effect}",
-            f"       where: {where}",
-            f"       request: {fault.request}",
-        ]
-    pauses = [
-        f"{label} {value}{'' if isinstance(value, str) else ' s'}"
-        for label, value in (("before", step.pause_before_s), ("after", step.pause_after_s))
-        if value is not None
-    ]
-    if pauses:
-        lines.append(f"       pauses: {', '.join(pauses)}")
-    return lines
-
-
-def _where(address: str | None, kind: TargetKind) -> str:
-    if address is not None:
-        return address
-    return "unknown (not contacted)" if kind == "url" else _addr(None)

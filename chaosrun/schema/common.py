@@ -1,7 +1,9 @@
 """The validation context and the small checks every part of the schema shares.
 
 `Ctx` collects every problem as an `InputError` with file, key path and line; the `want_*`
-helpers record a problem and report whether the value passed, so validation keeps going.
+helpers record a problem and report whether the value passed, so validation keeps going, up to
+MAX_ERRORS problems: the next one raises `TooManyErrors` (hostile input can hold 100,000 wrong
+values, and a "did you mean" for each can be quadratic).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Any
 from chaosrun.errors import InputError
 
 __all__ = [
+    "MAX_ERRORS",
     "Ctx",
+    "TooManyErrors",
     "check_keys",
     "describe",
     "did_you_mean",
@@ -30,6 +34,13 @@ __all__ = [
     "want_number",
     "want_str",
 ]
+
+
+MAX_ERRORS = 100
+
+
+class TooManyErrors(Exception):
+    """Raised on the problem after MAX_ERRORS: the caller reports the ones collected so far."""
 
 
 @dataclass
@@ -49,6 +60,8 @@ class Ctx:
         return self.lines[path]
 
     def err(self, path: str, expected: str, line: int | None = None) -> None:
+        if len(self.errors) >= MAX_ERRORS:
+            raise TooManyErrors
         self.errors.append(InputError(self.file, path, line or self.line(path), expected))
 
     def missing(self, path: str, key: str, note: str = "") -> None:

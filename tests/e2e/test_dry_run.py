@@ -156,6 +156,40 @@ rollbacks:
     provider: {type: python, module: chaosrun.faults.proxy_down, func: revert,
                arguments: {proxy: auth}}
 """
+# Inline secrets written again as python provider arguments: a long one (masked wherever it
+# occurs in a line) and one too short for that (masked where it is a whole argument). The
+# safeguard's probe is planned from the parsed chaosrun block, so only the output masking sees it.
+LONG_SECRET, SHORT_SECRET = "inline-Zq81mN0pXv", "Zw!"
+INLINE_SECRETS = f"""title: inline secrets
+description: the dry run shows where the secrets go, never the secrets
+secrets:
+  demo: {{api_token: {LONG_SECRET}, pin: "{SHORT_SECRET}"}}
+extensions:
+  - name: chaosrun
+    abort_when:
+      - name: token-refused
+        probe:
+          type: probe
+          name: echo-the-token-again
+          tolerance: {{type: regex, pattern: "^received "}}
+          provider: {{type: python, module: tests.e2e.test_secrets, func: echo_line,
+                     arguments: {{text: {LONG_SECRET}}}}}
+method:
+  - type: probe
+    name: echo-the-token
+    provider:
+      type: python
+      module: tests.e2e.test_secrets
+      func: echo_line
+      arguments: {{text: "Bearer {LONG_SECRET}"}}
+  - type: action
+    name: present-the-pin
+    provider:
+      type: python
+      module: tests.e2e.test_secrets
+      func: fail_with
+      arguments: {{token: {LONG_SECRET}, key: "{SHORT_SECRET}"}}
+"""
 
 
 def audited(
@@ -369,6 +403,31 @@ def test_an_allowed_target_gets_a_plan_without_being_contacted(tmp_path: Path) -
         ("proxy_down", "revert", "auth"),
     ]
     assert events == []
+    assert not home.exists()
+
+
+def test_dry_run_masks_inline_secrets_in_text_and_json(tmp_path: Path) -> None:
+    path, home = tmp_path / "secrets.yaml", tmp_path / "home"
+    path.write_text(INLINE_SECRETS)
+    echo = "python tests.e2e.test_secrets.echo_line text=Bearer ***"
+    pin = "python tests.e2e.test_secrets.fail_with token=*** key=***"
+    text, events = audited(tmp_path, home, "run", str(path), "--dry-run")
+    assert (text.returncode, text.stderr, events) == (0, "", [])
+    assert LONG_SECRET not in text.stdout and SHORT_SECRET not in text.stdout
+    assert f"  1. would run probe echo-the-token ({echo})" in text.stdout.splitlines()
+    assert f"  2. would run action present-the-pin ({pin})" in text.stdout.splitlines()
+    guard = (
+        "token-refused: abort (exit 4) when probe echo-the-token-again (python "
+        "tests.e2e.test_secrets.echo_line text=***) is out of tolerance, checked every 1 s (at "
+        "the first failure)"
+    )
+    assert f"  {guard}" in text.stdout.splitlines()
+    data, events = audited(tmp_path, home, "run", str(path), "--dry-run", "--json")
+    assert (data.returncode, data.stderr, events) == (0, "", [])
+    assert LONG_SECRET not in data.stdout and SHORT_SECRET not in data.stdout
+    plan = json.loads(data.stdout)
+    assert [step["provider"] for step in plan["method"]] == [echo, pin]
+    assert plan["safeguards"] == [guard]
     assert not home.exists()
 
 

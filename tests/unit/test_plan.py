@@ -9,19 +9,12 @@ from typing import Any
 import pytest
 
 from chaosrun.engine import undo
-from chaosrun.engine.plan import (
-    TOXICS,
-    Plan,
-    ProxyView,
-    TargetView,
-    build_plan,
-    plan_lines,
-    view_target,
-)
+from chaosrun.engine.plan import TOXICS, Plan, ProxyView, TargetView, build_plan, view_target
 from chaosrun.faults import KIND_NAMES, REGISTRY
 from chaosrun.lab.toxiproxy import Toxic
 from chaosrun.load import load_experiment
-from chaosrun.model import ChaosrunSpec, Experiment, LoadSpec
+from chaosrun.model import ChaosrunSpec, Experiment, LoadSpec, ProbeGuard, SliGuard
+from chaosrun.report.plan import plan_data, plan_lines
 
 REPO = Path(__file__).resolve().parents[2]
 API = "http://127.0.0.1:8474"
@@ -117,13 +110,12 @@ def test_the_planned_toxic_is_what_the_fault_sends(
 def test_latency_on_a_running_lab_names_the_proxy_and_its_addresses() -> None:
     experiment = load_experiment(REPO / "experiments" / "latency-injection.yaml")
     plan = build_plan(experiment, RUNNING)
-    assert [
-        (f["phase"], f["activity"], f["kind"], f["action"], f["proxy"]) for f in plan.faults
-    ] == [
+    faults = plan_data(plan)["faults"]
+    assert [(f["phase"], f["activity"], f["kind"], f["action"], f["proxy"]) for f in faults] == [
         ("method", "slow-down-catalog", "latency", "inject", "catalog"),
         ("rollback", "restore-catalog", "latency", "revert", "catalog"),
     ]
-    inject = plan.faults[0]
+    inject = faults[0]
     assert inject["toxic"] == {
         "name": "chaosrun_latency_downstream",
         "type": "latency",
@@ -185,8 +177,8 @@ def test_proxy_down_and_fail_for_say_what_they_call() -> None:
             _action("end", "fail_for", "revert", proxy="catalog"),
         ],
     )
-    plan = build_plan(experiment, RUNNING)
-    assert [(f["effect"], f["request"]) for f in plan.faults] == [
+    faults = plan_data(build_plan(experiment, RUNNING))["faults"]
+    assert [(f["effect"], f["request"]) for f in faults] == [
         (
             "disable proxy recommendations (its listener closes, open connections drop)",
             f"PATCH {API}/proxies/recommendations enabled=false",
@@ -202,7 +194,7 @@ def test_proxy_down_and_fail_for_say_what_they_call() -> None:
             f"GET {API}/proxies/catalog, then POST http://127.0.0.1:22001/_fail?duration_ms=0",
         ),
     ]
-    assert all(f["toxic"] is None for f in plan.faults)
+    assert all(f["toxic"] is None for f in faults)
 
 
 def test_no_lab_running_means_an_ephemeral_lab_from_the_topology(tmp_path: Path) -> None:
@@ -306,14 +298,10 @@ def test_load_and_deadline() -> None:
 
 
 def test_safeguards_are_listed() -> None:
-    from chaosrun import model
-
-    if not hasattr(model, "SliGuard") or not hasattr(model, "ProbeGuard"):
-        pytest.skip("no safeguards in this model")
     guards = (
-        model.SliGuard("play-down", "availability", 0.9, for_s=1, window_s=2, endpoint="/api/play"),
-        model.SliGuard("slow", "p99", 1500),
-        model.ProbeGuard(
+        SliGuard("play-down", "availability", 0.9, for_s=1, window_s=2, endpoint="/api/play"),
+        SliGuard("slow", "p99", 1500),
+        ProbeGuard(
             "health",
             {"name": "h", "provider": {"type": "http", "url": "${service_url}/health"}},
             every_s=2,
@@ -334,9 +322,12 @@ def test_the_plan_is_json_ready() -> None:
     import json
 
     experiment = load_experiment(REPO / "experiments" / "timeouts.yaml")
-    data = json.loads(json.dumps(asdict(build_plan(experiment, RUNNING))))
-    assert data["dry_run"] is True
-    assert set(data) == set(Plan.__dataclass_fields__)
+    data = json.loads(json.dumps(plan_data(build_plan(experiment, RUNNING))))
+    assert (data["dry_run"], data["touched"]) == (
+        True,
+        "nothing: no process, run directory, lock or journal; no change anywhere",
+    )
+    assert list(data) == [*Plan.__dataclass_fields__, "dry_run", "touched", "faults"]
     assert [(f["kind"], f["action"], f["proxy"]) for f in data["faults"]] == [
         ("latency", "inject", "catalog"),
         ("latency", "revert", "catalog"),
