@@ -1,0 +1,117 @@
+"""The dry-run plan shown: text lines for a person, JSON-ready data for a machine. Pure.
+
+The plan itself comes from `chaosrun.engine.plan`. Secrets are masked by the caller
+(`chaosrun.cli` applies `chaosrun.engine.redact.Redactor` to what these return).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+from chaosrun.engine.plan import Plan, ProxyView, StepPlan, TargetKind
+
+__all__ = ["TOUCHED", "plan_data", "plan_lines"]
+
+TOUCHED = "nothing: no process, run directory, lock or journal; no change anywhere"
+
+
+def plan_data(plan: Plan) -> dict[str, Any]:
+    """The plan as JSON-ready data, with every fault also listed flat, in the order of the run."""
+    faults = [
+        {"phase": step.phase, "activity": step.name, **asdict(step.fault)}
+        for step in (*plan.method, *plan.rollbacks)
+        if step.fault is not None
+    ]
+    return {**asdict(plan), "dry_run": True, "touched": TOUCHED, "faults": faults}
+
+
+def plan_lines(plan: Plan) -> list[str]:
+    """The plan as plain text lines, for a person."""
+    target = plan.target
+    lines = [
+        f"dry run of {plan.file}: {plan.title}",
+        f"touched: {TOUCHED}",
+        f"target: {target.note}",
+        f"  service     {target.service_url or 'http://127.0.0.1:<port chosen at start>'}",
+        f"  toxiproxy   {target.toxiproxy_url or 'http://127.0.0.1:<port chosen at start>'}",
+    ]
+    for p in target.proxies:
+        lines.append(f"  proxy {p.name:<16} {_addr(p.listen)} -> {_addr(p.upstream)}{_state(p)}")
+    if target.kind == "url":
+        lines.append("  proxies     unknown (the Toxiproxy API is not contacted by a dry run)")
+    lines.append(
+        f"deadline: {plan.deadline_s:g} s (then the worker is stopped, every fault reverted; "
+        "exit 4)"
+    )
+    lines.append(_load_line(plan.load))
+    lines.append("safeguards: " + ("none declared" if not plan.safeguards else ""))
+    lines += [f"  {guard}" for guard in plan.safeguards]
+    sections = (
+        ("steady-state hypothesis (before and after the method)", plan.steady_state),
+        ("method", plan.method),
+        ("rollbacks (always run)", plan.rollbacks),
+    )
+    for title, steps in sections:
+        lines.append(f"{title}:" if steps else f"{title}: none")
+        for i, step in enumerate(steps, 1):
+            lines += _step_lines(i, step, target.kind)
+    lines += [f"warning: {warning}" for warning in plan.warnings]
+    return lines
+
+
+def _addr(address: str | None) -> str:
+    return address or "127.0.0.1:<port chosen at start>"
+
+
+def _state(proxy: ProxyView) -> str:
+    if proxy.enabled is None:
+        return ""
+    toxics = ", ".join(proxy.toxics) if proxy.toxics else "no toxics"
+    return f" ({'enabled' if proxy.enabled else 'DISABLED'}, {toxics})"
+
+
+def _load_line(load: Mapping[str, Any] | None) -> str:
+    if load is None:
+        return "load: none"
+    total = sum(load["endpoints"].values()) or 1.0
+    shares = ", ".join(f"{p} {w / total:.0%}" for p, w in load["endpoints"].items())
+    return (
+        f"load: open loop, {load['rate']:g} req/s over {shares}; warmup {load['warmup_s']:g} s "
+        f"+ the experiment (at most the deadline) + cooldown {load['cooldown_s']:g} s: at most "
+        f"{load['max_duration_s']:g} s, {load['max_requests']} requests"
+    )
+
+
+def _step_lines(index: int, step: StepPlan, kind: TargetKind) -> list[str]:
+    how = " (ref)" if step.ref else ""
+    how += " (in the background)" if step.background else ""
+    if step.fault is None:
+        line = f"  {index}. would run {step.type} {step.name}{how} ({step.provider})"
+        lines = [line]
+    else:
+        fault = step.fault
+        where = (
+            f"Toxiproxy {fault.toxiproxy_url or 'API of the ephemeral lab'}, proxy {fault.proxy} "
+            f"listens on {_where(fault.listen, kind)}, upstream {_where(fault.upstream, kind)}"
+        )
+        lines = [
+            f"  {index}. {step.name}{how}: {fault.action} {fault.kind}: {fault.effect}",
+            f"       where: {where}",
+            f"       request: {fault.request}",
+        ]
+    pauses = [
+        f"{label} {value}{'' if isinstance(value, str) else ' s'}"
+        for label, value in (("before", step.pause_before_s), ("after", step.pause_after_s))
+        if value is not None
+    ]
+    if pauses:
+        lines.append(f"       pauses: {', '.join(pauses)}")
+    return lines
+
+
+def _where(address: str | None, kind: TargetKind) -> str:
+    if address is not None:
+        return address
+    return "unknown (not contacted)" if kind == "url" else _addr(None)
