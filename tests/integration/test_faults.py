@@ -168,3 +168,22 @@ def test_undo_entry_survives_a_failed_inject(
     (outcome,) = undo.replay(log)
     assert (outcome.reverted, outcome.error) == (False, None)  # nothing was there to revert
     assert undo.pending_entries(log) == []
+
+
+def test_a_fault_applied_after_an_early_revert_is_swept_by_replaying_everything(
+    toxiproxy, upstream, config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop condition reverts while the worker still runs: the worker's in-flight inject can
+    land after that revert (its entry is already marked done). The final sweep must catch it."""
+    name, _ = _proxy(toxiproxy, upstream)
+    log = tmp_path / "undo.log"
+    monkeypatch.setenv(undo.UNDO_LOG_ENV, str(log))
+    undo.record(log, "remove_toxic", toxiproxy.url, name, "chaosrun_latency_downstream")
+    assert [o.reverted for o in undo.replay(log)] == [False]  # early revert: nothing there yet
+    REGISTRY["latency"].inject(proxy=name, latency_ms=200, configuration=config)  # lands late
+    undo.mark_done(log, undo.pending_entries(log)[0].id)  # as if the worker's rollback failed
+    assert undo.replay(log) == []  # pending-only replay cannot see it ...
+    assert toxiproxy.proxy(name).toxics != ()
+    outcomes = undo.replay(log, everything=True)  # ... the sweep does
+    assert [o.entry.id for o in outcomes if o.reverted] != []
+    assert toxiproxy.proxy(name).toxics == ()
