@@ -62,12 +62,17 @@ def _load(path: str | Path) -> tuple[Experiment | None, list[InputError]]:
 
 
 def _one_line(error: InputError) -> InputError:
-    """The error with control, bidi-override and surrogate characters escaped, long parts cut."""
+    """The error with control, bidi-override and surrogate characters escaped, long parts cut.
+
+    `file` stays the name as given (the CLI matches errors to its arguments by it); only the
+    message shows it escaped."""
     file, key_path = _printable(error.file), _clip(_printable(error.key_path), _MAX_KEY_PATH)
     expected = _clip(_printable(error.expected), _MAX_EXPECTED)
     if (file, key_path, expected) == (error.file, error.key_path, error.expected):
         return error
-    return InputError(file, key_path, error.line, expected)
+    clean = InputError(file, key_path, error.line, expected)
+    clean.file = error.file
+    return clean
 
 
 def _printable(text: str) -> str:

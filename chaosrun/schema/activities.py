@@ -52,7 +52,8 @@ class Activities:
 
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
-        self.names: list[str] = []
+        self.names: list[str] = []  # in order, for "did you mean"
+        self._known: set[str] = set()
         self.faults: list[FaultUse] = []
 
     def hypothesis(self, path: str, value: object) -> None:
@@ -94,6 +95,7 @@ class Activities:
         name = required_str(ctx, path, act, "name")
         if name is not None and role != "tolerance":
             self.names.append(name)
+            self._known.add(name)
         if "tolerance" in act:
             if kind == "action":
                 ctx.err(join(path, "tolerance"), "tolerance is only allowed on probes")
@@ -129,7 +131,7 @@ class Activities:
             if key != "ref":
                 ctx.err(join(path, key), f"unexpected key '{key}' next to 'ref'")
         ref = want_str(ctx, join(path, "ref"), act["ref"])
-        if ref is not None and ref not in self.names:
+        if ref is not None and ref not in self._known:
             hint = did_you_mean(ref, self.names)
             ctx.err(join(path, "ref"), f"ref '{ref}' does not match any earlier activity{hint}")
 

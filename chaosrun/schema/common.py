@@ -80,9 +80,22 @@ def join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
 
+_SUGGEST_MAX_LEN = 64  # nobody mistypes a longer name; difflib is quadratic in length
+_SUGGEST_MAX_CHOICES = 100  # activity names grow with the file; keep each lookup bounded
+
+
 def did_you_mean(word: str, choices: Collection[str]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
+    close = _closest(word, choices)
+    return f"; did you mean '{close}'?" if close is not None else ""
+
+
+def _closest(word: str, choices: Collection[str]) -> str | None:
+    """difflib's closest match, bounded in time for hostile input (long words, many choices)."""
+    if len(word) > _SUGGEST_MAX_LEN:
+        return None
+    candidates = [c for c in dict.fromkeys(choices) if len(c) <= _SUGGEST_MAX_LEN]
+    close = difflib.get_close_matches(word, candidates[:_SUGGEST_MAX_CHOICES], n=1)
+    return close[0] if close else None
 
 
 def is_number(value: object) -> bool:
@@ -115,9 +128,12 @@ def show(value: object) -> str:
 def check_keys(ctx: Ctx, path: str, mapping: Mapping[str, Any], allowed: Collection[str]) -> None:
     for key in mapping:
         if key not in allowed:
-            close = difflib.get_close_matches(key, list(allowed), n=1)
-            ctx.suggested.update(join(path, match) for match in close)
-            ctx.err(join(path, key), f"unknown key '{key}'{did_you_mean(key, allowed)}")
+            close = _closest(key, allowed)
+            hint = ""
+            if close is not None:
+                ctx.suggested.add(join(path, close))
+                hint = f"; did you mean '{close}'?"
+            ctx.err(join(path, key), f"unknown key '{key}'{hint}")
 
 
 def want_mapping(ctx: Ctx, path: str, value: object, what: str = "a mapping") -> bool:

@@ -103,6 +103,8 @@ def _regex_tolerance(ctx: Ctx, path: str, tol: Mapping[str, Any]) -> None:
             re.compile(pattern)
         except re.error as exc:
             ctx.err(join(path, "pattern"), f"invalid regular expression: {exc}")
+        except (RecursionError, OverflowError, MemoryError):
+            ctx.err(join(path, "pattern"), "regular expression too deeply nested or too large")
 
 
 def has_jsonpath() -> bool:

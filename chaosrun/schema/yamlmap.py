@@ -40,7 +40,8 @@ TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
 TOO_MANY_NODES = f"document too large: more than {MAX_NODES} nodes after expanding aliases"
 TOO_MANY_SOURCE_NODES = f"document too large: more than {MAX_SOURCE_NODES} YAML nodes"
 TOO_MANY_CHARS = (
-    f"document too large: key paths and values exceed {MAX_CHARS >> 20} MiB after expanding aliases"
+    f"document too large: more than {MAX_CHARS >> 20} MiB of key paths and values "
+    "(aliases expanded)"
 )
 _INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
 _INT_TEXT_MAX = 100  # a 64-bit integer written in any YAML form (0b..., 1_000, 1:30) is shorter
@@ -93,6 +94,8 @@ def parse(text: str, is_json: bool, ctx: Ctx) -> Any:
         return _json_fallback(plain, duplicates, too_large, ctx)
     ctx.lines.update(converter.lines)
     ctx.errors.extend(converter.errors)
+    if converter.truncated:
+        raise TooManyErrors
     return data
 
 
@@ -130,28 +133,36 @@ def _json_fallback(
 
 
 def _check_plain(plain: Any, ctx: Ctx) -> None:
-    """The bounds the YAML pass checks, on data from `json` alone (key paths, no lines)."""
-    stack: list[tuple[Any, str, int]] = [(plain, "", 0)]
-    nodes = 0
+    """The bounds the YAML pass checks, on data from `json` alone (key paths, no lines).
+
+    Depth first in document order; a key path is built only when its node is visited, so that
+    MAX_CHARS bounds them as it does in the YAML pass."""
+    stack: list[tuple[Any, str, str | int, int]] = [(plain, "", "", 0)]
+    nodes = chars = 0
     while stack:
-        value, path, depth = stack.pop()
+        value, parent, step, depth = stack.pop()
+        path = f"{parent}[{step}]" if isinstance(step, int) else join(parent, step)
         nodes += 1
+        chars += len(path) + (len(value) if isinstance(value, str) else 0)
         if depth > MAX_DEPTH:
             raise InputError(ctx.file, "", None, TOO_DEEP)
         if nodes > MAX_SOURCE_NODES:
             raise InputError(ctx.file, "", None, TOO_MANY_SOURCE_NODES)
+        if chars > MAX_CHARS:
+            raise InputError(ctx.file, "", None, TOO_MANY_CHARS)
         if isinstance(value, str):
             problem = _string_problem(value)
             if problem:
                 ctx.err(path, problem)
         elif isinstance(value, dict):
-            for key, item in reversed(value.items()):
+            for key in value:
                 problem = _string_problem(key)
                 if problem:
                     ctx.err(path, problem)
-                stack.append((item, join(path, key), depth + 1))
+            stack.extend((item, path, key, depth + 1) for key, item in reversed(value.items()))
         elif isinstance(value, list):
-            stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
+            items = reversed(list(enumerate(value)))
+            stack.extend((item, path, i, depth + 1) for i, item in items)
 
 
 def _yaml_error(exc: yaml.YAMLError, text: str, file: str) -> InputError:
@@ -209,13 +220,19 @@ class _Converter:
         self.lines: dict[str, int] = {}
         self.errors: list[InputError] = []
         self.duplicates = 0
+        self.truncated = False
         self.nodes = 0
         self.chars = 0
         self.constructor = SafeConstructor()
 
     def error(self, path: str, node: Node, expected: str) -> None:
         if len(self.errors) >= MAX_ERRORS:
-            raise TooManyErrors
+            if not self.json_mode:
+                raise TooManyErrors
+            # JSON: these may be artefacts of the YAML reading (an escaped surrogate pair is
+            # two lone surrogates to YAML), so finish: `parse` compares with `json` first.
+            self.truncated = True
+            return
         self.errors.append(InputError(self.file, path, node.start_mark.line + 1, expected))
 
     def count(self, node: Node, path: str, depth: int) -> None:
@@ -261,7 +278,7 @@ class _Converter:
     def value(self, node: ScalarNode, path: str) -> Any:
         if self.json_mode:
             if node.style is not None:
-                return node.value
+                return _join_surrogate_pairs(node.value)
             try:
                 return json.loads(node.value, parse_int=_json_int)
             except _IntTooLarge as exc:
@@ -280,7 +297,7 @@ class _Converter:
 
     def integer(self, node: ScalarNode, path: str) -> int:
         """A YAML integer that fits in 64 bits; anything longer is refused before int()."""
-        if len(node.value) <= _INT_TEXT_MAX:
+        if len(node.value.replace("_", "")) <= _INT_TEXT_MAX:
             value = self.constructor.construct_object(node, deep=True)
             if isinstance(value, int) and _INT_MIN <= value <= _INT_MAX:
                 return value
@@ -347,6 +364,13 @@ def _string_problem(value: str) -> str | None:
         code = ord(value[exc.start])
         return f"string contains a lone surrogate (\\u{code:04x}), which is not valid Unicode"
     return None
+
+
+def _join_surrogate_pairs(text: str) -> str:
+    """JSON's "\\ud83d\\ude00" is one character; YAML reads two (lone surrogates stay)."""
+    if text.isascii():
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
 def _clip(text: str) -> str:
