@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaosrun.lab.procs import ProcessRef, process_start_time
+from chaosrun.lab.procs import OWNER_ENV, ProcessRef, process_start_time
 from chaosrun.measure.loadspec import load_command
 from chaosrun.measure.schedule import LoadPlan
 from chaosrun.model import LoadSpec
@@ -77,6 +77,6 @@ def start_load(spec: LoadSpec, base_url: str, run_dir: Path, duration_s: float) 
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", OWNER_ENV: str(run_dir)},
         )
     return LoadProcess(proc, timeline, summary, spec.timeout_s)

@@ -16,7 +16,7 @@ from chaosrun.engine.journal import compose_journal
 from chaosrun.engine.rundir import RunRecord, list_runs, read_record, update_state
 from chaosrun.engine.worker import EVENTS_FILE, EXPERIMENT_FILE, WORKER_JOURNAL_FILE
 from chaosrun.lab.lab import lab_down, load_lab_info
-from chaosrun.lab.procs import stop
+from chaosrun.lab.procs import owned_processes, stop
 
 __all__ = ["JOURNAL_FILE", "Reconciled", "reconcile_dead_runs"]
 
@@ -50,6 +50,8 @@ def reconcile_dead_runs(home: Path, by: str = "chaosrun cleanup") -> list[Reconc
             stop(record.worker, grace_s=5.0, first=signal.SIGINT)
         if record.load is not None:
             stop(record.load, grace_s=1.0)
+        for ref in owned_processes(str(run_dir)):  # started but not recorded yet
+            stop(ref, grace_s=2.0, first=signal.SIGINT)
         log = run_dir / "undo.log"
         outcomes = undo.replay(log)
         stopped_lab = False
@@ -57,6 +59,9 @@ def reconcile_dead_runs(home: Path, by: str = "chaosrun cleanup") -> list[Reconc
             info = load_lab_info(Path(record.ephemeral_lab))
             if info is not None:
                 lab_down(info)
+                stopped_lab = True
+            for ref in owned_processes(record.ephemeral_lab):  # a lab killed mid-start
+                stop(ref)
                 stopped_lab = True
             for entry in undo.pending_entries(log):
                 undo.mark_done(log, entry.id)  # its faults went away with the lab

@@ -70,7 +70,8 @@ def _fallback(target: Target, timeout_s: float) -> tuple[str | None, str | None,
             problems.append(f"/reset: {exc}")
     if target.lab is not None:
         try:
-            lab = restart_toxiproxy(target.lab)
+            owner = target.lab.directory if target.ephemeral else None
+            lab = restart_toxiproxy(target.lab, owner)
             return "toxiproxy restarted", "; ".join(problems) or None, replace(target, lab=lab)
         except LabError as exc:
             problems.append(f"restart: {exc}")

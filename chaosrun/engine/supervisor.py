@@ -30,9 +30,9 @@ from chaosrun.engine.reconcile import reconcile_dead_runs
 from chaosrun.engine.restore import Restoration, restore
 from chaosrun.engine.rundir import RunRecord, me, new_run_dir, update_state, write_record
 from chaosrun.engine.safeguards import Firing
-from chaosrun.engine.target import Target, release_target, resolve_target
+from chaosrun.engine.target import Target, ephemeral_lab_dir, release_target, resolve_target
 from chaosrun.engine.worker import EVENTS_FILE, EXPERIMENT_FILE, WORKER_JOURNAL_FILE
-from chaosrun.lab.procs import ProcessRef, process_start_time
+from chaosrun.lab.procs import OWNER_ENV, ProcessRef, process_start_time
 from chaosrun.model import Experiment
 from chaosrun.probes.sli import LOAD_RATE_ENV, TIMELINE_ENV
 
@@ -98,9 +98,12 @@ def supervise(
         restoration: Restoration | None = None
         try:
             on_event({"event": "target", "phase": "starting"})
+            # Recorded before it may start: a supervisor killed mid-start leaves it findable.
+            record = replace(record, ephemeral_lab=str(ephemeral_lab_dir(run_dir)))
+            write_record(run_dir, record)
             target = resolve_target(experiment, home, run_dir, variant)
-            if target.ephemeral and target.lab is not None:
-                record = replace(record, ephemeral_lab=target.lab.directory)
+            if not target.ephemeral:
+                record = replace(record, ephemeral_lab=None)
                 write_record(run_dir, record)
             lock = acquire(target.toxiproxy_url, run_id, str(experiment.path))
             on_event({"event": "target", "phase": "ready", "target": target.describe()})
@@ -196,6 +199,7 @@ def _run_worker(
         "CHAOSRUN_TOXIPROXY_URL": target.toxiproxy_url,
         "CHAOSRUN_SERVICE_URL": target.service_url,
         "PYTHONUNBUFFERED": "1",
+        OWNER_ENV: str(run_dir),
     }
     if measurement is not None:
         env[TIMELINE_ENV] = str(measurement.load.timeline)

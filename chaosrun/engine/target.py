@@ -9,7 +9,14 @@ from typing import Any
 from chaosrun.lab.lab import LabInfo, lab_down, lab_up, load_lab_info
 from chaosrun.model import Experiment, LabTarget, UrlTarget
 
-__all__ = ["Target", "release_target", "resolve_target", "reusable_lab", "running_lab"]
+__all__ = [
+    "Target",
+    "ephemeral_lab_dir",
+    "release_target",
+    "resolve_target",
+    "reusable_lab",
+    "running_lab",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +52,10 @@ def reusable_lab(home: Path, wanted: str, variant: str | None) -> LabInfo | None
     return lab if lab is not None and (variant is None or lab.variant == wanted) else None
 
 
+def ephemeral_lab_dir(run_dir: Path) -> Path:
+    return run_dir / "lab"
+
+
 def resolve_target(
     experiment: Experiment, home: Path, run_dir: Path, variant: str | None
 ) -> Target:
@@ -56,7 +67,7 @@ def resolve_target(
     lab = reusable_lab(home, wanted, variant)
     if lab is not None:
         return Target(lab.service_url, lab.toxiproxy_url, lab, ephemeral=False)
-    lab = lab_up(run_dir / "lab", wanted)
+    lab = lab_up(ephemeral_lab_dir(run_dir), wanted, owner=str(ephemeral_lab_dir(run_dir)))
     return Target(lab.service_url, lab.toxiproxy_url, lab, ephemeral=True)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 from chaosrun.atomic import write_atomic
 from chaosrun.errors import LabError, ToxiproxyError
 from chaosrun.lab.ports import free_ports, is_listening
-from chaosrun.lab.procs import ProcessRef, spawn, stop
+from chaosrun.lab.procs import OWNER_ENV, ProcessRef, spawn, stop
 from chaosrun.lab.server import find_toxiproxy_server
 from chaosrun.lab.topology import DEFAULT_TOPOLOGY, Topology
 from chaosrun.lab.toxiproxy import ToxiproxyClient
@@ -100,9 +100,15 @@ def load_lab_info(directory: Path) -> LabInfo | None:
 
 
 def lab_up(
-    directory: Path, variant: str = "healthy", topology: Topology = DEFAULT_TOPOLOGY
+    directory: Path,
+    variant: str = "healthy",
+    topology: Topology = DEFAULT_TOPOLOGY,
+    owner: str | None = None,
 ) -> LabInfo:
-    """Start Toxiproxy, the dependencies and the gateway; return once every one answers."""
+    """Start Toxiproxy, the dependencies and the gateway; return once every one answers.
+
+    `owner` marks every process (see `procs.owned_processes`): a run's ephemeral lab can be found
+    even if its supervisor died before the lab was recorded."""
     if variant not in VARIANT_NAMES:
         raise LabError(f"unknown lab variant {variant!r}; known: {', '.join(VARIANT_NAMES)}")
     server = find_toxiproxy_server()
@@ -122,6 +128,8 @@ def lab_up(
     (directory / "topology.json").write_text(topo.to_json())
     python = sys.executable
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if owner is not None:
+        env[OWNER_ENV] = owner
     commands: list[tuple[str, list[str]]] = [
         ("toxiproxy", _toxiproxy_argv(server, api_port, directory))
     ]
@@ -189,7 +197,7 @@ def _toxiproxy_argv(server: Path, api_port: int, directory: Path) -> list[str]:
     return [str(server), "-host", HOST, "-port", str(api_port), "-config", config]
 
 
-def restart_toxiproxy(info: LabInfo) -> LabInfo:
+def restart_toxiproxy(info: LabInfo, owner: str | None = None) -> LabInfo:
     """Kill the lab's Toxiproxy server (it may be wedged) and start a fresh one on the same
     ports: its proxies come back from the config file, enabled and without toxics."""
     directory = Path(info.directory)
@@ -197,7 +205,8 @@ def restart_toxiproxy(info: LabInfo) -> LabInfo:
     stop(old, grace_s=0.0, first=signal.SIGKILL)
     api_port = int(info.toxiproxy_url.rsplit(":", 1)[1])
     argv = _toxiproxy_argv(find_toxiproxy_server(), api_port, directory)
-    ref, _ = spawn("toxiproxy", argv, directory / "logs" / "toxiproxy.log")
+    env = {**os.environ, **({OWNER_ENV: owner} if owner else {})}
+    ref, _ = spawn("toxiproxy", argv, directory / "logs" / "toxiproxy.log", env=env)
     processes = tuple(ref if p.name == "toxiproxy" else p for p in info.processes)
     restarted = replace(info, processes=processes)
     client = ToxiproxyClient(info.toxiproxy_url, timeout_s=0.5)

@@ -11,7 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ProcessRef", "is_alive", "process_start_time", "spawn", "stop"]
+__all__ = [
+    "OWNER_ENV",
+    "ProcessRef",
+    "is_alive",
+    "owned_processes",
+    "process_start_time",
+    "spawn",
+    "stop",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +62,32 @@ def is_alive(pid: int, start_time: int | None = None) -> bool:
     if state == "Z":
         return False
     return start_time is None or process_start_time(pid) == start_time
+
+
+OWNER_ENV = "CHAOSRUN_OWNER"
+
+
+def owned_processes(owner: str) -> list[ProcessRef]:
+    """Live processes whose environment says `CHAOSRUN_OWNER=owner` (exactly).
+
+    Every process chaosrun starts for a run carries the marker, so whoever cleans up after a
+    supervisor that died between starting a process and recording its PID still finds it.
+    """
+    needle = f"{OWNER_ENV}={owner}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ.split(b"\0"):
+            pid = int(entry.name)
+            ref = ProcessRef("owned", pid, process_start_time(pid))
+            if ref.alive():
+                found.append(ref)
+    return found
 
 
 def spawn(

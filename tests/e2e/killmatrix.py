@@ -7,8 +7,9 @@ A trial starts `chaosrun run` on experiments/kill-target.yaml (three faults in t
 waits a random delay, delivers one kind of kill, lets whatever recovers recover (the supervisor
 itself, or `chaosrun cleanup`, or the next run), and then checks: no toxic and no disabled proxy
 on the lab, none of the run's processes alive (supervisor, worker, load, an ephemeral lab), no
-process whose command line names the run's directory, no ephemeral lab port listening, and a
-journal that is valid JSON with a Chaos Toolkit status. Time-to-restore runs from the kill to
+process whose command line names the run's directory or whose environment marks it as the run's
+(CHAOSRUN_OWNER), no ephemeral lab port listening, and a journal that is valid JSON with a Chaos
+Toolkit status. Time-to-restore runs from the kill to
 the first moment all of that holds.
 """
 
@@ -27,7 +28,7 @@ from chaosrun.engine.journal import JOURNAL_STATUSES
 from chaosrun.engine.rundir import RunRecord, list_runs, read_record
 from chaosrun.errors import ToxiproxyError
 from chaosrun.lab.lab import LabInfo, listening_ports, load_lab_info
-from chaosrun.lab.procs import ProcessRef
+from chaosrun.lab.procs import ProcessRef, owned_processes
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 
 __all__ = ["KINDS", "Trial", "run_trial"]
@@ -57,9 +58,12 @@ class Trial:
     leftovers: list[str] = field(default_factory=list)
     journal_status: str | None = None
     missed: bool = False  # the run had already ended when the kill was due
+    before_run: bool = False  # killed before it created its run directory
 
     @property
     def clean(self) -> bool:
+        if self.before_run:
+            return not self.leftovers
         return not self.leftovers and self.journal_status in JOURNAL_STATUSES
 
 
@@ -124,6 +128,11 @@ def run_trial(kind: str, delay_s: float, home: Path, ephemeral: bool) -> Trial:
     trial.exit_code = proc.returncode
     if b"Traceback" in err:
         trial.leftovers.append("traceback on stderr: " + err.decode(errors="replace")[-300:])
+    run_dir = run_dir or _the_run(home, before)
+    if run_dir is None:
+        # Killed while still importing, before it created its run: nothing can be left behind.
+        trial.before_run = True
+        return trial
     if kind.endswith("+cleanup"):
         subprocess.run(
             [sys.executable, "-m", "chaosrun", "cleanup"],
@@ -142,10 +151,6 @@ def run_trial(kind: str, delay_s: float, home: Path, ephemeral: bool) -> Trial:
             timeout=_SETTLE_TIMEOUT_S,
             check=False,
         )
-    run_dir = run_dir or _the_run(home, before)
-    if run_dir is None:
-        trial.leftovers.append("no run directory")
-        return trial
     deadline = time.monotonic() + 30
     while (problems := _leftovers(home, run_dir)) and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -169,6 +174,10 @@ def _leftovers(home: Path, run_dir: Path) -> list[str]:
             problems.append(f"ephemeral lab {record.ephemeral_lab} still recorded")
             problems += _lab_problems(info)
     problems += [f"process {pid} names the run dir" for pid in _processes_naming(run_dir)]
+    owners = [str(run_dir), *([record.ephemeral_lab] if record.ephemeral_lab else [])]
+    problems += [
+        f"process {ref.pid} owned by {owner}" for owner in owners for ref in owned_processes(owner)
+    ]
     return problems
 
 

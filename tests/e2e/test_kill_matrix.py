@@ -6,19 +6,25 @@ The seed is printed in every failure; KILL_MATRIX_SEED=N replays it.
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import run_cli
-from .killmatrix import KINDS, run_trial
+from chaosrun.engine.rundir import list_runs
+from chaosrun.lab.procs import owned_processes
+
+from .conftest import REPO, run_cli, wait_for
+from .killmatrix import EXPERIMENT, KINDS, run_trial
 
 SEED = int(os.environ.get("KILL_MATRIX_SEED", time.time_ns() % 1_000_000))
-# Three faults held 1 s each after ~1.5 s of lab/load start-up: the kill lands anywhere in it.
+# Three faults held 1 s each after ~1.5 s of start-up (lab, load, hypothesis): anywhere in it.
 DELAYS = random.Random(SEED)
 
 
@@ -34,11 +40,44 @@ def lab_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_nothing_outlives_a_killed_run(kind: str, lab_home: Path, tmp_path: Path) -> None:
-    delay = round(DELAYS.uniform(0.3, 5.0), 2)
+    delay = round(DELAYS.uniform(1.0, 5.5), 2)
     ephemeral = kind in ("sigkill-supervisor+cleanup", "sigint-supervisor")
     home = tmp_path / "ephemeral" if ephemeral else lab_home
     trial = run_trial(kind, delay, home, ephemeral)
     where = f"seed {SEED}, delay {delay} s, {'ephemeral lab' if ephemeral else 'lab up'}"
+    assert not trial.before_run, f"killed before the run began: {where}"
     assert trial.leftovers == [], where
     assert trial.clean, where
     assert trial.restore_s is not None
+
+
+def test_supervisor_killed_while_its_ephemeral_lab_starts(tmp_path: Path) -> None:
+    """The lab is recorded (and its processes marked) before it is ready: cleanup finds it."""
+    real = os.environ.get("TOXIPROXY_SERVER") or str(REPO / ".tools" / "bin" / "toxiproxy-server")
+    slow = tmp_path / "slow-toxiproxy"
+    slow.write_text(f'#!/bin/sh\nsleep 3\nexec "{real}" "$@"\n')
+    slow.chmod(0o755)
+    home = tmp_path / "home"
+    env = {**os.environ, "CHAOSRUN_HOME": str(home), "TOXIPROXY_SERVER": str(slow)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chaosrun", "run", str(EXPERIMENT)],
+        env=env,
+        cwd=REPO,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: list(home.glob("runs/*/lab/logs/gateway.log")), 20, "the lab to spawn")
+        proc.kill()
+        proc.wait(timeout=10)
+    finally:
+        proc.kill()
+    (run_dir,) = list_runs(home)
+    lab_dir = run_dir / "lab"
+    assert owned_processes(str(lab_dir)), "the lab's processes carry the run's marker"
+    cleanup = run_cli(home, "cleanup")
+    assert cleanup.returncode == 0, cleanup.stderr
+    assert owned_processes(str(lab_dir)) == []
+    assert owned_processes(str(run_dir)) == []
+    assert json.loads((run_dir / "journal.json").read_text())["status"] == "aborted"
