@@ -7,41 +7,34 @@ replay the undo log -> write the journal atomically -> stop the ephemeral lab.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from chaosrun.atomic import write_atomic
 from chaosrun.engine import undo
-from chaosrun.engine.guardian import Guardian
+from chaosrun.engine.follow import (
+    INTERRUPT_GRACE_S,
+    Abort,
+    EventSink,
+    Signals,
+    read_events,
+    run_worker,
+    trap_signals,
+)
 from chaosrun.engine.journal import compose_journal
 from chaosrun.engine.lock import RunLock, acquire
 from chaosrun.engine.measurement import Measurement, begin_measurement, end_measurement
 from chaosrun.engine.reconcile import reconcile_dead_runs
 from chaosrun.engine.restore import Restoration, restore
 from chaosrun.engine.rundir import RunRecord, me, new_run_dir, update_state, write_record
-from chaosrun.engine.safeguards import Firing
 from chaosrun.engine.target import Target, ephemeral_lab_dir, release_target, resolve_target
-from chaosrun.engine.worker import EVENTS_FILE, EXPERIMENT_FILE, WORKER_JOURNAL_FILE
-from chaosrun.lab.procs import OWNER_ENV, ProcessRef, process_start_time
+from chaosrun.engine.worker import EVENTS_FILE, WORKER_JOURNAL_FILE
 from chaosrun.model import Experiment
-from chaosrun.probes.sli import LOAD_RATE_ENV, TIMELINE_ENV
 
 __all__ = ["INTERRUPT_GRACE_S", "RunOutcome", "supervise"]
-
-INTERRUPT_GRACE_S = 15.0
-POLL_S = 0.05
-
-EventSink = Callable[[dict[str, Any]], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,26 +46,6 @@ class RunOutcome:
     journal_path: Path
     journal: dict[str, Any]
     checks_failed: int = 0
-
-
-@dataclass(slots=True)
-class _Signals:
-    received: int | None = None
-    count: int = 0
-
-    def handler(self, signum: int, frame: FrameType | None) -> None:
-        self.received = signum
-        self.count += 1
-
-
-@contextlib.contextmanager
-def _trap_signals(state: _Signals) -> Iterator[None]:
-    previous = {s: signal.signal(s, state.handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def supervise(
@@ -87,14 +60,14 @@ def supervise(
     run_id, run_dir = new_run_dir(home)
     record = RunRecord(run_id, str(experiment.path), "running", me(), started_at=time.time())
     write_record(run_dir, record)
-    signals = _Signals()
+    signals = Signals()
     started = time.time()
-    with _trap_signals(signals):
+    with trap_signals(signals):
         target: Target | None = None
         measurement: Measurement | None = None
         measured: dict[str, Any] | None = None
         lock: RunLock | None = None
-        abort = _Abort()
+        abort = Abort()
         restoration: Restoration | None = None
         try:
             on_event({"event": "target", "phase": "starting"})
@@ -111,7 +84,7 @@ def supervise(
             if measurement is not None:
                 record = replace(record, load=measurement.load.ref)
                 write_record(run_dir, record)
-            worker_result = _run_worker(
+            worker_result = run_worker(
                 experiment, run_dir, target, record, signals, on_event, measurement, abort
             )
         except BaseException:
@@ -137,7 +110,7 @@ def supervise(
                 release_target(target)
             if lock is not None:
                 lock.release()
-    events = _read_events(run_dir / EVENTS_FILE)
+    events = read_events(run_dir / EVENTS_FILE)
     journal = compose_journal(
         document=experiment.document,
         worker_journal=_read_json(run_dir / WORKER_JOURNAL_FILE),
@@ -176,120 +149,7 @@ def supervise(
     )
 
 
-def _run_worker(
-    experiment: Experiment,
-    run_dir: Path,
-    target: Target,
-    record: RunRecord,
-    signals: _Signals,
-    on_event: EventSink,
-    measurement: Measurement | None,
-    abort: _Abort,
-) -> dict[str, Any]:
-    document = dict(experiment.document)
-    configuration = dict(document.get("configuration") or {})
-    configuration["service_url"] = target.service_url
-    configuration["toxiproxy_url"] = target.toxiproxy_url
-    document["configuration"] = configuration
-    write_atomic(run_dir / EXPERIMENT_FILE, json.dumps(document))  # 0600: it holds secrets
-    (run_dir / "undo.log").touch()
-    env = {
-        **os.environ,
-        undo.UNDO_LOG_ENV: str(run_dir / "undo.log"),
-        "CHAOSRUN_TOXIPROXY_URL": target.toxiproxy_url,
-        "CHAOSRUN_SERVICE_URL": target.service_url,
-        "PYTHONUNBUFFERED": "1",
-        OWNER_ENV: str(run_dir),
-    }
-    if measurement is not None:
-        env[TIMELINE_ENV] = str(measurement.load.timeline)
-        env[LOAD_RATE_ENV] = f"{measurement.rate:g}"
-    with open(run_dir / "worker.out", "ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "chaosrun.engine.worker", str(run_dir)],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,  # Ctrl-C reaches the supervisor only; it decides.
-        )
-    worker = ProcessRef("worker", proc.pid, process_start_time(proc.pid))
-    write_record(run_dir, replace(record, worker=worker))
-    deadline = time.monotonic() + experiment.chaosrun.deadline_s
-    reason: str | None = None
-    status_override: str | None = None
-    interrupted_at: float | None = None
-    offset = 0
-    guardian = Guardian(
-        experiment,
-        target,
-        measurement.load.timeline if measurement is not None else None,
-        measurement.rate if measurement is not None else 0.0,
-        configuration,
-        measurement.load.ref if measurement is not None else None,
-    )
-    guardian.start()
-    try:
-        while proc.poll() is None:
-            offset = _pump_events(run_dir / EVENTS_FILE, offset, on_event)
-            now = time.monotonic()
-            firing = guardian.poll(time.time()) if interrupted_at is None else None
-            if signals.received is not None and interrupted_at is None:
-                name = signal.Signals(signals.received).name
-                reason = f"{name} received: interrupted by the user"
-                status_override = "interrupted"
-                interrupted_at = now
-                on_event({"event": "interrupt", "signal": name})
-                _send(proc, signal.SIGINT)
-            elif firing is not None:
-                reason = firing.reason
-                status_override = "aborted"
-                interrupted_at = now
-                abort.firing = firing
-                on_event({"event": "safeguard", **firing.to_dict()})
-                # Revert first (the worker may take a while to notice), then stop the worker;
-                # the final restore sweeps whatever it applies in between.
-                abort.early = restore(run_dir / "undo.log", target)
-                target = abort.early.target
-                _send(proc, signal.SIGINT)
-            elif interrupted_at is None and now > deadline:
-                reason = f"deadline of {experiment.chaosrun.deadline_s:g} s exceeded"
-                status_override = "aborted"
-                interrupted_at = now
-                on_event({"event": "deadline", "deadline_s": experiment.chaosrun.deadline_s})
-                _send(proc, signal.SIGINT)
-            elif interrupted_at is not None and (
-                now - interrupted_at > INTERRUPT_GRACE_S or signals.count > 1
-            ):
-                _send(proc, signal.SIGKILL)
-            time.sleep(POLL_S)
-    finally:
-        guardian.close()
-    _pump_events(run_dir / EVENTS_FILE, offset, on_event)
-    code = proc.returncode
-    result: dict[str, Any] = {
-        "pid": proc.pid,
-        "exit_code": code,
-        "signal": signal.Signals(-code).name if code < 0 else None,
-        "reason": reason,
-        "status_override": status_override,
-    }
-    if code != 0 and reason is None:
-        how = f"killed by {result['signal']}" if code < 0 else f"exited with {code}"
-        result["reason"] = f"worker {how}; see {run_dir / 'worker.out'}"
-        result["status_override"] = "failed"
-    return result
-
-
-@dataclass(slots=True)
-class _Abort:
-    """Why and how a stop condition ended the run early."""
-
-    firing: Firing | None = None
-    early: Restoration | None = None  # the revert done as soon as it fired
-
-
-def _restore_summary(restoration: Restoration | None, abort: _Abort) -> dict[str, Any] | None:
+def _restore_summary(restoration: Restoration | None, abort: Abort) -> dict[str, Any] | None:
     if restoration is None:
         return None
     summary: dict[str, Any] = {
@@ -313,33 +173,6 @@ def _restore_summary(restoration: Restoration | None, abort: _Abort) -> dict[str
             "`chaosrun cleanup` retries them once the target answers again"
         )
     return summary
-
-
-def _send(proc: subprocess.Popen[bytes], signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(signum)
-
-
-def _pump_events(path: Path, offset: int, on_event: EventSink) -> int:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(offset)
-            chunk = handle.read()
-    except FileNotFoundError:
-        return offset
-    end = chunk.rfind(b"\n")
-    if end < 0:
-        return offset
-    for line in chunk[: end + 1].splitlines():
-        with contextlib.suppress(ValueError):
-            on_event(json.loads(line))
-    return offset + end + 1
-
-
-def _read_events(path: Path) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-    _pump_events(path, 0, events.append)
-    return events
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:

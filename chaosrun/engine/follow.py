@@ -1,0 +1,206 @@
+"""Start the worker and follow it until it ends: stream its events, forward Ctrl-C, enforce the
+deadline, and abort when a stop condition or the infrastructure watch fires (reverting first).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from chaosrun.atomic import write_atomic
+from chaosrun.engine import undo
+from chaosrun.engine.guardian import Guardian
+from chaosrun.engine.measurement import Measurement
+from chaosrun.engine.restore import Restoration, restore
+from chaosrun.engine.rundir import RunRecord, write_record
+from chaosrun.engine.safeguards import Firing
+from chaosrun.engine.target import Target
+from chaosrun.engine.worker import EVENTS_FILE, EXPERIMENT_FILE
+from chaosrun.lab.procs import OWNER_ENV, ProcessRef, process_start_time
+from chaosrun.model import Experiment
+from chaosrun.probes.sli import LOAD_RATE_ENV, TIMELINE_ENV
+
+__all__ = [
+    "INTERRUPT_GRACE_S",
+    "Abort",
+    "EventSink",
+    "Signals",
+    "read_events",
+    "run_worker",
+    "trap_signals",
+]
+
+INTERRUPT_GRACE_S = 15.0
+POLL_S = 0.05
+
+EventSink = Callable[[dict[str, Any]], None]
+
+
+@dataclass(slots=True)
+class Signals:
+    received: int | None = None
+    count: int = 0
+
+    def handler(self, signum: int, frame: FrameType | None) -> None:
+        self.received = signum
+        self.count += 1
+
+
+@contextlib.contextmanager
+def trap_signals(state: Signals) -> Iterator[None]:
+    previous = {s: signal.signal(s, state.handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@dataclass(slots=True)
+class Abort:
+    """Why and how a stop condition ended the run early."""
+
+    firing: Firing | None = None
+    early: Restoration | None = None  # the revert done as soon as it fired
+
+
+def run_worker(
+    experiment: Experiment,
+    run_dir: Path,
+    target: Target,
+    record: RunRecord,
+    signals: Signals,
+    on_event: EventSink,
+    measurement: Measurement | None,
+    abort: Abort,
+) -> dict[str, Any]:
+    document = dict(experiment.document)
+    configuration = dict(document.get("configuration") or {})
+    configuration["service_url"] = target.service_url
+    configuration["toxiproxy_url"] = target.toxiproxy_url
+    document["configuration"] = configuration
+    write_atomic(run_dir / EXPERIMENT_FILE, json.dumps(document))  # 0600: it holds secrets
+    (run_dir / "undo.log").touch()
+    env = {
+        **os.environ,
+        undo.UNDO_LOG_ENV: str(run_dir / "undo.log"),
+        "CHAOSRUN_TOXIPROXY_URL": target.toxiproxy_url,
+        "CHAOSRUN_SERVICE_URL": target.service_url,
+        "PYTHONUNBUFFERED": "1",
+        OWNER_ENV: str(run_dir),
+    }
+    if measurement is not None:
+        env[TIMELINE_ENV] = str(measurement.load.timeline)
+        env[LOAD_RATE_ENV] = f"{measurement.rate:g}"
+    with open(run_dir / "worker.out", "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "chaosrun.engine.worker", str(run_dir)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,  # Ctrl-C reaches the supervisor only; it decides.
+        )
+    worker = ProcessRef("worker", proc.pid, process_start_time(proc.pid))
+    write_record(run_dir, replace(record, worker=worker))
+    deadline = time.monotonic() + experiment.chaosrun.deadline_s
+    reason: str | None = None
+    status_override: str | None = None
+    interrupted_at: float | None = None
+    offset = 0
+    guardian = Guardian(
+        experiment,
+        target,
+        measurement.load.timeline if measurement is not None else None,
+        measurement.rate if measurement is not None else 0.0,
+        configuration,
+        measurement.load.ref if measurement is not None else None,
+    )
+    guardian.start()
+    try:
+        while proc.poll() is None:
+            offset = _pump_events(run_dir / EVENTS_FILE, offset, on_event)
+            now = time.monotonic()
+            firing = guardian.poll(time.time()) if interrupted_at is None else None
+            if signals.received is not None and interrupted_at is None:
+                name = signal.Signals(signals.received).name
+                reason = f"{name} received: interrupted by the user"
+                status_override = "interrupted"
+                interrupted_at = now
+                on_event({"event": "interrupt", "signal": name})
+                _send(proc, signal.SIGINT)
+            elif firing is not None:
+                reason = firing.reason
+                status_override = "aborted"
+                interrupted_at = now
+                abort.firing = firing
+                on_event({"event": "safeguard", **firing.to_dict()})
+                # Revert first (the worker may take a while to notice), then stop the worker;
+                # the final restore sweeps whatever it applies in between.
+                abort.early = restore(run_dir / "undo.log", target)
+                target = abort.early.target
+                _send(proc, signal.SIGINT)
+            elif interrupted_at is None and now > deadline:
+                reason = f"deadline of {experiment.chaosrun.deadline_s:g} s exceeded"
+                status_override = "aborted"
+                interrupted_at = now
+                on_event({"event": "deadline", "deadline_s": experiment.chaosrun.deadline_s})
+                _send(proc, signal.SIGINT)
+            elif interrupted_at is not None and (
+                now - interrupted_at > INTERRUPT_GRACE_S or signals.count > 1
+            ):
+                _send(proc, signal.SIGKILL)
+            time.sleep(POLL_S)
+    finally:
+        guardian.close()
+    _pump_events(run_dir / EVENTS_FILE, offset, on_event)
+    code = proc.returncode
+    result: dict[str, Any] = {
+        "pid": proc.pid,
+        "exit_code": code,
+        "signal": signal.Signals(-code).name if code < 0 else None,
+        "reason": reason,
+        "status_override": status_override,
+    }
+    if code != 0 and reason is None:
+        how = f"killed by {result['signal']}" if code < 0 else f"exited with {code}"
+        result["reason"] = f"worker {how}; see {run_dir / 'worker.out'}"
+        result["status_override"] = "failed"
+    return result
+
+
+def _send(proc: subprocess.Popen[bytes], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(signum)
+
+
+def _pump_events(path: Path, offset: int, on_event: EventSink) -> int:
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            chunk = handle.read()
+    except FileNotFoundError:
+        return offset
+    end = chunk.rfind(b"\n")
+    if end < 0:
+        return offset
+    for line in chunk[: end + 1].splitlines():
+        with contextlib.suppress(ValueError):
+            on_event(json.loads(line))
+    return offset + end + 1
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    _pump_events(path, 0, events.append)
+    return events
