@@ -250,8 +250,9 @@ def _dry_run(experiment: Experiment, variant: str | None, as_json: bool) -> int:
 
 
 def _lab(args: argparse.Namespace) -> int:
+    from chaosrun.engine.lock import holder
     from chaosrun.engine.target import running_lab
-    from chaosrun.errors import LabError
+    from chaosrun.errors import LabError, TargetBusy
     from chaosrun.lab.lab import lab_down, lab_up, load_lab_info
 
     home = _home()
@@ -273,6 +274,12 @@ def _lab(args: argparse.Namespace) -> int:
         if recorded is None:
             print("no lab running")
             return EXIT_OK
+        in_use_by = holder(recorded.toxiproxy_url)
+        if in_use_by is not None:
+            raise TargetBusy(
+                f"the lab is in use by {in_use_by}; stop that run first (Ctrl-C), "
+                "then 'chaosrun lab down'"
+            )
         left = lab_down(recorded)
         if left:
             raise LabError(f"lab stopped but ports still listening: {left}")

@@ -58,6 +58,10 @@ class LabError(ChaosrunError):
 class TargetBusy(ChaosrunError):
     """Another run holds the lock on this lab or Toxiproxy server."""
 
+    def __init__(self, message: str, holder: str = "") -> None:
+        self.holder = holder
+        super().__init__(message)
+
 
 class ToxiproxyError(ChaosrunError):
     """The Toxiproxy API answered with an error."""

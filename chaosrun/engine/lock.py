@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from chaosrun.errors import TargetBusy
 
-__all__ = ["LOCK_DIR_ENV", "RunLock", "acquire", "lock_dir"]
+__all__ = ["LOCK_DIR_ENV", "RunLock", "acquire", "holder", "lock_dir"]
 
 LOCK_DIR_ENV = "CHAOSRUN_LOCK_DIR"
 
@@ -60,11 +60,12 @@ def acquire(toxiproxy_url: str, run_id: str, experiment: str) -> RunLock:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = _holder(fd)
+        who = _holder(fd)
         os.close(fd)
         raise TargetBusy(
-            f"{toxiproxy_url} is in use by {holder}; wait for that run to end "
-            f"(or stop it with Ctrl-C); lock file {path}"
+            f"{toxiproxy_url} is in use by {who}; wait for that run to end "
+            f"(or stop it with Ctrl-C); lock file {path}",
+            holder=who,
         ) from None
     info = {
         "run_id": run_id,
@@ -76,6 +77,16 @@ def acquire(toxiproxy_url: str, run_id: str, experiment: str) -> RunLock:
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps(info).encode(), 0)
     return RunLock(path, fd)
+
+
+def holder(toxiproxy_url: str) -> str | None:
+    """Who holds the run lock on this server now (None when nobody does)."""
+    try:
+        lock = acquire(toxiproxy_url, "probe", "lock check")
+    except TargetBusy as busy:
+        return busy.holder
+    lock.release()
+    return None
 
 
 def _holder(fd: int) -> str:

@@ -248,6 +248,10 @@ def test_a_second_run_on_the_same_lab_is_refused_naming_the_holder(
         assert line.startswith(f"chaosrun: {info.toxiproxy_url} is in use by run {run_dir.name} ")
         assert f"(pid {first.pid}, " in line
         assert not client.proxy("auth").enabled, "the refused run must not touch the first's faults"
+        down = run_cli(home, "lab", "down")
+        assert down.returncode == 3
+        assert down.stderr.startswith(f"chaosrun: the lab is in use by run {run_dir.name} ")
+        assert client.proxy("auth").enabled is False, "the lab is still up under the run"
         first.send_signal(signal.SIGINT)
         first.communicate(timeout=60)
     finally:
