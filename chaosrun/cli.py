@@ -322,6 +322,7 @@ def _cleanup(args: argparse.Namespace) -> int:
                         "reverted": r.reverted,
                         "errors": list(r.errors),
                         "stopped_lab": r.stopped_lab,
+                        "pending": r.pending,
                     }
                     for r in results
                 ],
@@ -331,7 +332,12 @@ def _cleanup(args: argparse.Namespace) -> int:
     elif not results:
         print("nothing to clean up")
     for r in results:
-        if not args.json:
+        if not args.json and r.pending:
+            print(
+                f"not yet: {r.run_dir}: {r.pending} fault(s) still in place, its Toxiproxy does "
+                "not answer; run 'chaosrun cleanup' again once it does"
+            )
+        elif not args.json:
             print(
                 f"reconciled {r.run_dir}: {r.active} fault(s) were active, all reverted"
                 f"{', ephemeral lab stopped' if r.stopped_lab else ''}"

@@ -6,7 +6,7 @@ import contextlib
 import json
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ class Reconciled:
     reverted: int  # of those, reverted by replaying the undo log (the rest by the worker)
     errors: tuple[str, ...]
     stopped_lab: bool
+    pending: int = 0  # faults still not reverted (the target does not answer yet)
 
 
 def reconcile_dead_runs(home: Path, by: str = "chaosrun cleanup") -> list[Reconciled]:
@@ -67,7 +68,8 @@ def reconcile_dead_runs(home: Path, by: str = "chaosrun cleanup") -> list[Reconc
                 undo.mark_done(log, entry.id)  # its faults went away with the lab
         if undo.pending_entries(log):
             # The target still does not answer: the next cleanup or run tries again.
-            results.append(_result(run_dir, active, outcomes, stopped_lab))
+            result = _result(run_dir, active, outcomes, stopped_lab)
+            results.append(replace(result, pending=len(undo.pending_entries(log))))
             continue
         if dead and not (run_dir / JOURNAL_FILE).exists():
             _write_journal(run_dir, record, outcomes, by)

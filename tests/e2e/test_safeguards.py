@@ -226,6 +226,10 @@ def test_unreachable_explicit_target_is_left_for_cleanup(
     assert restore["unreverted"] >= 1
     assert "chaosrun cleanup" in restore["advice"]
     (run_dir,) = [r for r in list_runs(home) if read_record(r).state == "needs-revert"]  # type: ignore[union-attr]
+    early = run_cli(home, "cleanup")  # Toxiproxy still wedged: nothing lost, nothing claimed
+    assert early.returncode == 3
+    assert f"not yet: {run_dir}: " in early.stdout
+    assert read_record(run_dir).state == "needs-revert"  # type: ignore[union-attr]
     os.kill(server, signal.SIGCONT)
     cleanup = run_cli(home, "cleanup")
     assert cleanup.returncode == 0, cleanup.stderr
