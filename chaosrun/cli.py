@@ -233,8 +233,9 @@ def _run(args: argparse.Namespace) -> int:
 def _dry_run(experiment: Experiment, variant: str | None, as_json: bool) -> int:
     from dataclasses import replace
 
-    from chaosrun.engine.plan import build_plan, view_target
+    from chaosrun.engine.plan import build_plan
     from chaosrun.engine.redact import Redactor
+    from chaosrun.engine.target import view_target
     from chaosrun.report.plan import plan_data, plan_lines
 
     redactor = Redactor.for_experiment(experiment.document, os.environ)

@@ -1,9 +1,9 @@
 """`chaosrun run --dry-run`: what a run would inject where, and what else it would do.
 
-`view_target` sees the target read-only: the lab started by `chaosrun lab up` (its proxies read
-with GET), an ephemeral lab that would be started (its proxies from the topology data; nothing is
-started) or an explicit target (never contacted: its proxies stay unknown). `build_plan` is pure:
-experiment + target view -> Plan. `chaosrun.report.plan` renders a Plan as text or JSON.
+`chaosrun.engine.target.view_target` sees the target read-only (a TargetView); `build_plan` is
+pure: experiment + target view -> Plan. What a toxic fault would send comes from the fault's own
+declaration (`chaosrun.faults.REGISTRY[kind].toxic`), the one its inject builds from.
+`chaosrun.report.plan` renders a Plan as text or JSON.
 A dry run creates no run directory, lock or journal and starts no process.
 """
 
@@ -12,21 +12,13 @@ from __future__ import annotations
 import inspect
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from chaosrun.engine.allow import configuration_values, substitute
-from chaosrun.engine.target import reusable_lab
-from chaosrun.errors import ToxiproxyError
-from chaosrun.faults import REGISTRY
-from chaosrun.faults._toxic import toxic_name
-from chaosrun.lab.topology import DEFAULT_TOPOLOGY
-from chaosrun.lab.toxiproxy import ToxiproxyClient
-from chaosrun.lab.variants import apply_variant
-from chaosrun.model import PERCENTILES, Experiment, LabTarget, ProbeGuard, Safeguard, UrlTarget
+from chaosrun.faults import REGISTRY, toxic_name
+from chaosrun.model import PERCENTILES, Experiment, ProbeGuard, Safeguard
 
 __all__ = [
-    "TOXICS",
     "FaultPlan",
     "Plan",
     "ProxyView",
@@ -35,28 +27,7 @@ __all__ = [
     "TargetView",
     "ToxicPlan",
     "build_plan",
-    "view_target",
 ]
-
-# Fault kind -> (Toxiproxy toxic type, {toxic attribute: fault argument}). The other kinds act on
-# the proxy (proxy_down) or inside the dependency (fail_for). tests/unit/test_plan.py checks this
-# table against what each fault module really sends.
-TOXICS: Mapping[str, tuple[str, Mapping[str, str]]] = {
-    "latency": ("latency", {"latency": "latency_ms", "jitter": "jitter_ms"}),
-    "bandwidth": ("bandwidth", {"rate": "rate_kbps"}),
-    "slow_close": ("slow_close", {"delay": "delay_ms"}),
-    "timeout": ("timeout", {"timeout": "timeout_ms"}),
-    "reset_peer": ("reset_peer", {"timeout": "timeout_ms"}),
-    "slicer": (
-        "slicer",
-        {
-            "average_size": "average_size_bytes",
-            "size_variation": "size_variation_bytes",
-            "delay": "delay_us",
-        },
-    ),
-    "limit_data": ("limit_data", {"bytes": "limit_bytes"}),
-}
 
 TargetKind = Literal["running-lab", "ephemeral-lab", "url"]
 
@@ -127,38 +98,6 @@ class Plan:
     method: tuple[StepPlan, ...]
     rollbacks: tuple[StepPlan, ...]
     warnings: tuple[str, ...]
-
-
-def view_target(experiment: Experiment, home: Path, variant: str | None) -> TargetView:
-    """The target as a run would resolve it, seen read-only (GET on a running lab only)."""
-    spec = experiment.chaosrun.target
-    if isinstance(spec, UrlTarget):
-        note = "explicit target: not contacted by a dry run, so its proxies are not listed"
-        return TargetView("url", None, spec.service_url, spec.toxiproxy_url, (), note)
-    assert isinstance(spec, LabTarget)
-    wanted = variant or spec.variant
-    lab = reusable_lab(home, wanted, variant)
-    if lab is None:
-        topology = apply_variant(DEFAULT_TOPOLOGY, wanted)
-        proxies = tuple(ProxyView(d.name, None, None) for d in topology.dependencies)
-        note = (
-            f"an ephemeral lab would be started (variant {wanted}) on free ports of 127.0.0.1 "
-            "and stopped after the run"
-        )
-        return TargetView("ephemeral-lab", wanted, None, None, proxies, note)
-    note = f"the lab started by 'chaosrun lab up' (variant {lab.variant})"
-    if lab.variant != wanted:
-        note += f"; the file asks for {wanted}: pass --variant {wanted} for an ephemeral lab"
-    try:
-        live = ToxiproxyClient(lab.toxiproxy_url).proxies()
-        views = tuple(
-            ProxyView(p.name, p.listen, p.upstream, p.enabled, tuple(t.name for t in p.toxics))
-            for p in live.values()
-        )
-    except ToxiproxyError as exc:
-        views = tuple(ProxyView(p.name, p.listen, p.upstream) for p in lab.proxies)
-        note += f"; proxies from the lab's record ({exc})"
-    return TargetView("running-lab", lab.variant, lab.service_url, lab.toxiproxy_url, views, note)
 
 
 def build_plan(experiment: Experiment, target: TargetView) -> Plan:
@@ -295,7 +234,7 @@ class _Planner:
         elif view is not None and view.toxics and func == "inject":
             held = ", ".join(view.toxics)
             self.warnings.append(f"proxy '{proxy}' already carries toxics: {held}")
-        if kind in TOXICS and func in ("inject", "revert"):
+        if REGISTRY[kind].toxic is not None and func in ("inject", "revert"):
             self._track(step, func, proxy, toxic_name(kind, str(args.get("stream"))))
         api = self.target.toxiproxy_url
         base = f"{api or '<toxiproxy>'}/proxies/{proxy}"
@@ -330,17 +269,17 @@ def _defaults(fn: Any) -> dict[str, Any]:
 def _effect(
     kind: str, func: str, proxy: str, args: Mapping[str, Any], base: str, upstream: str | None
 ) -> tuple[str, str, ToxicPlan | None]:
-    if kind in TOXICS and func in ("inject", "revert"):
-        toxic_type, attributes = TOXICS[kind]
+    spec = REGISTRY[kind].toxic  # what the fault's inject sends, by its own declaration
+    if spec is not None and func in ("inject", "revert"):
         stream = str(args.get("stream"))
         name = toxic_name(kind, stream)
         if func == "revert":
             return f"remove toxic {name} from proxy {proxy}", f"DELETE {base}/toxics/{name}", None
-        values = {attr: args.get(arg) for attr, arg in attributes.items()}
-        toxic = ToxicPlan(name, toxic_type, stream, args.get("toxicity"), values)
+        values = spec.values(args)
+        toxic = ToxicPlan(name, spec.type, stream, args.get("toxicity"), values)
         shown = " ".join(f"{k}={v}" for k, v in values.items())
         effect = (
-            f"add toxic {name} to proxy {proxy}: type {toxic_type}, stream {stream}, "
+            f"add toxic {name} to proxy {proxy}: type {spec.type}, stream {stream}, "
             f"toxicity {toxic.toxicity}, {shown}"
         )
         return effect, f"POST {base}/toxics", toxic

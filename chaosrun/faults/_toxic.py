@@ -1,9 +1,16 @@
-"""Shared inject/revert for Toxiproxy-backed faults: undo entry first, then act."""
+"""Shared inject/revert for Toxiproxy-backed faults: undo entry first, then act.
+
+Each toxic fault module declares `TOXIC = ToxicSpec(type, {toxic attribute: fault argument})`;
+`inject_toxic` builds what it sends from it, and so does the dry-run plan (`chaosrun.engine.plan`),
+so that the two cannot disagree.
+"""
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +21,7 @@ from chaosrun.lab.toxiproxy import Toxic, ToxiproxyClient
 __all__ = [
     "STREAMS",
     "TOXIPROXY_URL_ENV",
+    "ToxicSpec",
     "client_for",
     "inject_toxic",
     "revert_toxic",
@@ -24,6 +32,18 @@ __all__ = [
 TOXIPROXY_URL_ENV = "CHAOSRUN_TOXIPROXY_URL"
 STREAMS = ("downstream", "upstream")
 Configuration = dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ToxicSpec:
+    """The Toxiproxy toxic a fault adds: its type and {toxic attribute: fault argument}."""
+
+    type: str
+    attributes: Mapping[str, str]
+
+    def values(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """The toxic's attributes from the fault's arguments (None for a missing argument)."""
+        return {attr: arguments.get(arg) for attr, arg in self.attributes.items()}
 
 
 def client_for(configuration: Configuration) -> ToxiproxyClient:
@@ -54,19 +74,21 @@ def _check_common(stream: str, toxicity: float) -> None:
 
 def inject_toxic(
     kind: str,
-    toxic_type: str,
+    spec: ToxicSpec,
     proxy: str,
     stream: str,
     toxicity: float,
-    attributes: dict[str, int],
+    arguments: Mapping[str, int],
     configuration: Configuration,
 ) -> dict[str, Any]:
+    """Add the toxic `spec` describes; `arguments` are the fault's own, by argument name."""
     _check_common(stream, toxicity)
     client = client_for(configuration)
     name = toxic_name(kind, stream)
     log = undo_log()
     entry = undo.record(log, "remove_toxic", client.url, proxy, name, kind) if log else None
-    toxic = client.add_toxic(proxy, Toxic(name, toxic_type, stream, toxicity, attributes))
+    attributes = spec.values(arguments)
+    toxic = client.add_toxic(proxy, Toxic(name, spec.type, stream, toxicity, attributes))
     if log and entry:
         undo.mark_applied(log, entry.id, time.time())
     return {

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaosrun.faults._toxic import inject_toxic, revert_toxic
+from chaosrun.faults._toxic import ToxicSpec, inject_toxic, revert_toxic
 
 __all__ = ["inject", "revert"]
 
 LIMITS = {"rate_kbps": (0, 10000000)}
+TOXIC = ToxicSpec("bandwidth", {"rate": "rate_kbps"})
 
 
 def inject(
@@ -19,10 +20,8 @@ def inject(
     toxicity: float = 1.0,
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    attributes = {"rate": rate_kbps}
-    return inject_toxic(
-        "bandwidth", "bandwidth", proxy, stream, toxicity, attributes, configuration
-    )
+    arguments = {"rate_kbps": rate_kbps}
+    return inject_toxic("bandwidth", TOXIC, proxy, stream, toxicity, arguments, configuration)
 
 
 def revert(

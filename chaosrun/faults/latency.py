@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaosrun.faults._toxic import inject_toxic, revert_toxic
+from chaosrun.faults._toxic import ToxicSpec, inject_toxic, revert_toxic
 
 __all__ = ["inject", "revert"]
 
 LIMITS = {"latency_ms": (0, 3_600_000), "jitter_ms": (0, 3_600_000)}
+TOXIC = ToxicSpec("latency", {"latency": "latency_ms", "jitter": "jitter_ms"})
 
 
 def inject(
@@ -20,8 +21,8 @@ def inject(
     toxicity: float = 1.0,
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    attributes = {"latency": latency_ms, "jitter": jitter_ms}
-    return inject_toxic("latency", "latency", proxy, stream, toxicity, attributes, configuration)
+    arguments = {"latency_ms": latency_ms, "jitter_ms": jitter_ms}
+    return inject_toxic("latency", TOXIC, proxy, stream, toxicity, arguments, configuration)
 
 
 def revert(

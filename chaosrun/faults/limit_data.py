@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaosrun.faults._toxic import inject_toxic, revert_toxic
+from chaosrun.faults._toxic import ToxicSpec, inject_toxic, revert_toxic
 
 __all__ = ["inject", "revert"]
 
 LIMITS = {"limit_bytes": (0, 1099511627776)}
+TOXIC = ToxicSpec("limit_data", {"bytes": "limit_bytes"})
 
 
 def inject(
@@ -19,10 +20,8 @@ def inject(
     toxicity: float = 1.0,
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    attributes = {"bytes": limit_bytes}
-    return inject_toxic(
-        "limit_data", "limit_data", proxy, stream, toxicity, attributes, configuration
-    )
+    arguments = {"limit_bytes": limit_bytes}
+    return inject_toxic("limit_data", TOXIC, proxy, stream, toxicity, arguments, configuration)
 
 
 def revert(

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaosrun.faults._toxic import inject_toxic, revert_toxic
+from chaosrun.faults._toxic import ToxicSpec, inject_toxic, revert_toxic
 
 __all__ = ["inject", "revert"]
 
 LIMITS = {"timeout_ms": (0, 3600000)}
+TOXIC = ToxicSpec("reset_peer", {"timeout": "timeout_ms"})
 
 
 def inject(
@@ -22,10 +23,8 @@ def inject(
     toxicity: float = 1.0,
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    attributes = {"timeout": timeout_ms}
-    return inject_toxic(
-        "reset_peer", "reset_peer", proxy, stream, toxicity, attributes, configuration
-    )
+    arguments = {"timeout_ms": timeout_ms}
+    return inject_toxic("reset_peer", TOXIC, proxy, stream, toxicity, arguments, configuration)
 
 
 def revert(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaosrun.faults._toxic import inject_toxic, revert_toxic
+from chaosrun.faults._toxic import ToxicSpec, inject_toxic, revert_toxic
 
 __all__ = ["inject", "revert"]
 
@@ -16,6 +16,14 @@ LIMITS = {
     "size_variation_bytes": (0, 1073741824),
     "delay_us": (0, 60000000),
 }
+TOXIC = ToxicSpec(
+    "slicer",
+    {
+        "average_size": "average_size_bytes",
+        "size_variation": "size_variation_bytes",
+        "delay": "delay_us",
+    },
+)
 
 
 def inject(
@@ -28,12 +36,12 @@ def inject(
     toxicity: float = 1.0,
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    attributes = {
-        "average_size": average_size_bytes,
-        "size_variation": size_variation_bytes,
-        "delay": delay_us,
+    arguments = {
+        "average_size_bytes": average_size_bytes,
+        "size_variation_bytes": size_variation_bytes,
+        "delay_us": delay_us,
     }
-    return inject_toxic("slicer", "slicer", proxy, stream, toxicity, attributes, configuration)
+    return inject_toxic("slicer", TOXIC, proxy, stream, toxicity, arguments, configuration)
 
 
 def revert(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaosrun.faults._toxic import inject_toxic, revert_toxic
+from chaosrun.faults._toxic import ToxicSpec, inject_toxic, revert_toxic
 
 __all__ = ["inject", "revert"]
 
 LIMITS = {"delay_ms": (0, 3600000)}
+TOXIC = ToxicSpec("slow_close", {"delay": "delay_ms"})
 
 
 def inject(
@@ -19,10 +20,8 @@ def inject(
     toxicity: float = 1.0,
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    attributes = {"delay": delay_ms}
-    return inject_toxic(
-        "slow_close", "slow_close", proxy, stream, toxicity, attributes, configuration
-    )
+    arguments = {"delay_ms": delay_ms}
+    return inject_toxic("slow_close", TOXIC, proxy, stream, toxicity, arguments, configuration)
 
 
 def revert(

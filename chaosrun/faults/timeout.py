@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaosrun.faults._toxic import inject_toxic, revert_toxic
+from chaosrun.faults._toxic import ToxicSpec, inject_toxic, revert_toxic
 
 __all__ = ["inject", "revert"]
 
 LIMITS = {"timeout_ms": (0, 3600000)}
+TOXIC = ToxicSpec("timeout", {"timeout": "timeout_ms"})
 
 
 def inject(
@@ -20,8 +21,8 @@ def inject(
     toxicity: float = 1.0,
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    attributes = {"timeout": timeout_ms}
-    return inject_toxic("timeout", "timeout", proxy, stream, toxicity, attributes, configuration)
+    arguments = {"timeout_ms": timeout_ms}
+    return inject_toxic("timeout", TOXIC, proxy, stream, toxicity, arguments, configuration)
 
 
 def revert(

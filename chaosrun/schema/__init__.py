@@ -5,8 +5,9 @@ The document is plain data (see `chaosrun.schema.yamlmap`); `Ctx.lines` maps key
 in `Ctx.errors`; validation keeps going so that `chaosrun validate` can report them all.
 
 Modules: `common` (context and shared checks), `document` (top level), `sections`, `activities`,
-`providers`, `python_provider`, `tolerances`, `extension` (the chaosrun block), and for reading
-files `source` (bytes -> text) and `yamlmap` (text -> plain data + line map).
+`providers`, `python_provider`, `tolerances`, `extension` (the chaosrun block), `measurement`
+(load, rto, expect), `safeguards` (abort_when), and for reading files `source` (bytes -> text),
+`yamlmap` (text -> plain data + line map) and `limits` (the hostile-input bounds it enforces).
 """
 
 from chaosrun.schema.common import (

@@ -46,3 +46,17 @@ def test_bad_stream_and_toxicity_are_refused_before_any_call() -> None:
         REGISTRY["latency"].inject(proxy="p", latency_ms=1, stream="sideways", configuration=config)
     with pytest.raises(ValueError, match=r"toxicity must be within \[0, 1\], got 1.5"):
         REGISTRY["latency"].inject(proxy="p", latency_ms=1, toxicity=1.5, configuration=config)
+
+
+@pytest.mark.parametrize("name", KIND_NAMES)
+def test_a_toxic_declaration_maps_every_argument_of_its_inject(name: str) -> None:
+    kind = REGISTRY[name]
+    module = importlib.import_module(f"chaosrun.faults.{name}")
+    assert kind.toxic is getattr(module, "TOXIC", None)
+    if kind.toxic is None:
+        assert name in ("proxy_down", "fail_for")  # they act on the proxy or the dependency
+        return
+    assert kind.toxic.type == name
+    params = set(inspect.signature(kind.inject).parameters)
+    own = params - {"proxy", "stream", "toxicity", "configuration"}
+    assert sorted(kind.toxic.attributes.values()) == sorted(own)

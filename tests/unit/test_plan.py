@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from chaosrun.engine import undo
-from chaosrun.engine.plan import TOXICS, Plan, ProxyView, TargetView, build_plan, view_target
+from chaosrun.engine.plan import Plan, ProxyView, TargetView, build_plan
+from chaosrun.engine.target import view_target
 from chaosrun.faults import KIND_NAMES, REGISTRY
 from chaosrun.lab.toxiproxy import Toxic
 from chaosrun.load import load_experiment
@@ -30,16 +31,23 @@ RUNNING = TargetView(
     ),
     "the lab started by 'chaosrun lab up' (variant healthy)",
 )
-# One call per toxic kind, with every argument set away from its default.
-TOXIC_CALLS: dict[str, dict[str, Any]] = {
-    "latency": {"latency_ms": 800, "jitter_ms": 5},
-    "bandwidth": {"rate_kbps": 64},
-    "slow_close": {"delay_ms": 300},
-    "timeout": {"timeout_ms": 0},
-    "reset_peer": {"timeout_ms": 10},
-    "slicer": {"average_size_bytes": 100, "size_variation_bytes": 10, "delay_us": 50},
-    "limit_data": {"limit_bytes": 4096},
+# One call per toxic kind, with every argument set away from its default, and the toxic type and
+# attributes Toxiproxy documents for it: the plan and the fault share one declaration
+# (chaosrun.faults.<kind>.TOXIC), so this pins both to the wire format.
+TOXIC_CALLS: dict[str, tuple[dict[str, Any], str, dict[str, Any]]] = {
+    "latency": ({"latency_ms": 800, "jitter_ms": 5}, "latency", {"latency": 800, "jitter": 5}),
+    "bandwidth": ({"rate_kbps": 64}, "bandwidth", {"rate": 64}),
+    "slow_close": ({"delay_ms": 300}, "slow_close", {"delay": 300}),
+    "timeout": ({"timeout_ms": 0}, "timeout", {"timeout": 0}),
+    "reset_peer": ({"timeout_ms": 10}, "reset_peer", {"timeout": 10}),
+    "slicer": (
+        {"average_size_bytes": 100, "size_variation_bytes": 10, "delay_us": 50},
+        "slicer",
+        {"average_size": 100, "size_variation": 10, "delay": 50},
+    ),
+    "limit_data": ({"limit_bytes": 4096}, "limit_data", {"bytes": 4096}),
 }
+TOXIC_KINDS = {name for name, kind in REGISTRY.items() if kind.toxic is not None}
 
 
 def _action(name: str, kind: str, func: str, **arguments: Any) -> dict[str, Any]:
@@ -60,8 +68,8 @@ def _experiment(
 
 
 def test_every_fault_kind_is_known_to_the_plan() -> None:
-    assert set(TOXICS) | {"proxy_down", "fail_for"} == set(KIND_NAMES)
-    assert set(TOXIC_CALLS) == set(TOXICS)
+    assert TOXIC_KINDS | {"proxy_down", "fail_for"} == set(KIND_NAMES)
+    assert set(TOXIC_CALLS) == TOXIC_KINDS
 
 
 class _Recorder:
@@ -88,7 +96,8 @@ def test_the_planned_toxic_is_what_the_fault_sends(
     recorder = _Recorder()
     monkeypatch.setattr("chaosrun.faults._toxic.client_for", lambda configuration: recorder)
     monkeypatch.delenv(undo.UNDO_LOG_ENV, raising=False)
-    arguments = {"proxy": "catalog", **TOXIC_CALLS[kind], **extra}
+    given, toxic_type, attributes = TOXIC_CALLS[kind]
+    arguments = {"proxy": "catalog", **given, **extra}
     REGISTRY[kind].inject(**arguments)
     revert_arguments = {"proxy": "catalog", **{k: v for k, v in extra.items() if k == "stream"}}
     REGISTRY[kind].revert(**revert_arguments)
@@ -101,6 +110,11 @@ def test_the_planned_toxic_is_what_the_fault_sends(
     on, off = build_plan(experiment, RUNNING).method
     assert on.fault is not None and on.fault.toxic is not None and off.fault is not None
     (proxy, sent), *_ = recorder.added
+    assert (sent.type, sent.attributes) == (toxic_type, attributes)
+    assert (sent.stream, sent.toxicity) == (
+        extra.get("stream", "downstream"),
+        extra.get("toxicity", 1.0),
+    )
     assert (proxy, asdict(on.fault.toxic)) == ("catalog", sent.to_api())
     assert on.fault.request == f"POST {API}/proxies/catalog/toxics"
     assert recorder.removed == [("catalog", sent.name)]
