@@ -162,7 +162,8 @@ def kill_matrix(trials: int, seed: int) -> None:
                 print(
                     f"  {i + 1:3d} {kind:28s} {'ephemeral' if ephemeral else 'lab-up':9s} "
                     f"at {trial.delay_s:4.2f} s  exit {trial.exit_code}  restore {restore}  "
-                    f"{'(run had ended) ' if trial.missed else ''}{mark}"
+                    f"{'(run had ended) ' if trial.missed else ''}"
+                    f"{'(killed before the run began) ' if trial.before_run else ''}{mark}"
                 )
         finally:
             _cli(lab_home, "lab", "down")
@@ -176,12 +177,13 @@ def kill_matrix(trials: int, seed: int) -> None:
         print(f"  {kind:28s} {len(mine):3d} {clean:6d}  {worst:>13s}  {median:>14s}")
     times = [t.restore_s for t in results if t.restore_s is not None]
     leftovers = sum(len(t.leftovers) for t in results)
+    early = sum(t.before_run for t in results)
+    ended = sum(t.missed for t in results)
+    worst = f"{max(times):.2f} s" if times else "-"
     print(
-        f"  total: {len(results)} trials, {sum(t.clean for t in results)} clean, "
-        f"{leftovers} leftovers, worst time-to-restore "
-        f"{max(times):.2f} s"
-        if times
-        else "  no trial restored"
+        f"  total: {len(results)} trials ({early} killed before the run began, {ended} after it "
+        f"ended), {sum(t.clean for t in results)} clean, {leftovers} leftovers, "
+        f"worst time-to-restore {worst}"
     )
 
 
