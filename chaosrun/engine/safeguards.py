@@ -26,6 +26,7 @@ __all__ = [
 # A request needs this long to come back from a healthy service and reach the timeline
 # (the load flushes every 100 ms): the trailing window ends this far before now.
 _AVAILABILITY_MARGIN_S = 0.25
+_SLACK_S = 3.0  # above the load's default request timeout (2 s)
 _QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 
 
@@ -181,8 +182,9 @@ class SliMonitor:
         if fresh:
             first = min(r.scheduled for r in fresh)
             self._load_started = min(first, self._load_started or first)
-        # Records arrive in completion order; a slow one can be older than its neighbours.
-        while self._records and self._records[0].scheduled < now - self._keep_s - 5.0:
+        # Records arrive in completion order: the oldest kept can be younger than a slow one
+        # still to come, so keep a slack of the longest a request stays unanswered (timeout).
+        while self._records and self._records[0].scheduled < now - self._keep_s - _SLACK_S:
             self._records.popleft()
         for guard in self.guards:
             seen = observe(guard, self._records, now, self.rate, self.slo_availability, self._tally)
