@@ -262,3 +262,26 @@ def test_a_second_run_on_the_same_lab_is_refused_naming_the_holder(
         first.kill()
     assert first.returncode == 130
     assert is_clean(client)
+
+
+def test_crashed_explicit_target_is_seen_through_refused_connections(
+    own_lab: tuple[Path, LabInfo], tmp_path: Path
+) -> None:
+    """No PID to watch on someone else's service: the load's refused connections tell."""
+    home, info = own_lab
+
+    def explicit_with_load(doc: dict[str, Any]) -> None:
+        doc["extensions"][0]["target"] = {
+            "service_url": info.service_url,
+            "toxiproxy_url": info.toxiproxy_url,
+        }
+        doc["extensions"][0]["load"] = {"rate": 50, "endpoints": ["/health"], "warmup_s": 0.5}
+
+    experiment = _with(HELD, tmp_path, explicit_with_load)
+    gateway = _pid(home, "gateway")
+    code, out, took = _run_and_break(home, lambda: os.kill(gateway, signal.SIGKILL), experiment)
+    assert code == 4
+    assert took < 30
+    reason = _journal(out)["chaosrun"]["worker"]["reason"]
+    assert reason.startswith(f"target unreachable: {info.service_url} refused every connection")
+    assert is_clean(ToxiproxyClient(info.toxiproxy_url))
