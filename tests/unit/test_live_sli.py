@@ -8,7 +8,21 @@ from pathlib import Path
 import pytest
 
 from chaosrun.measure.timeline import HEADER, RequestRecord, format_record
+from chaosrun.probes import sli
 from chaosrun.probes.sli import LOAD_RATE_ENV, TIMELINE_ENV, live_sli
+
+
+class _FrozenClock:
+    """The probe reads the clock after the test built its timeline: freeze it in between."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
 
 
 def _timeline(path: Path, records: list[RequestRecord]) -> None:
@@ -26,6 +40,7 @@ def test_live_sli_over_the_trailing_window(tmp_path: Path, monkeypatch: pytest.M
     _timeline(path, old + recent)
     monkeypatch.setenv(TIMELINE_ENV, str(path))
     monkeypatch.setenv(LOAD_RATE_ENV, "100")
+    monkeypatch.setattr(sli, "time", _FrozenClock(now))
     result = live_sli(window_s=1.0, margin_s=0.5)
     assert result["availability"] == 1.0  # the old failures are outside the window
     assert result["requests"] == 100 and result["unanswered"] == 0
@@ -44,6 +59,7 @@ def test_unanswered_requests_count_as_slow_not_failed(
     _timeline(path, recent)
     monkeypatch.setenv(TIMELINE_ENV, str(path))
     monkeypatch.setenv(LOAD_RATE_ENV, "100")
+    monkeypatch.setattr(sli, "time", _FrozenClock(now))
     result = live_sli(window_s=1.0, margin_s=0.5)
     assert (result["expected"], result["requests"], result["unanswered"]) == (100, 40, 60)
     assert result["availability"] == 1.0
