@@ -11,6 +11,7 @@ import contextlib
 import json
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,14 +101,17 @@ def end_measurement(
     experiment: Experiment,
     target: Target,
     run_dir: Path,
-    cooldown: bool,
+    interrupted: Callable[[], bool],
     on_event: Any,
 ) -> dict[str, Any]:
+    """`interrupted` cuts the cooldown short (Ctrl-C must not wait for it)."""
     spec = experiment.chaosrun.load
     assert spec is not None
-    if cooldown and spec.cooldown_s > 0:
+    if not interrupted() and spec.cooldown_s > 0:
         on_event({"event": "load", "phase": "cooldown", "seconds": spec.cooldown_s})
-        time.sleep(spec.cooldown_s)
+        ends = time.monotonic() + spec.cooldown_s
+        while not interrupted() and (left := ends - time.monotonic()) > 0:
+            time.sleep(min(left, 0.05))
     load_summary = measurement.load.stop()
     problems: list[str] = []
     gateway_state: Any = None

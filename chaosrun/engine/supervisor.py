@@ -8,6 +8,7 @@ replay the undo log -> write the journal atomically -> stop the ephemeral lab.
 from __future__ import annotations
 
 import json
+import signal
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -104,12 +105,22 @@ def supervise(
                     )
             if measurement is not None and target is not None:
                 measured = end_measurement(
-                    measurement, experiment, target, run_dir, signals.received is None, on_event
+                    measurement,
+                    experiment,
+                    target,
+                    run_dir,
+                    lambda: signals.received is not None,
+                    on_event,
                 )
             if target is not None:
                 release_target(target)
             if lock is not None:
                 lock.release()
+    if signals.received is not None and worker_result.get("status_override") is None:
+        # Ctrl-C after the experiment itself ended (cooldown, journal): still an interruption.
+        name = signal.Signals(signals.received).name
+        worker_result["reason"] = f"{name} received after the experiment: cooldown cut short"
+        worker_result["status_override"] = "interrupted"
     events = read_events(run_dir / EVENTS_FILE)
     journal = compose_journal(
         document=experiment.document,

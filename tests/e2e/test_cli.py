@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from chaosrun.engine.rundir import list_runs, read_record
 from chaosrun.engine.worker import EVENTS_FILE
 from chaosrun.lab.toxiproxy import ToxiproxyClient
@@ -243,3 +245,28 @@ def test_the_next_run_reverts_what_a_killed_supervisor_left(lab: dict[str, Any])
     assert is_clean(client)
     record = read_record(dead_run)
     assert record is not None and record.state == "reconciled"
+
+
+def test_ctrl_c_during_the_cooldown_does_not_wait_for_it(
+    lab: dict[str, Any], tmp_path: Path
+) -> None:
+    document = yaml.safe_load((REPO / "tests/e2e/experiments/kill-target.yaml").read_text())
+    document["extensions"][0]["load"]["cooldown_s"] = 30
+    experiment = tmp_path / "long-cooldown.yaml"
+    experiment.write_text(yaml.safe_dump(document))
+    proc = start_cli(lab["home"], "run", str(experiment))
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "load: cooldown 30 s" in line:
+                break
+        interrupted_at = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        took = time.monotonic() - interrupted_at
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert took < 10, "Ctrl-C must cut the 30 s cooldown short"
+    assert "SIGINT received after the experiment: cooldown cut short" in out
+    assert is_clean(ToxiproxyClient(lab["toxiproxy_api"]))
