@@ -29,6 +29,7 @@ from chaosrun.engine.worker import EVENTS_FILE, EXPERIMENT_FILE
 from chaosrun.lab.procs import OWNER_ENV, ProcessRef, process_start_time
 from chaosrun.model import Experiment
 from chaosrun.probes.sli import LOAD_RATE_ENV, TIMELINE_ENV
+from chaosrun.tail import read_appended
 
 __all__ = [
     "INTERRUPT_GRACE_S",
@@ -185,19 +186,11 @@ def _send(proc: subprocess.Popen[bytes], signum: int) -> None:
 
 
 def _pump_events(path: Path, offset: int, on_event: EventSink) -> int:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(offset)
-            chunk = handle.read()
-    except FileNotFoundError:
-        return offset
-    end = chunk.rfind(b"\n")
-    if end < 0:
-        return offset
-    for line in chunk[: end + 1].splitlines():
+    chunk, offset = read_appended(path, offset)
+    for line in chunk.splitlines():
         with contextlib.suppress(ValueError):
             on_event(json.loads(line))
-    return offset + end + 1
+    return offset
 
 
 def read_events(path: Path) -> list[dict[str, Any]]:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from chaosrun.tail import read_appended
+
 __all__ = [
     "ERROR_KINDS",
     "HEADER",
@@ -111,15 +113,6 @@ class TimelineTail:
         self._offset = 0
 
     def read_new(self) -> list[RequestRecord]:
-        try:
-            with open(self.path, "rb") as handle:
-                handle.seek(self._offset)
-                chunk = handle.read()
-        except FileNotFoundError:
-            return []
-        end = chunk.rfind(b"\n")
-        if end < 0:
-            return []
-        self._offset += end + 1
-        text = chunk[: end + 1].decode("utf-8", errors="replace")
+        chunk, self._offset = read_appended(self.path, self._offset)
+        text = chunk.decode("utf-8", errors="replace")
         return list(parse_records(text.splitlines(keepends=True)))
