@@ -8,16 +8,20 @@ what it writes; this is the last line of defence before the journal is written a
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import socket
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from chaosrun.engine.redact import Redactor
 
-__all__ = ["JOURNAL_STATUSES", "compose_journal"]
+__all__ = ["JOURNAL_FILE", "JOURNAL_STATUSES", "compose_journal", "read_json_object"]
+
+JOURNAL_FILE = "journal.json"  # in the run directory
 
 JOURNAL_STATUSES = ("completed", "failed", "aborted", "interrupted")
 
@@ -81,3 +85,12 @@ def compose_journal(
     redactor = Redactor.for_experiment(document, os.environ if environ is None else environ)
     redacted: dict[str, Any] = redactor.data(journal)
     return redacted
+
+
+def read_json_object(path: Path) -> dict[str, Any] | None:
+    """A JSON object from a file a worker may have left half-written or not at all."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import signal
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 from chaosrun.atomic import write_atomic
 from chaosrun.engine import undo
-from chaosrun.engine.journal import compose_journal
+from chaosrun.engine.follow import read_events
+from chaosrun.engine.journal import JOURNAL_FILE, compose_journal, read_json_object
 from chaosrun.engine.rundir import RunRecord, list_runs, read_record, update_state
 from chaosrun.engine.worker import EVENTS_FILE, EXPERIMENT_FILE, WORKER_JOURNAL_FILE
 from chaosrun.lab.lab import lab_down, load_lab_info
 from chaosrun.lab.procs import owned_processes, stop
 
-__all__ = ["JOURNAL_FILE", "Reconciled", "reconcile_dead_runs"]
-
-JOURNAL_FILE = "journal.json"
+__all__ = ["Reconciled", "reconcile_dead_runs"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,37 +79,20 @@ def _write_journal(
     run_dir: Path, record: RunRecord, outcomes: list[undo.ReplayOutcome], by: str
 ) -> None:
     """The dead supervisor could not write its journal: compose one from what the run left."""
-    try:
-        document = json.loads((run_dir / EXPERIMENT_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        document = {"title": record.experiment}
-    events: list[dict[str, Any]] = []
-    with contextlib.suppress(OSError):
-        for line in (run_dir / EVENTS_FILE).read_text(encoding="utf-8").splitlines():
-            with contextlib.suppress(ValueError):
-                events.append(json.loads(line))
-    worker_journal = None
-    with contextlib.suppress(OSError, ValueError):
-        worker_journal = json.loads((run_dir / WORKER_JOURNAL_FILE).read_text(encoding="utf-8"))
+    document = read_json_object(run_dir / EXPERIMENT_FILE) or {"title": record.experiment}
+    events = read_events(run_dir / EVENTS_FILE)
+    worker_journal = read_json_object(run_dir / WORKER_JOURNAL_FILE)
     reason = f"supervisor (pid {record.supervisor.pid}) died; faults reverted by {by}"
     journal = compose_journal(
         document=document,
-        worker_journal=worker_journal if isinstance(worker_journal, dict) else None,
+        worker_journal=worker_journal,
         events=events,
         chaosrun={
             "run_id": record.run_id,
             "run_dir": str(run_dir),
             "experiment_file": record.experiment,
             "worker": {"reason": reason},
-            "undo": [
-                {
-                    "op": o.entry.op,
-                    "proxy": o.entry.proxy,
-                    "reverted_by_supervisor": o.reverted,
-                    "error": o.error,
-                }
-                for o in outcomes
-            ],
+            "undo": [o.to_dict() for o in outcomes],
             "reconciled": {"by": by, "at": time.time()},
         },
         started_at=record.started_at or time.time(),

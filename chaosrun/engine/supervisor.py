@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from chaosrun.atomic import write_atomic
-from chaosrun.engine import undo
 from chaosrun.engine.follow import (
     INTERRUPT_GRACE_S,
     Abort,
@@ -25,7 +24,7 @@ from chaosrun.engine.follow import (
     run_worker,
     trap_signals,
 )
-from chaosrun.engine.journal import compose_journal
+from chaosrun.engine.journal import JOURNAL_FILE, compose_journal, read_json_object
 from chaosrun.engine.lock import RunLock, acquire
 from chaosrun.engine.measurement import Measurement, begin_measurement, end_measurement
 from chaosrun.engine.reconcile import reconcile_dead_runs
@@ -101,7 +100,7 @@ def supervise(
                 target = restoration.target
                 if restoration.outcomes or restoration.fallback:
                     on_event(
-                        {"event": "undo", "outcomes": [_outcome(o) for o in restoration.outcomes]}
+                        {"event": "undo", "outcomes": [o.to_dict() for o in restoration.outcomes]}
                     )
             if measurement is not None and target is not None:
                 measured = end_measurement(
@@ -124,7 +123,7 @@ def supervise(
     events = read_events(run_dir / EVENTS_FILE)
     journal = compose_journal(
         document=experiment.document,
-        worker_journal=_read_json(run_dir / WORKER_JOURNAL_FILE),
+        worker_journal=read_json_object(run_dir / WORKER_JOURNAL_FILE),
         events=events,
         chaosrun={
             "run_id": run_id,
@@ -132,7 +131,7 @@ def supervise(
             "experiment_file": str(experiment.path),
             "target": target.describe() if target else None,
             "worker": worker_result,
-            "undo": [_outcome(o) for o in (restoration.outcomes if restoration else ())],
+            "undo": [o.to_dict() for o in (restoration.outcomes if restoration else ())],
             "restore": _restore_summary(restoration, abort),
             "safeguard": abort.firing.to_dict() if abort.firing else None,
             "reconciled_dead_runs": [str(r.run_dir) for r in reconciled],
@@ -142,10 +141,10 @@ def supervise(
         started_at=started,
         override_status=worker_result.get("status_override"),
     )
-    final_path = journal_path or run_dir / "journal.json"
+    final_path = journal_path or run_dir / JOURNAL_FILE
     text = json.dumps(journal, indent=2, default=str)
-    write_atomic(run_dir / "journal.json", text)
-    if final_path != run_dir / "journal.json":
+    write_atomic(run_dir / JOURNAL_FILE, text)
+    if final_path != run_dir / JOURNAL_FILE:
         write_atomic(final_path, text)
     left = restoration.unreverted if restoration else 0
     update_state(run_dir, record, "needs-revert" if left else "finished")
@@ -184,21 +183,3 @@ def _restore_summary(restoration: Restoration | None, abort: Abort) -> dict[str,
             "`chaosrun cleanup` retries them once the target answers again"
         )
     return summary
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _outcome(o: undo.ReplayOutcome) -> dict[str, Any]:
-    return {
-        "op": o.entry.op,
-        "proxy": o.entry.proxy,
-        "toxic": o.entry.toxic,
-        "reverted_by_supervisor": o.reverted,
-        "error": o.error,
-    }

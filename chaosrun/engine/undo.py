@@ -56,6 +56,16 @@ class ReplayOutcome:
     reverted: bool  # False when there was nothing left to revert
     error: str | None = None
 
+    def to_dict(self) -> dict[str, object]:
+        """For the journal's `chaosrun.undo` list."""
+        return {
+            "op": self.entry.op,
+            "proxy": self.entry.proxy,
+            "toxic": self.entry.toxic,
+            "reverted_by_supervisor": self.reverted,
+            "error": self.error,
+        }
+
 
 def _append(path: Path, record_: dict[str, object]) -> None:
     line = (json.dumps(record_, separators=(",", ":")) + "\n").encode()
