@@ -12,6 +12,7 @@ from chaosrun.lab.variants import VARIANT_NAMES
 __all__ = [
     "KNOWN_VARIANTS",
     "PERCENTILES",
+    "PERCENTILE_LEVELS",
     "ChaosrunSpec",
     "Experiment",
     "FaultUse",
@@ -30,7 +31,14 @@ __all__ = [
 KNOWN_VARIANTS: tuple[str, ...] = VARIANT_NAMES
 
 # Latency percentiles an SLO may name, in ascending order.
-PERCENTILES: tuple[str, ...] = ("p50", "p90", "p95", "p99", "p999")
+PERCENTILE_LEVELS: dict[str, float] = {
+    "p50": 50.0,
+    "p90": 90.0,
+    "p95": 95.0,
+    "p99": 99.0,
+    "p999": 99.9,
+}
+PERCENTILES: tuple[str, ...] = tuple(PERCENTILE_LEVELS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from chaosrun.measure.timeline import RequestRecord
 from chaosrun.measure.trailing import trailing_sli
-from chaosrun.model import SliGuard
+from chaosrun.model import PERCENTILE_LEVELS, SliGuard
 
 __all__ = [
     "BreachClock",
@@ -27,7 +27,6 @@ __all__ = [
 # (the load flushes every 100 ms): the trailing window ends this far before now.
 _AVAILABILITY_MARGIN_S = 0.25
 _SLACK_S = 3.0  # above the load's default request timeout (2 s)
-_QUANTILES = {"p50": 0.5, "p90": 0.9, "p95": 0.95, "p99": 0.99, "p999": 0.999}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +114,7 @@ def observe(
             f"({sli.errors}/{sli.requests} failed in {guard.window_s:g} s)"
         )
         return Observation(value, value < guard.threshold, text)
-    latency = sli.percentile_ms(_QUANTILES[guard.metric])
+    latency = sli.percentile_ms(PERCENTILE_LEVELS[guard.metric] / 100)
     if latency is None:
         return Observation(None, False, f"no requests{on} in the window")
     unanswered = f", {sli.unanswered} unanswered" if sli.unanswered else ""

@@ -24,7 +24,7 @@ from fractions import Fraction
 from hdrh.histogram import HdrHistogram  # type: ignore[import-untyped]
 
 from chaosrun.measure.timeline import RequestRecord
-from chaosrun.model import Slo
+from chaosrun.model import PERCENTILE_LEVELS, Slo
 
 __all__ = [
     "HISTOGRAM_DIGITS",
@@ -41,7 +41,7 @@ __all__ = [
 
 HISTOGRAM_RANGE_US = (1, 60_000_000)  # 1 µs .. 60 s
 HISTOGRAM_DIGITS = 3
-_PERCENTILES = (("p50", 50.0), ("p90", 90.0), ("p95", 95.0), ("p99", 99.0), ("p999", 99.9))
+_PERCENTILES = tuple(PERCENTILE_LEVELS.items())
 
 
 @dataclass(frozen=True, slots=True)
