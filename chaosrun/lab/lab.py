@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from chaosrun.atomic import write_atomic
-from chaosrun.errors import LabError, ToxiproxyError
+from chaosrun.errors import LabError
 from chaosrun.lab.ports import free_ports, is_listening
 from chaosrun.lab.procs import OWNER_ENV, ProcessRef, spawn, stop
 from chaosrun.lab.server import find_toxiproxy_server
@@ -209,24 +209,10 @@ def restart_toxiproxy(info: LabInfo, owner: str | None = None) -> LabInfo:
     ref, _ = spawn("toxiproxy", argv, directory / "logs" / "toxiproxy.log", env=env)
     processes = tuple(ref if p.name == "toxiproxy" else p for p in info.processes)
     restarted = replace(info, processes=processes)
-    client = ToxiproxyClient(info.toxiproxy_url, timeout_s=0.5)
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    wanted = {p.name for p in info.proxies}
-    while not _has_proxies(client, wanted):
-        if not ref.alive() or time.monotonic() > deadline:
-            log = _log_tail(directory / "logs" / "toxiproxy.log")
-            raise LabError(f"toxiproxy did not restart on {info.toxiproxy_url}: {log}")
-        time.sleep(0.02)
+    _wait_ready(replace(restarted, processes=(ref,)), {})  # the new server only
     if (directory / LAB_FILE).exists():
         write_atomic(directory / LAB_FILE, restarted.to_json())
     return restarted
-
-
-def _has_proxies(client: ToxiproxyClient, names: set[str]) -> bool:
-    try:
-        return set(client.proxies()) >= names
-    except ToxiproxyError:
-        return False
 
 
 def lab_down(info: LabInfo) -> list[int]:
