@@ -173,7 +173,6 @@ class SliMonitor:
         self._tally = BudgetTally(started_at)
         self._clock = BreachClock()
         self._load_started: float | None = None
-        self.last: dict[str, Observation] = {}
 
     def poll(self, now: float, fresh: list[RequestRecord]) -> Firing | None:
         self._tally.add(fresh)
@@ -187,7 +186,6 @@ class SliMonitor:
             self._records.popleft()
         for guard in self.guards:
             seen = observe(guard, self._records, now, self.rate, self.slo_availability, self._tally)
-            self.last[guard.name] = seen
             since = self._clock.update(guard.name, seen.breached, now, guard.for_s)
             if since is not None:
                 return Firing(guard.name, "slo", seen.text, since, now)
