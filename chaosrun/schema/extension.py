@@ -19,7 +19,6 @@ from chaosrun.model import (
 from chaosrun.schema.common import (
     Ctx,
     check_keys,
-    did_you_mean,
     join,
     one_of,
     show,
@@ -160,12 +159,9 @@ def _slo(ctx: Ctx, path: str, value: object) -> Slo | None:
     where = join(path, "latency_ms")
     if "latency_ms" in slo and want_mapping(ctx, where, slo["latency_ms"]):
         for name, ms in slo["latency_ms"].items():
-            if name not in PERCENTILES:
-                hint = (
-                    did_you_mean(name, PERCENTILES) or f"; expected one of {', '.join(PERCENTILES)}"
-                )
-                ctx.err(join(where, name), f"unknown percentile '{name}'{hint}")
-            elif want_number(ctx, join(where, name), ms, low=0):
+            if one_of(ctx, join(where, name), name, PERCENTILES, "percentile") and want_number(
+                ctx, join(where, name), ms, low=0
+            ):
                 latency.append((name, float(ms)))
     latency.sort(key=lambda item: PERCENTILES.index(item[0]))
     window = slo.get("window_s", 1.0)

@@ -21,8 +21,8 @@ from chaosrun.schema.activities import Activities
 from chaosrun.schema.common import (
     Ctx,
     check_keys,
-    did_you_mean,
     join,
+    one_of,
     show,
     want_list,
     want_mapping,
@@ -126,12 +126,7 @@ def _condition(ctx: Ctx, path: str, condition: str, raw: object) -> tuple[str, f
         )
         return None
     ((percentile, ms),) = latency.items()
-    if percentile not in PERCENTILES:
-        hint = (
-            did_you_mean(str(percentile), PERCENTILES)
-            or f"; expected one of {', '.join(PERCENTILES)}"
-        )
-        ctx.err(join(path, str(percentile)), f"unknown percentile {show(percentile)}{hint}")
+    if not one_of(ctx, join(path, str(percentile)), percentile, PERCENTILES, "percentile"):
         return None
     if not want_number(ctx, join(path, percentile), ms, low=0, strict=True, maximum=3_600_000):
         return None
