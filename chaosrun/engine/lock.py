@@ -45,9 +45,11 @@ class RunLock:
         self._fd: int | None = fd
 
     def release(self) -> None:
+        """Remove the file while still holding it (so lock files do not pile up, one per port
+        ever used), then drop the flock; `acquire` retries on a file unlinked under it."""
         if self._fd is not None:
             with contextlib.suppress(OSError):
-                os.ftruncate(self._fd, 0)
+                self.path.unlink()
             os.close(self._fd)  # closing drops the flock
             self._fd = None
 
@@ -56,17 +58,21 @@ def acquire(toxiproxy_url: str, run_id: str, experiment: str) -> RunLock:
     directory = lock_dir()
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = directory / f"{_key(toxiproxy_url)}.lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        who = _holder(fd)
-        os.close(fd)
-        raise TargetBusy(
-            f"{toxiproxy_url} is in use by {who}; wait for that run to end "
-            f"(or stop it with Ctrl-C); lock file {path}",
-            holder=who,
-        ) from None
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            who = _holder(fd)
+            os.close(fd)
+            raise TargetBusy(
+                f"{toxiproxy_url} is in use by {who}; wait for that run to end "
+                f"(or stop it with Ctrl-C); lock file {path}",
+                holder=who,
+            ) from None
+        if _same_file(fd, path):
+            break
+        os.close(fd)  # the previous holder removed it as we opened it: take the new one
     info = {
         "run_id": run_id,
         "pid": os.getpid(),
@@ -87,6 +93,13 @@ def holder(toxiproxy_url: str) -> str | None:
         return busy.holder
     lock.release()
     return None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
 
 
 def _holder(fd: int) -> str:
