@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from chaosrun.errors import TargetBusy
 
-__all__ = ["LOCK_DIR_ENV", "RunLock", "acquire", "holder", "lock_dir"]
+__all__ = ["LOCK_DIR_ENV", "RunLock", "acquire", "holder", "lock_dir", "sweep_stale"]
 
 LOCK_DIR_ENV = "CHAOSRUN_LOCK_DIR"
 
@@ -93,6 +93,26 @@ def holder(toxiproxy_url: str) -> str | None:
         return busy.holder
     lock.release()
     return None
+
+
+def sweep_stale() -> int:
+    """Remove lock files nobody holds (left by a supervisor that was killed); how many."""
+    removed = 0
+    for path in lock_dir().glob("*.lock"):
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if _same_file(fd, path):
+                path.unlink()
+                removed += 1
+        except (BlockingIOError, FileNotFoundError):
+            pass  # held by a live run, or removed meanwhile
+        finally:
+            os.close(fd)
+    return removed
 
 
 def _same_file(fd: int, path: Path) -> bool:

@@ -12,6 +12,7 @@ from chaosrun.atomic import write_atomic
 from chaosrun.engine import undo
 from chaosrun.engine.follow import read_events
 from chaosrun.engine.journal import JOURNAL_FILE, compose_journal, read_json_object
+from chaosrun.engine.lock import sweep_stale
 from chaosrun.engine.rundir import RunRecord, list_runs, read_record, update_state
 from chaosrun.engine.worker import EVENTS_FILE, EXPERIMENT_FILE, WORKER_JOURNAL_FILE
 from chaosrun.lab.lab import lab_down, load_lab_info
@@ -72,6 +73,8 @@ def reconcile_dead_runs(home: Path, by: str = "chaosrun cleanup") -> list[Reconc
             _write_journal(run_dir, record, outcomes, by)
         update_state(run_dir, record, "reconciled")
         results.append(_result(run_dir, active, outcomes, stopped_lab))
+    if results:
+        sweep_stale()  # a killed supervisor could not remove its lock file
     return results
 
 

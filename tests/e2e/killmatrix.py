@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaosrun.engine.journal import JOURNAL_STATUSES
+from chaosrun.engine.lock import lock_dir
 from chaosrun.engine.rundir import RunRecord, list_runs, read_record
 from chaosrun.errors import ToxiproxyError
 from chaosrun.lab.lab import LabInfo, listening_ports, load_lab_info
@@ -174,11 +175,23 @@ def _leftovers(home: Path, run_dir: Path) -> list[str]:
             problems.append(f"ephemeral lab {record.ephemeral_lab} still recorded")
             problems += _lab_problems(info)
     problems += [f"process {pid} names the run dir" for pid in _processes_naming(run_dir)]
+    problems += [f"lock file {path} left" for path in _locks_of(run_dir.name)]
     owners = [str(run_dir), *([record.ephemeral_lab] if record.ephemeral_lab else [])]
     problems += [
         f"process {ref.pid} owned by {owner}" for owner in owners for ref in owned_processes(owner)
     ]
     return problems
+
+
+def _locks_of(run_id: str) -> list[Path]:
+    found = []
+    for path in lock_dir().glob("*.lock"):
+        try:
+            if json.loads(path.read_text() or "{}").get("run_id") == run_id:
+                found.append(path)
+        except (OSError, ValueError):
+            continue
+    return found
 
 
 def _proxy_problems(home: Path, record: RunRecord) -> list[str]:
