@@ -61,11 +61,12 @@ Target: TypeAlias = LabTarget | UrlTarget
 
 @dataclass(frozen=True, slots=True)
 class Slo:
-    """Service-level objectives: availability as a fraction in (0, 1], latency per percentile."""
+    """Service-level objectives: availability in (0, 1], latency per percentile, degraded share."""
 
     availability: float | None = None
     latency_ms: tuple[tuple[str, float], ...] = ()
     window_s: float = 1.0  # trailing window over which the SLO is evaluated
+    max_degraded: float | None = None  # ceiling on the fraction of fallback answers, in [0, 1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,18 +1,32 @@
 """Recovery as a pure function of the timeline, the fault windows and the SLO.
 
-- `t_inject`: the earliest fault injection; `t_clear`: the latest revert (None if one never
-  cleared within the observation).
-- `t_detect`: the first SLO point at or after `t_inject` that is breached.
-- `t_recover`: the first point p after `t_detect` with met=True such that no point in
-  [p, p + stability_s] is breached (points without enough data neither break nor prove it) and
-  the timeline reaches p + stability_s. It may precede `t_clear` (the service coped with the fault
-  still in place): `recovery_after_clear_s` is then negative.
-- RTO = t_recover - t_inject. Every time is a request's scheduled time, so each is resolved to
-  one request interval (`resolution_s`, the median interval between scheduled times).
+Every moment is a request's *scheduled* time, i.e. a moment in the service's life, resolved to one
+request interval (`resolution_s`, the median interval between scheduled times). The SLO's trailing
+window decides *whether* the SLO is breached; it never decides *when*:
 
-`state`: "no-impact" (no breach, and the SLO was evaluated up to `t_clear` (or `t_inject`) +
+- a request is bad for an objective when it breaks it on its own (failed, for availability; failed
+  or slower than the limit, for a latency percentile; answered by a fallback, for `max_degraded`);
+- a bad request *belongs to a breach* when it lies in a trailing window of `window_s` that breaks
+  that objective (a bad request no window breaks is noise the SLO allows);
+- `t_inject`: the earliest fault injection; `t_clear`: the latest revert (None if one never cleared
+  within the observation);
+- `t_detect` (detected): the first request at or after `t_inject` that belongs to a breach. A breach
+  before injection is not detection; an ongoing one is detected at the first such request after it;
+- `t_recover` (recovered): the first moment c after `t_detect` after which the SLO keeps holding for
+  `stability_s`: c is the request right after a request that belongs to a breach, the next request
+  that belongs to a breach comes later than c + stability_s (or never), and the SLO was judged (a
+  window with enough requests) up to c + stability_s. A recovery that flaps back into breach within
+  `stability_s` does not count. It may precede `t_clear` (the service coped with the fault still in
+  place): `recovery_after_clear_s` is then negative;
+- RTO = t_recover - t_inject; TTD = t_detect - t_inject.
+
+For an outage with a clean start and end, these figures do not depend on `window_s`; they do on
+`stability_s` only when the service flaps. `window_s` only decides how many bad requests in how long
+make a breach; an isolated bad request within one window after the outage joins it.
+
+`state`: "no-impact" (no breach, and the SLO was judged up to `t_clear` (or `t_inject`) +
 stability_s), "recovered", "not-recovered" (breached and not stable again before the run ended),
-"no-data" (no breach, but too little traffic after injection to say the SLO held).
+"no-data" (no breach, but the SLO was not judged that far: too little traffic, or the load ended).
 """
 
 from __future__ import annotations
@@ -20,6 +34,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
+from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -84,6 +99,7 @@ class Recovery:
     stability_s: float
     resolution_s: float
     failed_requests: int  # not ok, scheduled in [t_inject, t_recover) (or to the end)
+    degraded_requests: int  # ok but answered by a fallback, in the same span
     requests: int  # all requests in that span
     error_budget: ErrorBudget | None  # None without an availability objective
     impact: Impact | None  # per-request impact within [t_inject, end]
@@ -137,6 +153,7 @@ class Recovery:
             "window_s": self.window_s,
             "stability_s": self.stability_s,
             "failed_requests": self.failed_requests,
+            "degraded_requests": self.degraded_requests,
             "requests": self.requests,
             "error_budget": None if self.error_budget is None else self.error_budget.to_dict(),
             "impact": impact,
@@ -170,16 +187,18 @@ def analyse_recovery(
     t_end = last + resolution if resolution > 0 else math.nextafter(last, math.inf)
 
     points = slo_series(ordered, slo)
-    detect = next((p for p in points if p.t >= t_inject and p.met is False), None)
-    t_detect = None if detect is None else detect.t
+    judged = [p.t for p in points if p.met is not None]
+    judged_until = judged[-1] if judged else -math.inf
+    breaching = [t for t in _breaching_times(ordered, points, slo) if t >= t_inject]
+    t_detect = breaching[0] if breaching else None
     t_recover = None
     if t_detect is not None:
-        t_recover = _first_stable(points, t_detect, stability_s, last)
+        times = [r.scheduled for r in ordered]
+        t_recover = _recovered_at(times, breaching, stability_s, judged_until)
         state: RecoveryState = "not-recovered" if t_recover is None else "recovered"
     else:
         horizon = (t_inject if t_clear is None else t_clear) + stability_s
-        evaluated = any(p.met is not None and p.t >= horizon for p in points)
-        state = "no-impact" if evaluated else "no-data"
+        state = "no-impact" if judged_until >= horizon else "no-data"
 
     span_end = t_end if t_recover is None else t_recover
     in_span = [r for r in ordered if t_inject <= r.scheduled < span_end]
@@ -199,6 +218,7 @@ def analyse_recovery(
         stability_s=stability_s,
         resolution_s=resolution,
         failed_requests=sum(not r.ok for r in in_span),
+        degraded_requests=sum(r.ok and r.degraded for r in in_span),
         requests=len(in_span),
         error_budget=budget,
         impact=impact_window(ordered, t_inject, t_end, slo.strictest_ms),
@@ -208,20 +228,44 @@ def analyse_recovery(
     )
 
 
-def _first_stable(
-    points: Sequence[SloPoint], t_detect: float, stability_s: float, last: float
+def _breaching_times(
+    ordered: Sequence[RequestRecord], points: Sequence[SloPoint], slo: SloSpec
+) -> list[float]:
+    """Scheduled times of the bad requests that lie in a window breaking their objective.
+
+    A window's bounds are found exactly as `slo_series` found them (same bisect on the same times),
+    so membership never differs from the window that was judged by a float rounding.
+    """
+    times = [r.scheduled for r in ordered]
+    belongs = [False] * len(ordered)
+    for objective in slo.objectives():
+        cover = [0] * (len(ordered) + 1)  # difference array over record indices
+        for p in points:
+            if objective.name in p.broken:
+                cover[bisect_right(times, p.t - slo.window_s)] += 1
+                cover[bisect_right(times, p.t)] -= 1
+        depth = 0
+        for i, r in enumerate(ordered):
+            depth += cover[i]
+            if depth > 0 and not belongs[i] and objective.is_bad(r):
+                belongs[i] = True
+    return [t for t, b in zip(times, belongs, strict=True) if b]
+
+
+def _recovered_at(
+    times: Sequence[float], breaching: Sequence[float], stability_s: float, judged_until: float
 ) -> float | None:
-    """The first met point after t_detect followed by stability_s without a breach."""
-    next_breach = math.inf  # scanning backwards: time of the nearest breach at or after i
-    candidate: float | None = None
-    for p in reversed(points):
-        if p.t <= t_detect:
-            break
-        if p.met is False:
-            next_breach = p.t
-        elif p.met and p.t + stability_s <= last and next_breach > p.t + stability_s:
-            candidate = p.t  # keep the earliest
-    return candidate
+    """The first request after a breaching one from which no breaching request follows within
+    stability_s, provided the SLO was judged that far; None if there is none in the timeline."""
+    for i, bad_at in enumerate(breaching):
+        k = bisect_right(times, bad_at)
+        if k == len(times):
+            return None  # the timeline ends in breach
+        candidate = times[k]
+        next_bad = breaching[i + 1] if i + 1 < len(breaching) else math.inf
+        if next_bad > candidate + stability_s:
+            return candidate if judged_until >= candidate + stability_s else None
+    return None
 
 
 def _resolution(ordered: Sequence[RequestRecord]) -> float:

@@ -17,7 +17,7 @@ second; a request belongs to a window by its scheduled time.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -31,6 +31,7 @@ __all__ = [
     "HISTOGRAM_RANGE_US",
     "Impact",
     "LatencyObjective",
+    "Objective",
     "SloPoint",
     "SloSpec",
     "WindowStats",
@@ -149,18 +150,27 @@ class LatencyObjective:
 
 @dataclass(frozen=True, slots=True)
 class SloSpec:
-    """The SLO as evaluated over a trailing window of `window_s` seconds."""
+    """The SLO as evaluated over a trailing window of `window_s` seconds.
+
+    `max_degraded` bounds the fraction of a window's requests answered by a fallback
+    (degraded answers are ok for availability, but they are impact).
+    """
 
     availability: float | None  # floor on ok / count, in (0, 1]
     latency: tuple[LatencyObjective, ...] = ()
     window_s: float = 1.0
     min_requests: int = 10  # fewer requests in the window: not enough data (met=None)
+    max_degraded: float | None = None  # ceiling on degraded / count, in [0, 1)
 
     def __post_init__(self) -> None:
-        if self.availability is None and not self.latency:
-            raise ValueError("an SLO needs an availability floor or a latency objective")
+        if self.availability is None and not self.latency and self.max_degraded is None:
+            raise ValueError(
+                "an SLO needs an availability floor, a latency objective or a degraded ceiling"
+            )
         if self.availability is not None and not 0 < self.availability <= 1:
             raise ValueError(f"availability must be in (0, 1], got {self.availability}")
+        if self.max_degraded is not None and not 0 <= self.max_degraded < 1:
+            raise ValueError(f"max_degraded must be in [0, 1), got {self.max_degraded}")
         if self.window_s <= 0 or self.min_requests < 1:
             raise ValueError("window_s must be > 0 and min_requests >= 1")
 
@@ -171,12 +181,53 @@ class SloSpec:
         """`window_s` defaults to the Slo's own trailing window."""
         latency = tuple(LatencyObjective.parse(name, limit) for name, limit in slo.latency_ms)
         window = slo.window_s if window_s is None else window_s
-        return cls(slo.availability, latency, window, min_requests)
+        return cls(slo.availability, latency, window, min_requests, slo.max_degraded)
 
     @property
     def strictest_ms(self) -> float | None:
         """The lowest declared latency limit: a single request slower than it is "bad"."""
         return min((o.limit_ms for o in self.latency), default=None)
+
+    def objectives(self) -> tuple[Objective, ...]:
+        """Every objective as "at most `allowed` of a window's requests are bad for it"."""
+        found: list[Objective] = []
+        if self.availability is not None:
+            floor = Fraction(self.availability).limit_denominator(1_000_000_000)
+            found.append(Objective("availability", 1 - floor, _failed))
+        for o in self.latency:
+            found.append(Objective(o.name, o.allowed_over, _slower_than(o.limit_ms)))
+        if self.max_degraded is not None:
+            ceiling = Fraction(self.max_degraded).limit_denominator(1_000_000_000)
+            found.append(Objective("degraded", ceiling, _degraded))
+        return tuple(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Objective:
+    """One objective of an SLO: a window breaks it when more than `allowed` of it is bad."""
+
+    name: str  # "availability", "p99", "degraded"
+    allowed: Fraction
+    is_bad: Callable[[RequestRecord], bool]
+
+    def broken(self, bad: int, n: int) -> bool:
+        """bad / n > allowed, exactly."""
+        return bad * self.allowed.denominator > self.allowed.numerator * n
+
+
+def _failed(r: RequestRecord) -> bool:
+    return not r.ok
+
+
+def _slower_than(limit_ms: float) -> Callable[[RequestRecord], bool]:
+    def slower(r: RequestRecord) -> bool:
+        return not r.ok or r.latency_ms > limit_ms  # a failure is slower than every limit
+
+    return slower
+
+
+def _degraded(r: RequestRecord) -> bool:
+    return r.ok and r.degraded
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,18 +238,18 @@ class SloPoint:
     met: bool | None
     count: int
     availability: float
-    over: tuple[tuple[str, float], ...]  # (objective name, fraction slower than its limit)
+    over: tuple[tuple[str, float], ...]  # (latency objective name, fraction slower than it)
+    broken: tuple[str, ...] = ()  # names of the objectives this window breaks (when judged)
 
 
 def slo_series(records: Iterable[RequestRecord], slo: SloSpec) -> list[SloPoint]:
     """One point per distinct scheduled time, in time order."""
     ordered = sorted(records, key=_scheduled)
     times = [r.scheduled for r in ordered]
+    objectives = slo.objectives()
+    bad_sums = [_prefix(o.is_bad(r) for r in ordered) for o in objectives]
     failed = _prefix(not r.ok for r in ordered)
-    slow = [_prefix(not r.ok or r.latency_ms > o.limit_ms for r in ordered) for o in slo.latency]
-    floor = None
-    if slo.availability is not None:
-        floor = Fraction(slo.availability).limit_denominator(1_000_000_000)
+    latency_names = {o.name for o in slo.latency}
     points: list[SloPoint] = []
     for i, t in enumerate(times):
         if i + 1 < len(times) and times[i + 1] == t:
@@ -206,16 +257,17 @@ def slo_series(records: Iterable[RequestRecord], slo: SloSpec) -> list[SloPoint]
         right = i + 1
         left = bisect_right(times, t - slo.window_s, 0, right)
         n = right - left
-        bad = failed[right] - failed[left]
-        over = [s[right] - s[left] for s in slow]
+        bad = [s[right] - s[left] for s in bad_sums]
         met: bool | None = None
+        broken: tuple[str, ...] = ()
         if n >= slo.min_requests:
-            met = (floor is None or (n - bad) * floor.denominator >= floor.numerator * n) and all(
-                k * o.allowed_over.denominator <= o.allowed_over.numerator * n
-                for k, o in zip(over, slo.latency, strict=True)
-            )
-        fractions = tuple((o.name, k / n) for k, o in zip(over, slo.latency, strict=True))
-        points.append(SloPoint(t, met, n, (n - bad) / n, fractions))
+            broken = tuple(o.name for o, k in zip(objectives, bad, strict=True) if o.broken(k, n))
+            met = not broken
+        over = tuple(
+            (o.name, k / n) for o, k in zip(objectives, bad, strict=True) if o.name in latency_names
+        )
+        errors = failed[right] - failed[left]
+        points.append(SloPoint(t, met, n, (n - errors) / n, over, broken))
     return points
 
 

@@ -143,7 +143,7 @@ def _slo(ctx: Ctx, path: str, value: object) -> Slo | None:
     if not want_mapping(ctx, path, value):
         return None
     slo = cast(dict[str, Any], value)
-    check_keys(ctx, path, slo, ("availability", "latency_ms", "window_s"))
+    check_keys(ctx, path, slo, ("availability", "latency_ms", "window_s", "max_degraded"))
     availability: float | None = None
     if "availability" in slo:
         where, fraction = join(path, "availability"), slo["availability"]
@@ -167,4 +167,12 @@ def _slo(ctx: Ctx, path: str, value: object) -> Slo | None:
     window = slo.get("window_s", 1.0)
     if not want_number(ctx, join(path, "window_s"), window, low=0, maximum=3600):
         window = 1.0
-    return Slo(availability, tuple(latency), float(window))
+    max_degraded: float | None = None
+    if "max_degraded" in slo:
+        where, ceiling = join(path, "max_degraded"), slo["max_degraded"]
+        if want_number(ctx, where, ceiling):
+            if 0 <= ceiling < 1:
+                max_degraded = float(ceiling)
+            else:
+                ctx.err(where, f"max_degraded is a fraction in [0, 1), got {show(ceiling)}")
+    return Slo(availability, tuple(latency), float(window), max_degraded)

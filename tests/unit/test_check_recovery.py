@@ -70,10 +70,11 @@ def test_not_recovered_fails() -> None:
 
 
 def test_real_outage_sentences() -> None:
-    verdict = check_rto(_outage(4.0), 1.5)
+    # the outage is [3, 4): the first failed request is the injection's, the first good one is at 4
+    verdict = check_rto(_outage(4.0), 0.999)
     assert not verdict.passed
-    assert verdict.observed == "recovered after 1.985 s (breached at +0.010 s, 200 failed requests)"
-    assert check_rto(_outage(4.0), 2.0).passed
+    assert verdict.observed == "recovered after 1.000 s (breached at +0.000 s, 200 failed requests)"
+    assert check_rto(_outage(4.0), 1.0).passed
 
 
 def test_no_data_fails() -> None:

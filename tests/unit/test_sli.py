@@ -96,7 +96,12 @@ def test_slo_spec_from_slo() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"availability": None}, "an SLO needs an availability floor or a latency objective"),
+        (
+            {"availability": None},
+            "an SLO needs an availability floor, a latency objective or a degraded ceiling",
+        ),
+        ({"availability": None, "max_degraded": 1.0}, "max_degraded must be in [0, 1), got 1.0"),
+        ({"availability": None, "max_degraded": -0.1}, "max_degraded must be in [0, 1), got -0.1"),
         ({"availability": 1.5}, "availability must be in (0, 1], got 1.5"),
         ({"availability": 0.9, "window_s": 0.0}, "window_s must be > 0 and min_requests >= 1"),
     ],
