@@ -87,6 +87,7 @@ class RtoSpec:
 
     objective_s: float
     stability_s: float = 2.0  # the SLO must hold this long to count as recovered
+    detect_within_s: float | None = None  # time-to-detect objective: the SLO breaks this fast
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from chaosrun.checks.observation import Observation, Verdict
-from chaosrun.checks.recovery import check_rto
+from chaosrun.checks.recovery import check_rto, check_ttd
 from chaosrun.measure.recovery import analyse_recovery
 from chaosrun.measure.sli import SloSpec
 from chaosrun.model import ChaosrunSpec
@@ -40,14 +40,27 @@ def run_checks(observation: Observation, expectations: Sequence[object]) -> list
 
 
 def evaluate(
-    observation: Observation, spec: ChaosrunSpec, load_summary: dict[str, Any]
+    observation: Observation,
+    spec: ChaosrunSpec,
+    load_summary: dict[str, Any],
+    *,
+    method_ran: bool = True,
 ) -> dict[str, Any]:
-    """The journal's measurement section: load figures, recovery analysis, verdicts."""
+    """The journal's measurement section: load figures, recovery analysis, verdicts.
+
+    A run whose method never ran (its steady state failed first) gets no verdict: there was no
+    fault to judge, and a "no fault took effect" failure would hide the real cause.
+    """
     verdicts: list[Verdict] = []
     recovery: dict[str, Any] | None = None
     notes: list[str] = []
-    has_slo = spec.slo is not None and (spec.slo.availability or spec.slo.latency_ms)
-    if spec.slo is not None and has_slo:
+    slo = spec.slo
+    has_slo = slo is not None and (
+        slo.availability is not None or slo.latency_ms or slo.max_degraded is not None
+    )
+    if not method_ran:
+        notes.append("the method did not run: no recovery or resilience verdict was judged")
+    elif spec.slo is not None and has_slo:
         if observation.faults:
             stability = spec.rto.stability_s if spec.rto else 2.0
             analysed = analyse_recovery(
@@ -56,6 +69,8 @@ def evaluate(
             recovery = analysed.to_dict()
             if spec.rto is not None:
                 verdicts.append(check_rto(analysed, spec.rto.objective_s))
+                if spec.rto.detect_within_s is not None:
+                    verdicts.append(check_ttd(analysed, spec.rto.detect_within_s))
         else:
             notes.append("no fault took effect: nothing to recover from")
             if spec.rto is not None:
@@ -64,7 +79,8 @@ def evaluate(
                         "recovery.rto", False, "a fault to recover from", "no fault took effect"
                     )
                 )
-    verdicts.extend(run_checks(observation, spec.expect))
+    if method_ran:
+        verdicts.extend(run_checks(observation, spec.expect))
     short = bool(load_summary.get("short"))
     if short:
         notes.append(

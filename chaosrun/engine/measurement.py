@@ -103,8 +103,10 @@ def end_measurement(
     run_dir: Path,
     interrupted: Callable[[], bool],
     on_event: Any,
+    method_ran: bool = True,
 ) -> dict[str, Any]:
-    """`interrupted` cuts the cooldown short (Ctrl-C must not wait for it)."""
+    """`interrupted` cuts the cooldown short (Ctrl-C must not wait for it); without
+    `method_ran` no verdict is judged (there was nothing to judge)."""
     spec = experiment.chaosrun.load
     assert spec is not None
     if not interrupted() and spec.cooldown_s > 0:
@@ -135,7 +137,7 @@ def end_measurement(
         dependency_stats=stats,
         endpoints_using=_endpoints_using(target, gateway_state),
     )
-    result = evaluate(observation, experiment.chaosrun, load_summary)
+    result = evaluate(observation, experiment.chaosrun, load_summary, method_ran=method_ran)
     result["measurement_problems"] = problems
     on_event({"event": "measured", **result})
     return result

@@ -17,7 +17,7 @@ from chaosrun.errors import LabError, ToxiproxyError
 from chaosrun.lab.lab import restart_toxiproxy
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 
-__all__ = ["Restoration", "restore"]
+__all__ = ["FaultsLeft", "Restoration", "faults_left", "restore"]
 
 _TOXIPROXY_OPS = ("remove_toxic", "enable_proxy")
 
@@ -76,3 +76,40 @@ def _fallback(target: Target, timeout_s: float) -> tuple[str | None, str | None,
         except LabError as exc:
             problems.append(f"restart: {exc}")
     return None, "; ".join(problems), target
+
+
+@dataclass(frozen=True, slots=True)
+class FaultsLeft:
+    """The run's faults as Toxiproxy shows them after the restore (not the undo log's word)."""
+
+    injected: int  # faults that took effect (a fault window in the undo log)
+    left: int | None  # of those, still visible on their proxy; None if Toxiproxy did not answer
+    where: tuple[str, ...]  # "catalog: toxic latency_downstream", "auth: disabled"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"injected": self.injected, "left": self.left, "where": list(self.where)}
+
+
+def faults_left(log: Path, timeout_s: float = 1.0) -> FaultsLeft:
+    """Ask each Toxiproxy the run used whether any of its toxics or disabled proxies remain."""
+    entries = undo.all_entries(log)
+    by_server: dict[str, list[undo.UndoEntry]] = {}
+    for entry in entries:
+        if entry.op in _TOXIPROXY_OPS:
+            by_server.setdefault(entry.toxiproxy_url, []).append(entry)
+    where: list[str] = []
+    for url, server_entries in by_server.items():
+        try:
+            proxies = ToxiproxyClient(url, timeout_s=timeout_s).proxies()
+        except ToxiproxyError:
+            return FaultsLeft(len(undo.fault_windows(log)), None, ())
+        for entry in server_entries:
+            proxy = proxies.get(entry.proxy)
+            if proxy is None:
+                continue
+            if entry.op == "enable_proxy" and not proxy.enabled:
+                where.append(f"{entry.proxy}: disabled")
+            elif entry.op == "remove_toxic" and any(t.name == entry.toxic for t in proxy.toxics):
+                where.append(f"{entry.proxy}: toxic {entry.toxic}")
+    unique = tuple(dict.fromkeys(where))
+    return FaultsLeft(len(undo.fault_windows(log)), len(unique), unique)

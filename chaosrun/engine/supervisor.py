@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chaosrun.atomic import write_atomic
+from chaosrun.checks.outcome import RunVerdict, facts_from_journal, judge_run
 from chaosrun.engine.follow import (
     INTERRUPT_GRACE_S,
     Abort,
@@ -28,7 +29,7 @@ from chaosrun.engine.journal import JOURNAL_FILE, compose_journal, read_json_obj
 from chaosrun.engine.lock import RunLock, acquire
 from chaosrun.engine.measurement import Measurement, begin_measurement, end_measurement
 from chaosrun.engine.reconcile import reconcile_dead_runs
-from chaosrun.engine.restore import Restoration, restore
+from chaosrun.engine.restore import FaultsLeft, Restoration, faults_left, restore
 from chaosrun.engine.rundir import RunRecord, me, new_run_dir, update_state, write_record
 from chaosrun.engine.target import Target, ephemeral_lab_dir, release_target, resolve_target
 from chaosrun.engine.worker import EVENTS_FILE, WORKER_JOURNAL_FILE
@@ -45,7 +46,7 @@ class RunOutcome:
     run_dir: Path
     journal_path: Path
     journal: dict[str, Any]
-    checks_failed: int = 0
+    verdict: RunVerdict
 
 
 def supervise(
@@ -69,6 +70,7 @@ def supervise(
         lock: RunLock | None = None
         abort = Abort()
         restoration: Restoration | None = None
+        left: FaultsLeft | None = None
         try:
             on_event({"event": "target", "phase": "starting"})
             # Recorded before it may start: a supervisor killed mid-start leaves it findable.
@@ -98,6 +100,7 @@ def supervise(
                     run_dir / "undo.log", target, everything=abort.early is not None
                 )
                 target = restoration.target
+                left = faults_left(run_dir / "undo.log")
                 if restoration.outcomes or restoration.fallback:
                     on_event(
                         {"event": "undo", "outcomes": [o.to_dict() for o in restoration.outcomes]}
@@ -110,6 +113,9 @@ def supervise(
                     run_dir,
                     lambda: signals.received is not None,
                     on_event,
+                    method_ran=any(
+                        e.get("event") == "method" for e in read_events(run_dir / EVENTS_FILE)
+                    ),
                 )
             if target is not None:
                 release_target(target)
@@ -133,6 +139,7 @@ def supervise(
             "worker": worker_result,
             "undo": [o.to_dict() for o in (restoration.outcomes if restoration else ())],
             "restore": _restore_summary(restoration, abort),
+            "faults": left.to_dict() if left else None,
             "safeguard": abort.firing.to_dict() if abort.firing else None,
             "reconciled_dead_runs": [str(r.run_dir) for r in reconciled],
             "supervisor_duration_s": round(time.time() - started, 3),
@@ -141,13 +148,15 @@ def supervise(
         started_at=started,
         override_status=worker_result.get("status_override"),
     )
+    verdict = judge_run(facts_from_journal(journal))
+    journal["chaosrun"]["outcome"] = verdict.to_dict()
     final_path = journal_path or run_dir / JOURNAL_FILE
     text = json.dumps(journal, indent=2, default=str)
     write_atomic(run_dir / JOURNAL_FILE, text)
     if final_path != run_dir / JOURNAL_FILE:
         write_atomic(final_path, text)
-    left = restoration.unreverted if restoration else 0
-    update_state(run_dir, record, "needs-revert" if left else "finished")
+    unreverted = restoration.unreverted if restoration else 0
+    update_state(run_dir, record, "needs-revert" if unreverted else "finished")
     return RunOutcome(
         status=str(journal["status"]),
         deviated=bool(journal.get("deviated")),
@@ -155,7 +164,7 @@ def supervise(
         run_dir=run_dir,
         journal_path=final_path,
         journal=journal,
-        checks_failed=int((measured or {}).get("checks_failed", 0)),
+        verdict=verdict,
     )
 
 

@@ -1,12 +1,20 @@
-"""Rich console output: live phases and activities, then a verdict table."""
+"""Rich console output: live phases, activities and hypothesis probes, then the verdict.
+
+Laid out for an 80-column terminal: one item per line with a hanging indent (a two-column grid:
+a fixed marker column and a text column rich wraps at words), names never shortened, and a
+reason shared by several verdicts printed once under all of them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from itertools import groupby
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
+from chaosrun.checks.outcome import probe_miss, tolerance_text
 from chaosrun.report.summary import brief_output
 
 __all__ = ["LiveConsole", "render_verdict"]
@@ -22,9 +30,14 @@ _VERDICT_STYLE = {
     "passed": "bold green",
     "deviated": "bold red",
     "failed": "bold red",
+    "not-steady": "bold red",
+    "inconclusive": "bold yellow",
     "interrupted": "bold yellow",
     "aborted": "bold yellow",
 }
+_OK = "[green]✓[/]"
+_BAD = "[red]✗[/]"
+_INFO = "[dim]·[/]"
 
 
 def _fmt_output(output: Any) -> str:
@@ -33,11 +46,35 @@ def _fmt_output(output: Any) -> str:
     return "" if output is None else str(output)
 
 
+def _rows(console: Console, rows: Sequence[tuple[str, str]], indent: int = 2) -> None:
+    """Each row: a marker, then its text wrapped at words under itself (a hanging indent).
+
+    Lines stop one column short of the edge, and carry no padding: a log reads the same.
+    """
+    width = max(console.width - 1, 20)
+    markers = [Text.from_markup(" " * indent + marker) for marker, _ in rows]
+    hang = max((m.cell_len for m in markers), default=0) + 1
+    for marker, (_, text) in zip(markers, rows, strict=True):
+        body = Text.from_markup(text)
+        lines = body.wrap(console, max(width - hang, 10), overflow="fold")
+        for i, line in enumerate(lines):
+            lead = marker.copy() if i == 0 else Text("")
+            lead.pad_right(hang - lead.cell_len)
+            line.rstrip()
+            console.print(Text.assemble(lead, line), soft_wrap=True)
+
+
 class LiveConsole:
-    """Turns supervisor/worker events into console lines as they happen."""
+    """Turns supervisor/worker events into console lines as they happen.
+
+    Hypothesis probes are shown when their hypothesis completes, because only then does Chaos
+    Toolkit know whether each met its tolerance; a method probe without a tolerance reports a
+    value and is shown as information (·), never as a passed check.
+    """
 
     def __init__(self, console: Console) -> None:
         self.console = console
+        self._phase = ""
 
     def __call__(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
@@ -54,9 +91,13 @@ class LiveConsole:
                 f"toxiproxy {target['toxiproxy_url']}"
             )
         elif kind in _PHASES:
-            self.console.print(f"[bold cyan]▶ {_PHASES[kind]}[/]")
+            self._phase = str(kind)
+            self.console.print(f"[bold cyan]▶ {_PHASES[str(kind)]}[/]")
+        elif kind in ("hypothesis-before-completed", "hypothesis-after-completed"):
+            self._hypothesis(event.get("state"))
         elif kind == "activity":
-            self._activity(event["run"])
+            if not self._phase.startswith("hypothesis"):
+                self._activity(event["run"])
         elif kind == "load" and event.get("phase") == "started":
             self.console.print(
                 f"[dim]load:[/] open loop, {event['rate']:g} req/s over "
@@ -86,53 +127,95 @@ class LiveConsole:
                 elif outcome["error"]:
                     self.console.print(f"[red]✗ could not revert: {outcome['error']}[/]")
 
+    def _hypothesis(self, state: Any) -> None:
+        if not isinstance(state, dict):
+            return
+        rows = [_probe_row(run) for run in state.get("probes") or [] if isinstance(run, dict)]
+        if rows:
+            _rows(self.console, rows)
+
     def _activity(self, run: dict[str, Any]) -> None:
         activity = run.get("activity") or {}
         status = run.get("status")
-        met = run.get("tolerance_met")
-        ok = status == "succeeded" and met is not False
-        mark = "[green]✓[/]" if ok else "[red]✗[/]"
+        duration = float(run.get("duration") or 0.0)
         detail = _fmt_output(brief_output(run.get("output")))
         if run.get("exception"):
-            detail = str(run["exception"][-1]).strip()
-        elif met is False:
-            detail = f"tolerance not met: {detail}"
-        duration = float(run.get("duration") or 0.0)
-        self.console.print(
-            f"  {mark} {activity.get('type', '')} [bold]{activity.get('name')}[/] "
-            f"[dim]{duration:.2f}s[/] {detail}",
-            highlight=False,
-        )
+            mark, detail = _BAD, str(run["exception"][-1]).strip()
+        elif status != "succeeded":
+            mark = _BAD
+        elif activity.get("type") == "probe" and "tolerance" not in activity:
+            mark = _INFO  # reports a value, checks nothing
+        else:
+            mark = _OK
+        text = f"{activity.get('type', '')} [bold]{activity.get('name')}[/] [dim]{duration:.2f}s[/]"
+        _rows(self.console, [(mark, f"{text} {_escape(detail)}".rstrip())])
+
+
+def _probe_row(run: dict[str, Any]) -> tuple[str, str]:
+    activity = run.get("activity") or {}
+    name = f"[bold]{_escape(str(activity.get('name')))}[/]"
+    if run.get("exception") or run.get("status") != "succeeded":
+        error = str((run.get("exception") or ["no error recorded"])[-1]).strip()
+        return _BAD, f"{name} raised: {_escape(error)}"
+    if run.get("tolerance_met") is False:
+        miss = probe_miss(run).split(" gave ", 1)[-1]
+        return _BAD, f"{name} gave {_escape(miss)}"
+    seen = _fmt_output(brief_output(run.get("output")))
+    tolerance = tolerance_text(activity.get("tolerance"))
+    return _OK, f"{name} {_escape(seen)} [dim](tolerance: {_escape(tolerance)})[/]"
+
+
+def _escape(text: str) -> str:
+    return text.replace("[", r"\[")
 
 
 def render_verdict(console: Console, summary: dict[str, Any]) -> None:
-    table = Table(title=summary.get("title") or "chaosrun", show_lines=False)
-    table.add_column("phase")
-    table.add_column("check")
-    table.add_column("result")
-    table.add_column("observed", overflow="fold")
-    for probe in summary["probes"]:
-        met = probe["tolerance_met"]
-        result = "[green]met[/]" if met else "[red]not met[/]"
-        observed = probe["error"] or _fmt_output(probe["output"])
-        table.add_row(f"hypothesis {probe['phase']}", str(probe["name"]), result, observed)
-    for activity in summary["activities"]:
-        ok = activity["status"] == "succeeded"
-        result = "[green]ok[/]" if ok else f"[red]{activity['status']}[/]"
-        observed = activity["error"] or _fmt_output(activity["output"])
-        table.add_row(activity["phase"], f"{activity['type']} {activity['name']}", result, observed)
-    if summary["leftovers_reverted"]:
-        table.add_row(
-            "supervisor", "leftover faults reverted", str(summary["leftovers_reverted"]), ""
-        )
-    console.print(table)
+    console.print()
+    _render_failures(console, summary)
     _render_restore(console, summary.get("restore"))
     _render_measurement(console, summary)
+    _render_faults(console, summary)
     verdict = summary["verdict"]
     style = _VERDICT_STYLE.get(verdict, "bold")
-    reason = f" — {summary['reason']}" if summary.get("reason") else ""
-    console.print(f"[{style}]Verdict: {verdict.upper()}[/]{reason}  (exit {summary['exit_code']})")
+    console.print(f"[{style}]Verdict: {verdict.upper()}[/] (exit {summary['exit_code']})")
+    if summary.get("reason"):
+        _rows(console, [("", _escape(str(summary["reason"])))], indent=1)
     console.print(f"[dim]journal: {summary['journal']}[/]")
+
+
+def _render_failures(console: Console, summary: dict[str, Any]) -> None:
+    """Only what went wrong in the Chaos Toolkit phases; the live lines showed the rest."""
+    rows: list[tuple[str, str]] = []
+    for probe in summary["probes"]:
+        if probe["status"] != "succeeded":
+            rows.append(
+                (
+                    _BAD,
+                    f"hypothesis {probe['phase']}: {probe['name']} raised: "
+                    f"{_escape(str(probe['error']))}",
+                )
+            )
+        elif probe["tolerance_met"] is False:
+            rows.append((_BAD, f"hypothesis {probe['phase']}: {_escape(str(probe['miss']))}"))
+    for activity in summary["activities"]:
+        if activity["status"] not in ("succeeded", "skipped"):
+            rows.append(
+                (
+                    _BAD,
+                    f"{activity['phase']}: {activity['type']} {activity['name']} "
+                    f"{activity['status']}: {_escape(str(activity['error']))}",
+                )
+            )
+    if summary["leftovers_reverted"]:
+        rows.append(
+            (
+                "[yellow]↺[/]",
+                f"the supervisor reverted {summary['leftovers_reverted']} leftover fault(s)",
+            )
+        )
+    if rows:
+        console.print("[bold]What went wrong[/]")
+        _rows(console, rows)
 
 
 def _render_restore(console: Console, restore: dict[str, Any] | None) -> None:
@@ -155,38 +238,75 @@ def _s(value: Any) -> str:
 
 
 def _render_measurement(console: Console, summary: dict[str, Any]) -> None:
+    rows: list[tuple[str, str]] = []
     load = summary.get("load")
     if load:
         flag = " [bold yellow](short: figures not trusted)[/]" if load.get("short") else ""
-        console.print(
-            f"[bold]Load[/]: target {load.get('target_rate')} req/s, achieved "
-            f"{load.get('achieved_rate')} req/s, scheduler lag p99 {load.get('p99_lag_ms')} ms, "
-            f"max {load.get('max_lag_ms')} ms{flag}",
-            highlight=False,
+        rows.append(
+            (
+                "[bold]Load[/]",
+                f"{load.get('target_rate')} req/s open loop, achieved "
+                f"{load.get('achieved_rate')} req/s; scheduler lag p99 "
+                f"{load.get('p99_lag_ms')} ms, max {load.get('max_lag_ms')} ms{flag}",
+            )
         )
     recovery = summary.get("recovery")
     if recovery:
-        burned = recovery.get("error_budget_burned")
-        budget = "-" if burned is None else f"{burned * 100:.1f}%"
-        console.print(
-            f"[bold]Recovery[/]: {recovery['state']}; time to detect {_s(recovery['ttd_s'])}, "
-            f"RTO {_s(recovery['rto_s'])}, after clear {_s(recovery['recovery_after_clear_s'])}, "
-            f"impact {_s(recovery['impact_s'])}; {recovery['failed_requests']}/"
-            f"{recovery['requests']} requests failed; error budget burned {budget} "
-            f"[dim](resolution {recovery['resolution_s'] * 1000:.1f} ms)[/]",
-            highlight=False,
-        )
+        rows.append(("[bold]Recovery[/]", _recovery_text(recovery)))
     for note in summary.get("measurement_notes") or []:
-        console.print(f"[yellow]! {note}[/]")
-    checks = summary.get("checks") or []
+        rows.append(("[yellow]![/]", f"[yellow]{_escape(str(note))}[/]"))
+    if rows:
+        _rows(console, rows, indent=0)
+    _render_checks(console, summary.get("checks") or [])
+
+
+def _recovery_text(recovery: dict[str, Any]) -> str:
+    burned = recovery.get("error_budget_burned")
+    budget = "-" if burned is None else f"{burned * 100:.1f}%"
+    parts = [
+        f"{recovery['state']}",
+        f"detected {_rel(recovery['ttd_s'])}",
+        f"recovered {_rel(recovery['rto_s'])} (RTO)",
+        f"{_s(recovery['recovery_after_clear_s'])} after the fault cleared",
+        f"impact {_s(recovery['impact_s'])}",
+        f"{recovery['failed_requests']}/{recovery['requests']} requests failed, "
+        f"{recovery.get('degraded_requests') or 0} degraded",
+        f"error budget burned {budget}",
+        f"[dim]resolution {recovery['resolution_s'] * 1000:.1f} ms[/]",
+    ]
+    return "; ".join(parts)
+
+
+def _rel(value: Any) -> str:
+    return "-" if value is None else f"+{value:.3f} s"
+
+
+def _render_checks(console: Console, checks: Sequence[dict[str, Any]]) -> None:
+    """Verdicts one per line; consecutive verdicts that share an outcome and an observation
+    print the observation once, under all of them."""
     if not checks:
         return
-    table = Table(title="Resilience verdicts")
-    table.add_column("check")
-    table.add_column("result")
-    table.add_column("expected", overflow="fold")
-    table.add_column("observed", overflow="fold")
-    for check in checks:
-        result = "[green]PASS[/]" if check["passed"] else "[red]FAIL[/]"
-        table.add_row(check["check"], result, check["expected"], check["observed"])
-    console.print(table)
+    console.print("[bold]Resilience verdicts[/]")
+    rows: list[tuple[str, str]] = []
+    for (passed, observed), group in groupby(checks, key=lambda c: (c["passed"], c["observed"])):
+        members = list(group)
+        mark = "[green]PASS[/]" if passed else "[red]FAIL[/]"
+        for check in members:
+            rows.append((mark, f"[bold]{check['check']}[/]: expected {_escape(check['expected'])}"))
+            mark = "    "
+        rows.append(("    ", f"[dim]observed:[/] {_escape(str(observed))}"))
+    _rows(console, rows)
+
+
+def _render_faults(console: Console, summary: dict[str, Any]) -> None:
+    faults = summary.get("faults")
+    if not isinstance(faults, dict):
+        return
+    left = faults.get("left")
+    if left is None:
+        text = f"{faults['injected']} injected; [yellow]Toxiproxy did not answer the final check[/]"
+    elif left == 0:
+        text = f"{faults['injected']} injected, [green]0 faults left[/] (checked on Toxiproxy)"
+    else:
+        text = f"[bold red]{left} left[/]: {_escape(', '.join(faults['where']))}"
+    _rows(console, [("[bold]Faults[/]", text)], indent=0)

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["brief_output", "probe_results", "summarise_run", "verdict"]
+from chaosrun.checks.outcome import facts_from_journal, judge_run, probe_miss, tolerance_text
 
-
-def verdict(status: str, deviated: bool, checks_failed: int = 0) -> str:
-    if status == "completed":
-        if deviated:
-            return "deviated"
-        return "failed" if checks_failed else "passed"
-    return status
+__all__ = ["brief_output", "probe_results", "summarise_run"]
 
 
 def brief_output(output: Any) -> Any:
@@ -49,14 +43,17 @@ def probe_results(journal: dict[str, Any]) -> list[dict[str, Any]]:
         state = states.get(phase) or {}
         for run in state.get("probes") or []:
             activity = run.get("activity") or {}
+            met = run.get("tolerance_met")
             rows.append(
                 {
                     "phase": phase,
                     "name": activity.get("name"),
                     "status": run.get("status"),
-                    "tolerance_met": run.get("tolerance_met"),
+                    "tolerance_met": met,
+                    "tolerance": tolerance_text(activity.get("tolerance")),
                     "output": brief_output(run.get("output")),
                     "error": _last_line(run.get("exception")),
+                    "miss": probe_miss(run) if met is False else None,
                 }
             )
     return rows
@@ -81,20 +78,18 @@ def _activities(runs: list[dict[str, Any]] | None, phase: str) -> list[dict[str,
 
 
 def summarise_run(journal: dict[str, Any], exit_code: int, journal_path: str) -> dict[str, Any]:
+    """`exit_code` is the one the CLI returns (the verdict's, see `chaosrun.checks.outcome`)."""
     status = str(journal.get("status"))
     deviated = bool(journal.get("deviated"))
     chaosrun = journal.get("chaosrun") or {}
-    worker = chaosrun.get("worker") or {}
     states = journal.get("steady_states") or {}
     checks_failed = int(chaosrun.get("checks_failed") or 0)
-    reason = worker.get("reason")
-    if reason is None and checks_failed and status == "completed" and not deviated:
-        reason = f"{checks_failed} resilience check(s) failed"
+    outcome = chaosrun.get("outcome") or judge_run(facts_from_journal(journal)).to_dict()
     return {
         "title": (journal.get("experiment") or {}).get("title"),
         "status": status,
         "deviated": deviated,
-        "verdict": verdict(status, deviated, checks_failed),
+        "verdict": outcome["verdict"],
         "checks": chaosrun.get("verdicts") or [],
         "checks_failed": checks_failed,
         "recovery": _recovery_brief(chaosrun.get("recovery")),
@@ -102,7 +97,7 @@ def summarise_run(journal: dict[str, Any], exit_code: int, journal_path: str) ->
         "measurement_trusted": chaosrun.get("measurement_trusted"),
         "measurement_notes": chaosrun.get("measurement_notes") or [],
         "exit_code": exit_code,
-        "reason": reason,
+        "reason": outcome["cause"],
         "steady_state": {
             phase: (states.get(phase) or {}).get("steady_state_met")
             for phase in ("before", "after")
@@ -116,6 +111,7 @@ def summarise_run(journal: dict[str, Any], exit_code: int, journal_path: str) ->
         "undo_errors": [u["error"] for u in chaosrun.get("undo") or [] if u.get("error")],
         "safeguard": chaosrun.get("safeguard"),
         "restore": chaosrun.get("restore"),
+        "faults": chaosrun.get("faults"),
         "target": chaosrun.get("target"),
         "duration_s": journal.get("duration"),
         "journal": journal_path,
@@ -132,6 +128,7 @@ def _recovery_brief(recovery: Any) -> dict[str, Any] | None:
         "rto_s",
         "recovery_after_clear_s",
         "failed_requests",
+        "degraded_requests",
         "requests",
         "resolution_s",
     )

@@ -91,7 +91,7 @@ def rto_spec(ctx: Ctx, path: str, value: object) -> RtoSpec | None:
     if not want_mapping(ctx, path, value):
         return None
     block = cast(dict[str, Any], value)
-    check_keys(ctx, path, block, ("objective_s", "stability_s"))
+    check_keys(ctx, path, block, ("objective_s", "stability_s", "detect_within_s"))
     if "objective_s" not in block:
         ctx.missing(path, "objective_s")
         return None
@@ -99,7 +99,13 @@ def rto_spec(ctx: Ctx, path: str, value: object) -> RtoSpec | None:
     stability = block.get("stability_s", 2.0)
     good = want_number(ctx, join(path, "objective_s"), objective, low=0, maximum=86400)
     good = want_number(ctx, join(path, "stability_s"), stability, low=0, maximum=3600) and good
-    return RtoSpec(float(objective), float(stability)) if good else None
+    detect = block.get("detect_within_s")
+    if detect is not None:
+        where = join(path, "detect_within_s")
+        good = want_number(ctx, where, detect, low=0, maximum=86400) and good
+    if not good:
+        return None
+    return RtoSpec(float(objective), float(stability), None if detect is None else float(detect))
 
 
 def expectations(

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from chaosrun.cli import exit_code_for
 from chaosrun.engine import undo
 from chaosrun.engine.journal import compose_journal
 from chaosrun.errors import LabError
 from chaosrun.lab import server
-from chaosrun.report.summary import summarise_run, verdict
+from chaosrun.report.summary import summarise_run
 
 DOC = {"title": "t", "description": "d", "method": []}
 
@@ -60,24 +59,12 @@ def test_worker_journal_wins_and_status_is_overridden_for_interrupts() -> None:
     assert compose_journal(DOC, {"status": "weird"}, [], {}, 0.0, None)["status"] == "failed"
 
 
-@pytest.mark.parametrize(
-    ("status", "deviated", "code", "word"),
-    [
-        ("completed", False, 0, "passed"),
-        ("completed", True, 1, "deviated"),
-        ("failed", False, 1, "failed"),
-        ("aborted", False, 4, "aborted"),
-        ("interrupted", False, 130, "interrupted"),
-    ],
-)
-def test_exit_codes_and_verdicts(status: str, deviated: bool, code: int, word: str) -> None:
-    assert exit_code_for(status, deviated) == code
-    assert verdict(status, deviated) == word
-
-
 def test_summary_lists_probes_with_their_tolerance() -> None:
     probe = {
-        "activity": {"name": "p99"},
+        "activity": {
+            "name": "p99",
+            "tolerance": {"type": "range", "range": [0, 500], "target": "p99_ms"},
+        },
         "status": "succeeded",
         "tolerance_met": False,
         "output": {"p99_ms": 812.0, "availability": 1.0, "path": "/api/play"},
@@ -94,7 +81,9 @@ def test_summary_lists_probes_with_their_tolerance() -> None:
         "chaosrun": {"undo": [{"reverted_by_supervisor": True, "error": None}]},
     }
     summary = summarise_run(journal, 1, "/j.json")
-    assert summary["verdict"] == "deviated"
+    # the method failed first: that is the cause, not the deviation it led to
+    assert summary["verdict"] == "failed"
+    assert summary["reason"] == "the method failed: action 'inject' failed: ValueError: boom"
     assert summary["steady_state"] == {"before": True, "after": False}
     assert summary["probes"] == [
         {
@@ -102,8 +91,10 @@ def test_summary_lists_probes_with_their_tolerance() -> None:
             "name": "p99",
             "status": "succeeded",
             "tolerance_met": False,
+            "tolerance": "between 0 and 500 (on p99_ms)",
             "error": None,
             "output": {"availability": 1.0, "p99_ms": 812.0},
+            "miss": "probe 'p99' gave 812 for p99_ms, tolerance: between 0 and 500 (on p99_ms)",
         }
     ]
     assert summary["activities"][0]["error"] == "ValueError: boom"
