@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from chaosrun.errors import (
-    EXIT_ABORTED,
-    EXIT_DEVIATED,
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
@@ -25,22 +23,12 @@ from chaosrun.errors import (
 if TYPE_CHECKING:
     from chaosrun.model import Experiment
 
-__all__ = ["exit_code_for", "main"]
+__all__ = ["main"]
 
 _EPILOG = """exit codes: 0 passed, 1 deviated, failed or a resilience check failed,
 2 invalid input, 3 target or lab unavailable, 4 aborted (deadline),
 130 interrupted (after every fault was reverted).
 State lives in $CHAOSRUN_HOME (default ~/.local/state/chaosrun)."""
-
-
-def exit_code_for(status: str, deviated: bool, checks_failed: int = 0) -> int:
-    if status == "interrupted":
-        return EXIT_INTERRUPTED
-    if status == "aborted":
-        return EXIT_ABORTED
-    if status == "completed" and not deviated and not checks_failed:
-        return EXIT_OK
-    return EXIT_DEVIATED
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -221,7 +209,7 @@ def _run(args: argparse.Namespace) -> int:
         console.print(f"[bold]chaosrun[/] {experiment.title}  [dim]({args.file})[/]")
     on_event = LiveConsole(console) if not args.json else (lambda event: None)
     outcome = supervise(experiment, _home(), args.journal, args.variant, on_event)
-    code = exit_code_for(outcome.status, outcome.deviated, outcome.checks_failed)
+    code = outcome.verdict.exit_code
     summary = summarise_run(outcome.journal, code, str(outcome.journal_path))
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
