@@ -8,12 +8,17 @@ Pure apart from parsing: no I/O, no clock. Malformed entries are skipped, never 
   ``dependency_stats[name]`` when present, else it is empty;
 - breaker transitions ``{"at", "from", "to"}`` (epoch s); arrivals ``{"wall", "path", "failed",
   "request_id", "attempt"}`` with ``wall`` as the arrival time (epoch s);
-- `endpoints_using` (path -> dependencies) defaults to the gateway state's ``"endpoints"``.
+- `endpoints_using` (path -> dependencies) defaults to the gateway state's ``"endpoints"``;
+- a run judges only what happened during it: with `since` (when the run's measurement began),
+  breaker transitions and arrivals before it are dropped, and with `baseline_state` (the gateway
+  state read at that moment) the gateway's cumulative counters (retries, timeouts, bulkhead
+  rejections) count only what was added during the run. A long-lived lab carries earlier runs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from chaosrun.checks.observation import (
@@ -34,13 +39,22 @@ def build_observation(
     gateway_state: Mapping[str, Any],
     dependency_stats: Mapping[str, Mapping[str, Any]],
     endpoints_using: Mapping[str, Sequence[str]] | None = None,
+    since: float | None = None,
+    baseline_state: Mapping[str, Any] | None = None,
 ) -> Observation:
     deps = gateway_state.get("dependencies")
+    baseline = _mapping((baseline_state or {}).get("dependencies"))
     snapshots: dict[str, DependencySnapshot] = {}
     if isinstance(deps, Mapping):
         for name, state in deps.items():
             if isinstance(name, str) and isinstance(state, Mapping):
-                snapshots[name] = parse_snapshot(name, state, dependency_stats.get(name))
+                snapshot = parse_snapshot(name, state, dependency_stats.get(name))
+                before = baseline.get(name)
+                if isinstance(before, Mapping):
+                    snapshot = _minus(snapshot, parse_snapshot(name, before, None))
+                if since is not None:
+                    snapshot = _since(snapshot, since)
+                snapshots[name] = snapshot
     if endpoints_using is None:
         declared = gateway_state.get("endpoints")
         endpoints_using = declared if isinstance(declared, Mapping) else {}
@@ -81,6 +95,24 @@ def parse_snapshot(
         arrivals=parse_arrivals(stats.get("arrivals")) if stats else (),
         retries=_int(state.get("retries")),
         timeouts=_int(state.get("timeouts")),
+    )
+
+
+def _since(snapshot: DependencySnapshot, since: float) -> DependencySnapshot:
+    return replace(
+        snapshot,
+        transitions=tuple(t for t in snapshot.transitions if t.at >= since),
+        arrivals=tuple(a for a in snapshot.arrivals if a.at >= since),
+    )
+
+
+def _minus(snapshot: DependencySnapshot, before: DependencySnapshot) -> DependencySnapshot:
+    """Cumulative counters less their value when the run began (never below zero)."""
+    return replace(
+        snapshot,
+        bulkhead_rejected=max(0, snapshot.bulkhead_rejected - before.bulkhead_rejected),
+        retries=max(0, snapshot.retries - before.retries),
+        timeouts=max(0, snapshot.timeouts - before.timeouts),
     )
 
 

@@ -35,6 +35,8 @@ class Measurement:
     load: LoadProcess
     dependency_urls: dict[str, str]  # name -> base URL of the dependency itself (behind its proxy)
     rate: float
+    started_at: float  # the run's evidence begins here (a long-lived lab carries earlier runs)
+    baseline_state: dict[str, Any]  # the service's /state at that moment ({} if unreadable)
 
 
 def _json(url: str, method: str = "GET", timeout_s: float = 3.0) -> Any:
@@ -73,6 +75,10 @@ def begin_measurement(
     if spec is None:
         return None
     urls = _dependency_urls(target)
+    started_at = time.time()
+    baseline: Any = {}
+    with contextlib.suppress(OSError, ValueError):
+        baseline = _json(f"{target.service_url}/state")
     for url in urls.values():
         with contextlib.suppress(OSError, ValueError):
             _json(f"{url}/_stats/reset", method="POST")
@@ -93,7 +99,9 @@ def begin_measurement(
             f"see {run_dir / 'load.log'}"
         )
     time.sleep(spec.warmup_s)
-    return Measurement(load, urls, spec.rate)
+    return Measurement(
+        load, urls, spec.rate, started_at, baseline if isinstance(baseline, dict) else {}
+    )
 
 
 def end_measurement(
@@ -136,6 +144,8 @@ def end_measurement(
         gateway_state=gateway_state if isinstance(gateway_state, dict) else {},
         dependency_stats=stats,
         endpoints_using=_endpoints_using(target, gateway_state),
+        since=measurement.started_at,
+        baseline_state=measurement.baseline_state,
     )
     result = evaluate(observation, experiment.chaosrun, load_summary, method_ran=method_ran)
     result["measurement_problems"] = problems

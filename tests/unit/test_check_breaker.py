@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 
@@ -395,3 +396,46 @@ def test_build_observation_reads_state_and_stats_and_skips_malformed_entries() -
     explicit = build_observation([], [], state, {}, {"/x": ("auth",)})
     assert explicit.endpoints_using == {"/x": ("auth",)}
     assert build_observation([], [], {}, stats).dependencies == {}
+
+
+def test_build_observation_keeps_only_what_happened_during_the_run() -> None:
+    # a long-lived lab: two earlier open periods, counters carried from earlier runs
+    def state(retries: int, timeouts: int, rejected: int, *extra: dict[str, Any]) -> dict[str, Any]:
+        earlier = [
+            {"at": T0 - 60.0, "from": "closed", "to": "open"},
+            {"at": T0 - 59.0, "from": "open", "to": "half-open"},
+            {"at": T0 - 58.9, "from": "half-open", "to": "closed"},
+        ]
+        return {
+            "dependencies": {
+                "catalog": {
+                    "breaker": {"enabled": True, "transitions": earlier + list(extra)},
+                    "bulkhead": {"limit": 4, "max_in_flight": 4, "rejected": rejected},
+                    "retries": retries,
+                    "timeouts": timeouts,
+                }
+            }
+        }
+
+    during = {"at": T0 + 1.3, "from": "closed", "to": "open"}
+    stats = {
+        "catalog": {
+            "arrivals": [
+                {"wall": T0 - 30.0, "path": "/item", "failed": False},
+                {"wall": T0 + 0.5, "path": "/item", "failed": False},
+            ]
+        }
+    }
+    obs = build_observation(
+        [], [FAULT], state(15, 6, 9, during), stats, since=T0, baseline_state=state(10, 2, 9)
+    )
+    catalog = obs.dependencies["catalog"]
+    assert catalog.transitions == (BreakerTransition(T0 + 1.3, "closed", "open"),)
+    assert [a.at for a in catalog.arrivals] == [T0 + 0.5]
+    assert (catalog.retries, catalog.timeouts, catalog.bulkhead_rejected) == (5, 4, 0)
+    # without a run start, everything the service reports is taken (the old, wrong behaviour)
+    everything = build_observation([], [FAULT], state(15, 6, 9, during), stats)
+    assert len(everything.dependencies["catalog"].transitions) == 4
+    # a counter that went down (the service restarted) never turns negative
+    restarted = build_observation([], [FAULT], state(1, 0, 0), {}, baseline_state=state(10, 2, 9))
+    assert restarted.dependencies["catalog"].retries == 0
