@@ -133,6 +133,8 @@ def run_worker(
             offset = _pump_events(run_dir / EVENTS_FILE, offset, on_event)
             now = time.monotonic()
             firing = guardian.poll(time.time()) if interrupted_at is None else None
+            while guardian.readings:
+                on_event(guardian.readings.pop(0).to_event())
             if signals.received is not None and interrupted_at is None:
                 name = signal.Signals(signals.received).name
                 reason = f"{name} received: interrupted by the user"

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from chaosrun.engine.livesli import LiveReading, LiveSli
 from chaosrun.engine.probeguard import ProbeMonitor
 from chaosrun.engine.safeguards import Firing, SliMonitor
 from chaosrun.engine.target import Target
@@ -49,6 +50,8 @@ class Guardian:
             ProbeMonitor(probe_guards, experiment.document, configuration) if probe_guards else None
         )
         self._refusals = ConnectionRefusals(target.service_url)
+        self._live = LiveSli(rate) if timeline is not None else None
+        self.readings: list[LiveReading] = []  # taken by the supervisor's loop after each poll
         self._toxiproxy = ToxiproxyWatch(target.toxiproxy_url)
 
     def start(self) -> None:
@@ -59,6 +62,9 @@ class Guardian:
     def poll(self, now: float) -> Firing | None:
         fresh = self._tail.read_new() if self._tail is not None else []
         self._refusals.add(fresh)
+        reading = self._live.reading(now, fresh) if self._live is not None else None
+        if reading is not None:
+            self.readings.append(reading)
         lab = self.target.lab
         return (
             (lab_process_exited(lab, now) if lab is not None else None)

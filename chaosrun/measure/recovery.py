@@ -221,7 +221,9 @@ def analyse_recovery(
         degraded_requests=sum(r.ok and r.degraded for r in in_span),
         requests=len(in_span),
         error_budget=budget,
-        impact=impact_window(ordered, t_inject, t_end, slo.strictest_ms),
+        impact=impact_window(
+            ordered, t_inject, t_end, slo.strictest_ms, slo.max_degraded is not None
+        ),
         before=window_stats(ordered, min(first, t_inject), t_inject),
         during=window_stats(ordered, t_inject, during_end),
         after=None if t_clear is None else window_stats(ordered, t_clear, t_end),

@@ -285,15 +285,25 @@ class Impact:
 
 
 def impact_window(
-    records: Sequence[RequestRecord], start: float, end: float, slow_ms: float | None = None
+    records: Sequence[RequestRecord],
+    start: float,
+    end: float,
+    slow_ms: float | None = None,
+    degraded_is_bad: bool = False,
 ) -> Impact | None:
-    """Requests scheduled in [start, end); bad = not ok, or slower than `slow_ms` if given.
+    """Requests scheduled in [start, end); bad = not ok, or slower than `slow_ms` if given, or
+    answered by a fallback if `degraded_is_bad`.
 
     The duration equals a true outage within one request interval when each request's failure is
     decided at the far side. None when no request of the period was bad.
     """
     ordered = sorted((r for r in records if start <= r.scheduled < end), key=_scheduled)
-    bad = [not r.ok or (slow_ms is not None and r.latency_ms > slow_ms) for r in ordered]
+    bad = [
+        not r.ok
+        or (slow_ms is not None and r.latency_ms > slow_ms)
+        or (degraded_is_bad and r.degraded)
+        for r in ordered
+    ]
     if not any(bad):
         return None
     first = bad.index(True)

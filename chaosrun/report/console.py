@@ -103,6 +103,8 @@ class LiveConsole:
                 f"[dim]load:[/] open loop, {event['rate']:g} req/s over "
                 f"{', '.join(event['endpoints'])} (warming up)"
             )
+        elif kind == "sli":
+            self._sli(event)
         elif kind == "load" and event.get("phase") == "cooldown":
             self.console.print(f"[dim]load: cooldown {event['seconds']:g} s (recovery)[/]")
         elif kind == "interrupt":
@@ -126,6 +128,16 @@ class LiveConsole:
                     )
                 elif outcome["error"]:
                     self.console.print(f"[red]✗ could not revert: {outcome['error']}[/]")
+
+    def _sli(self, event: dict[str, Any]) -> None:
+        availability = event.get("availability")
+        p99 = event.get("p99_ms")
+        avail = "-" if availability is None else f"{availability * 100:.1f}%"
+        latency = "-" if p99 is None else f"{p99:.0f} ms"
+        self.console.print(
+            f"[dim]  sli +{event['at_s']:.1f}s: {event['requests']} req, ok {avail}, "
+            f"p99 {latency}, degraded {event['degraded']}[/]"
+        )
 
     def _hypothesis(self, state: Any) -> None:
         if not isinstance(state, dict):

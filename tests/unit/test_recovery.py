@@ -273,3 +273,11 @@ def test_to_dict_is_json_safe_and_relative() -> None:
     assert data["error_budget"]["burned"] == 10.0
     assert data["after"]["latency_ms"]["p99"] == pytest.approx(5.0, rel=1e-3)
     assert data["resolution_s"] == 0.005
+
+
+def test_impact_counts_degraded_answers_only_when_they_are_held_to_a_ceiling() -> None:
+    records = [ok(T0 + i / 256, degraded=3.0 <= i / 256 < 4.0) for i in range(256 * 10)]
+    assert analyse_recovery(records, [fault(3.0, 4.0)], SloSpec(0.99), 2.0).impact is None
+    held = analyse_recovery(records, [fault(3.0, 4.0)], SloSpec(0.99, max_degraded=0.05), 2.0)
+    assert held.impact is not None
+    assert (held.impact.first_bad, held.impact.ended, held.impact.bad) == (T0 + 3.0, T0 + 4.0, 256)
