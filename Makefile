@@ -11,7 +11,9 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: setup demo test test-slow lint bench clean
 
+# tmux: the e2e tests read chaosrun's output off a real 80-column terminal (tests/e2e/terminal.py).
 setup: $(STAMP) $(TOXIPROXY)
+	command -v tmux >/dev/null || (apt-get update && apt-get install -y tmux)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

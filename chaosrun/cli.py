@@ -11,7 +11,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from chaosrun.errors import (
     EXIT_INTERRUPTED,
@@ -25,19 +25,25 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-_EPILOG = """exit codes: 0 passed, 1 deviated, failed or a resilience check failed,
-2 invalid input, 3 target or lab unavailable, 4 aborted (deadline),
-130 interrupted (after every fault was reverted).
+# Indented lines are a list (one exit code a line); the rest is reflowed to the terminal.
+_EPILOG = """exit codes (after every fault was reverted and the journal written):
+  0    passed
+  1    a hypothesis deviated, the run failed or a resilience check failed
+  2    invalid input or usage (file:line: key path: what was expected)
+  3    target or lab unavailable, or another run holds the lab
+  4    aborted (a stop condition fired, Toxiproxy or the target became unreachable, or the
+       deadline passed)
+  130  interrupted by the user
+
 State lives in $CHAOSRUN_HOME (default ~/.local/state/chaosrun)."""
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="chaosrun",
         description="Run Chaos Toolkit experiments under a supervisor that always reverts "
         "faults, against an embedded Toxiproxy lab or your own target.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from chaosrun import __version__
 
@@ -62,7 +68,6 @@ def _parser() -> argparse.ArgumentParser:
         "Targets must be loopback (localhost, 127.0.0.0/8, ::1) unless allowed with "
         "--allow-target; --dry-run shows what would happen without doing any of it.",
         epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("file", metavar="FILE")
     run.add_argument("--json", action="store_true", help="print a machine summary as JSON")
@@ -145,10 +150,10 @@ def main(argv: list[str] | None = None) -> int:
             return _lab(args)
         return _cleanup(args)
     except ChaosrunError as exc:
-        print(f"chaosrun: {exc}", file=sys.stderr)
+        _error(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
-        print("chaosrun: interrupted", file=sys.stderr)
+        _error("interrupted")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         # stdout closed early (e.g. piped into `head`): not an error worth a traceback.
@@ -161,12 +166,37 @@ def _validate(files: list[str]) -> int:
 
     errors = validate_files(files)
     for error in errors:
-        print(f"chaosrun: {error}", file=sys.stderr)
+        _error(str(error))
     bad = {e.file for e in errors}
     for name in files:
         if name not in bad:
             print(f"ok {name}")
     return EXIT_USAGE if errors else EXIT_OK
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with chaosrun's help layout, and usage errors printed like chaosrun's others."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from chaosrun.report.wrap import HelpFormatter
+
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        _error(f"{self.prog}: error: {message}", prefix="")
+        self.exit(EXIT_USAGE)
+
+
+def _error(message: str, prefix: str = "chaosrun: ") -> None:
+    """One problem on stderr: one greppable line (`file:line: key path: what`), or, on a
+    terminal, wrapped at words with the location on the first line and the rest indented."""
+    from chaosrun.report.wrap import error_lines, tty_columns
+
+    text = prefix + message
+    terminal = tty_columns(sys.stderr)
+    print(text if terminal is None else "\n".join(error_lines(text, terminal - 1)), file=sys.stderr)
 
 
 def _home() -> Path:
@@ -186,20 +216,16 @@ def _run(args: argparse.Namespace) -> int:
     from chaosrun.report.summary import summarise_run
 
     if args.variant is not None and args.variant not in VARIANT_NAMES:
-        print(
-            f"chaosrun: --variant: unknown variant {args.variant!r}; known: "
-            f"{', '.join(VARIANT_NAMES)}",
-            file=sys.stderr,
-        )
+        _error(f"--variant: unknown variant {args.variant!r}; known: {', '.join(VARIANT_NAMES)}")
         return EXIT_USAGE
     allowed = parse_allowed(args.allow_target)
     if args.dry_run and args.journal is not None:
-        print("chaosrun: --journal: a dry run writes no journal", file=sys.stderr)
+        _error("--journal: a dry run writes no journal")
         return EXIT_USAGE
     experiment = load_experiment(args.file)
     refused = refusals(experiment, find_violations(experiment, allowed, os.environ))
     for error in refused:
-        print(f"chaosrun: {error}", file=sys.stderr)
+        _error(str(error))
     if refused:
         return EXIT_USAGE
     if args.dry_run:
@@ -224,7 +250,8 @@ def _dry_run(experiment: Experiment, variant: str | None, as_json: bool) -> int:
     from chaosrun.engine.plan import build_plan
     from chaosrun.engine.redact import Redactor
     from chaosrun.engine.target import view_target
-    from chaosrun.report.plan import plan_data, plan_lines
+    from chaosrun.report.plan import plan_data, plan_lines, plan_text
+    from chaosrun.report.wrap import columns
 
     redactor = Redactor.for_experiment(experiment.document, os.environ)
     # Planned from a masked document too: a secret too short to be masked inside a line
@@ -234,7 +261,8 @@ def _dry_run(experiment: Experiment, variant: str | None, as_json: bool) -> int:
     if as_json:
         print(json.dumps(redactor.data(plan_data(plan)), indent=2, default=str))
     else:
-        print(redactor.text("\n".join(plan_lines(plan))))
+        masked_lines = redactor.text("\n".join(plan_lines(plan))).splitlines()
+        print(plan_text(masked_lines, columns(sys.stdout) - 1))
     return EXIT_OK
 
 
@@ -332,5 +360,5 @@ def _cleanup(args: argparse.Namespace) -> int:
                 f"{', ephemeral lab stopped' if r.stopped_lab else ''}"
             )
         for error in r.errors:
-            print(f"chaosrun: {r.run_dir}: {error}", file=sys.stderr)
+            _error(f"{r.run_dir}: {error}")
     return EXIT_OK if all(not r.errors for r in results) else 3

@@ -1,18 +1,20 @@
 """The dry-run plan shown: text lines for a person, JSON-ready data for a machine. Pure.
 
 The plan itself comes from `chaosrun.engine.plan`. Secrets are masked by the caller
-(`chaosrun.cli` applies `chaosrun.engine.redact.Redactor` to what these return).
+(`chaosrun.cli` applies `chaosrun.engine.redact.Redactor` to what `plan_lines` and `plan_data`
+return), before `plan_text` wraps the lines for the screen.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
 from chaosrun.engine.plan import Plan, ProxyView, StepPlan, TargetKind
+from chaosrun.report.wrap import wrap_line
 
-__all__ = ["TOUCHED", "plan_data", "plan_lines"]
+__all__ = ["TOUCHED", "plan_data", "plan_lines", "plan_text"]
 
 TOUCHED = "nothing: no process, run directory, lock or journal; no change anywhere"
 
@@ -59,6 +61,13 @@ def plan_lines(plan: Plan) -> list[str]:
             lines += _step_lines(i, step, target.kind)
     lines += [f"warning: {warning}" for warning in plan.warnings]
     return lines
+
+
+def plan_text(lines: Sequence[str], width: int) -> str:
+    """The plan's lines for a screen: each wrapped at words to `width` cells, continuing under
+    its own text (after `1. `, a column, or `where: `). Wrap after masking secrets: a secret
+    split over two lines would no longer be found."""
+    return "\n".join(out for line in lines for out in wrap_line(line, width))
 
 
 def _addr(address: str | None) -> str:

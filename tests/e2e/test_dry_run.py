@@ -220,6 +220,12 @@ def audited(
     return result, events
 
 
+def _words(text: str) -> str:
+    """The text's words, single-spaced and space-padded: a plan line reads the same wrapped (the
+    plan is wrapped to 80 columns when piped) or not; a padded line matches whole words only."""
+    return f" {' '.join(text.split())} "
+
+
 def _get(base: str, path: str) -> bytes:
     parts = urlsplit(base)
     conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=5)
@@ -306,17 +312,23 @@ def test_dry_run_text_names_the_toxic_and_where_it_goes(
     )
     assert result.returncode == 0, result.stderr
     catalog, api = lab["proxies"]["catalog"], lab["toxiproxy_api"]
-    lines = result.stdout.splitlines()
-    assert "target: the lab started by 'chaosrun lab up' (variant healthy)" in lines
+    text = _words(result.stdout)
+    assert _words("target: the lab started by 'chaosrun lab up' (variant healthy)") in text
     assert (
-        "  1. slow-down-catalog: inject latency: add toxic chaosrun_latency_downstream to proxy "
-        "catalog: type latency, stream downstream, toxicity 1.0, latency=800 jitter=0"
-    ) in lines
+        _words(
+            "  1. slow-down-catalog: inject latency: add toxic chaosrun_latency_downstream to "
+            "proxy catalog: type latency, stream downstream, toxicity 1.0, latency=800 jitter=0"
+        )
+        in text
+    )
     assert (
-        f"       where: Toxiproxy {api}, proxy catalog listens on {catalog['listen']}, "
-        f"upstream {catalog['upstream']}"
-    ) in lines
-    assert f"       request: POST {api}/proxies/catalog/toxics" in lines
+        _words(
+            f"       where: Toxiproxy {api}, proxy catalog listens on {catalog['listen']}, "
+            f"upstream {catalog['upstream']}"
+        )
+        in text
+    )
+    assert _words(f"       request: POST {api}/proxies/catalog/toxics") in text
 
 
 def _processes_with_home(home: Path) -> list[int]:
@@ -346,11 +358,13 @@ def test_dry_run_without_a_lab_starts_nothing(tmp_path: Path) -> None:
         env={"TOXIPROXY_SERVER": str(fake_server)},
     )
     assert result.returncode == 0, result.stderr
-    assert (
+    assert _words(
         "target: an ephemeral lab would be started (variant healthy) on free ports of "
         "127.0.0.1 and stopped after the run"
-    ) in result.stdout.splitlines()
-    assert "load: open loop, 150 req/s over /api/play 67%, /api/browse 33%" in result.stdout
+    ) in _words(result.stdout)
+    assert _words("load: open loop, 150 req/s over /api/play 67%, /api/browse 33%;") in _words(
+        result.stdout
+    )
     assert events == []  # no socket, no name lookup, no process, no file written
     assert not started.exists() and not home.exists()
     assert _processes_with_home(home) == []
@@ -383,16 +397,19 @@ def test_an_allowed_target_gets_a_plan_without_being_contacted(tmp_path: Path) -
     args = ("run", str(path), "--dry-run", "--allow-target", "192.0.2.1")
     result, events = audited(tmp_path, home, *args)
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    text = _words(result.stdout)
     assert (
-        "target: explicit target: not contacted by a dry run, so its proxies are not listed"
-        in lines
+        _words("target: explicit target: not contacted by a dry run, so its proxies are not listed")
+        in text
     )
     assert (
-        "       where: Toxiproxy http://192.0.2.1:8474, proxy auth listens on unknown "
-        "(not contacted), upstream unknown (not contacted)"
-    ) in lines
-    assert "       request: PATCH http://192.0.2.1:8474/proxies/auth enabled=false" in lines
+        _words(
+            "       where: Toxiproxy http://192.0.2.1:8474, proxy auth listens on unknown "
+            "(not contacted), upstream unknown (not contacted)"
+        )
+        in text
+    )
+    assert _words("       request: PATCH http://192.0.2.1:8474/proxies/auth enabled=false") in text
     assert events == []
     result, events = audited(tmp_path, home, *args, "--json")
     assert result.returncode == 0, result.stderr
@@ -413,15 +430,16 @@ def test_dry_run_masks_inline_secrets_in_text_and_json(tmp_path: Path) -> None:
     pin = "python tests.e2e.test_secrets.fail_with token=*** key=***"
     text, events = audited(tmp_path, home, "run", str(path), "--dry-run")
     assert (text.returncode, text.stderr, events) == (0, "", [])
-    assert LONG_SECRET not in text.stdout and SHORT_SECRET not in text.stdout
-    assert f"  1. would run probe echo-the-token ({echo})" in text.stdout.splitlines()
-    assert f"  2. would run action present-the-pin ({pin})" in text.stdout.splitlines()
+    unwrapped = "".join(text.stdout.split())  # a secret split over two lines is still seen
+    assert LONG_SECRET not in unwrapped and SHORT_SECRET not in unwrapped
+    assert _words(f"  1. would run probe echo-the-token ({echo})") in _words(text.stdout)
+    assert _words(f"  2. would run action present-the-pin ({pin})") in _words(text.stdout)
     guard = (
         "token-refused: abort (exit 4) when probe echo-the-token-again (python "
         "tests.e2e.test_secrets.echo_line text=***) is out of tolerance, checked every 1 s (at "
         "the first failure)"
     )
-    assert f"  {guard}" in text.stdout.splitlines()
+    assert _words(f"  {guard}") in _words(text.stdout)
     data, events = audited(tmp_path, home, "run", str(path), "--dry-run", "--json")
     assert (data.returncode, data.stderr, events) == (0, "", [])
     assert LONG_SECRET not in data.stdout and SHORT_SECRET not in data.stdout
