@@ -55,7 +55,8 @@ def _parser() -> argparse.ArgumentParser:
         help="check experiment files strictly; one line per problem (exit 0 or 2)",
         description="Validate experiment files: unknown or misspelled keys, wrong types, bad "
         "tolerances, unknown faults and bad fault arguments are each reported on one line "
-        "naming the file, line and key path. Exit 0 when all are valid, 2 otherwise.",
+        "naming the file, line and key path (on a terminal, wrapped at words under its "
+        "file:line). Exit 0 when all are valid, 2 otherwise.",
     )
     validate.add_argument("files", nargs="+", metavar="FILE")
 
@@ -135,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Find runs whose supervisor is gone, stop their workers and ephemeral "
         "labs, and replay their undo logs so no fault outlives them.",
     )
-    cleanup.add_argument("--json", action="store_true")
+    cleanup.add_argument("--json", action="store_true", help="print what was done as JSON")
     return parser
 
 
