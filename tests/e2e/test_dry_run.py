@@ -72,7 +72,16 @@ EXPECTED: dict[str, list[Fault]] = {
             "latency",
             {"latency": 800, "jitter": 0},
         ),
-        ("rollback", "restore-catalog", "latency", "revert", "catalog", None, None),
+        ("method", "restore-catalog", "latency", "revert", "catalog", None, None),
+        (
+            "rollback",
+            "make-sure-catalog-is-restored",
+            "latency",
+            "revert",
+            "catalog",
+            None,
+            None,
+        ),
     ],
     "dependency-failure.yaml": [
         (

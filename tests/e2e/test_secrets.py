@@ -127,10 +127,11 @@ def test_secrets_reach_activities_but_not_journals_logs_or_console(
     values = [INLINE_TOKEN, env_token, config_key]
     copy = tmp_path / "journal-copy.json"
 
+    # its method has an action that fails on purpose (its error quotes secrets): not a pass
     plain = run_cli(lab["home"], "run", EXPERIMENT, "--journal", str(copy))
-    assert plain.returncode == 0, plain.stdout + plain.stderr
+    assert plain.returncode == 1, plain.stdout + plain.stderr
     as_json = run_cli(lab["home"], "run", EXPERIMENT, "--json")
-    assert as_json.returncode == 0, as_json.stdout + as_json.stderr
+    assert as_json.returncode == 1, as_json.stdout + as_json.stderr
 
     # The activities really received every secret, resolved.
     expected = {"Authorization": f"Bearer {env_token}", "X-Api-Key": config_key}
@@ -163,6 +164,9 @@ def test_secrets_reach_activities_but_not_journals_logs_or_console(
         dynamic = document["configuration"]["greeting"]["provider"]["secrets"]
         assert dynamic == {"demo": {"inline_token": MASK, "env_token": MASK}}
     assert summary["title"] == f"Secrets stay secret ({MASK})"
+    assert summary["verdict"] == "failed"
+    assert summary["reason"].startswith("the method failed: action 'leaky-failure' failed: ")
+    assert summary["reason"].endswith(f"refused token {MASK} with key {MASK}")
     assert f"refused token {MASK} with key {MASK}" in plain.stdout
 
     # Nothing anywhere: every file of the home (runs and lab), the --journal copy, the console.

@@ -122,7 +122,7 @@ def test_the_planned_toxic_is_what_the_fault_sends(
 
 
 def test_latency_on_a_running_lab_names_the_proxy_and_its_addresses() -> None:
-    experiment = load_experiment(REPO / "experiments" / "latency-injection.yaml")
+    experiment = load_experiment(REPO / "tests" / "fixtures" / "good" / "latency-plain.yaml")
     plan = build_plan(experiment, RUNNING)
     faults = plan_data(plan)["faults"]
     assert [(f["phase"], f["activity"], f["kind"], f["action"], f["proxy"]) for f in faults] == [
