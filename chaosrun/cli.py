@@ -28,7 +28,8 @@ __all__ = ["main"]
 # Indented lines are a list (one exit code a line); the rest is reflowed to the terminal.
 _EPILOG = """exit codes (after every fault was reverted and the journal written):
   0    passed
-  1    a hypothesis deviated, the run failed or a resilience check failed
+  1    not passed: not in steady state before injection, the method or a rollback
+       failed, the hypothesis deviated, a verdict failed, or figures not trusted
   2    invalid input or usage (file:line: key path: what was expected)
   3    target or lab unavailable, or another run holds the lab
   4    aborted (a stop condition fired, Toxiproxy or the target became unreachable, or the
