@@ -9,7 +9,7 @@ TOXIPROXY_VERSION := v2.12.0
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup demo test test-slow lint bench clean
+.PHONY: setup demo test test-slow lint bench bench-accuracy clean
 
 # tmux: the e2e tests read chaosrun's output off a real 80-column terminal (tests/e2e/terminal.py).
 setup: $(STAMP) $(TOXIPROXY)
@@ -44,10 +44,18 @@ test: setup lint
 test-slow: setup
 	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/pytest -q -m slow
 
-bench: setup
+bench: setup bench-accuracy
 	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/run.py
 	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/load.py
 	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/safety.py
+
+# Reported ttd/rto/recovery-after-clear vs ground-truth outages (lab + HAProxy in front of two
+# backends), ~12 min; ACCURACY_ARGS=--quick for ~4 min. HAProxy comes from the distribution.
+ACCURACY_JSON ?= .tools/bench/accuracy.json
+ACCURACY_ARGS ?=
+bench-accuracy: setup
+	command -v haproxy >/dev/null || (apt-get update && apt-get install -y haproxy)
+	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/accuracy.py --json $(ACCURACY_JSON) $(ACCURACY_ARGS)
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache

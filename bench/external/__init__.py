@@ -1,0 +1,1 @@
+"""The external target of the accuracy bench: HAProxy in front of two tiny backends."""
