@@ -45,11 +45,13 @@ def evaluate(
     load_summary: dict[str, Any],
     *,
     method_ran: bool = True,
+    interrupted: bool = False,
 ) -> dict[str, Any]:
     """The journal's measurement section: load figures, recovery analysis, verdicts.
 
     A run whose method never ran (its steady state failed first) gets no verdict: there was no
-    fault to judge, and a "no fault took effect" failure would hide the real cause.
+    fault to judge, and a "no fault took effect" failure would hide the real cause. A run the
+    user interrupted gets its recovery figures (as far as they go) but no verdict either.
     """
     verdicts: list[Verdict] = []
     recovery: dict[str, Any] | None = None
@@ -81,6 +83,9 @@ def evaluate(
                 )
     if method_ran:
         verdicts.extend(run_checks(observation, spec.expect))
+    if interrupted and method_ran:
+        verdicts = []
+        notes.append("the run was interrupted: no recovery or resilience verdict was judged")
     short = bool(load_summary.get("short"))
     if short:
         notes.append(

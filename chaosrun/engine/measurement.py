@@ -147,7 +147,13 @@ def end_measurement(
         since=measurement.started_at,
         baseline_state=measurement.baseline_state,
     )
-    result = evaluate(observation, experiment.chaosrun, load_summary, method_ran=method_ran)
+    result = evaluate(
+        observation,
+        experiment.chaosrun,
+        load_summary,
+        method_ran=method_ran,
+        interrupted=interrupted(),
+    )
     result["measurement_problems"] = problems
     on_event({"event": "measured", **result})
     return result

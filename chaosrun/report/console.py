@@ -273,20 +273,27 @@ def _render_measurement(console: Console, summary: dict[str, Any]) -> None:
 
 
 def _recovery_text(recovery: dict[str, Any]) -> str:
+    state = recovery["state"]
+    if state == "recovered":
+        head = (
+            f"recovered: detected {_rel(recovery['ttd_s'])}, recovered "
+            f"{_rel(recovery['rto_s'])} (RTO), {_s(recovery['recovery_after_clear_s'])} "
+            "after the fault cleared"
+        )
+    elif state == "not-recovered":
+        head = f"not recovered: detected {_rel(recovery['ttd_s'])}, still breached at the end"
+    elif state == "no-impact":
+        head = "no impact: the SLO held through the fault"
+    else:
+        head = "no data: too little traffic to judge the SLO after injection"
     burned = recovery.get("error_budget_burned")
     budget = "-" if burned is None else f"{burned * 100:.1f}%"
-    parts = [
-        f"{recovery['state']}",
-        f"detected {_rel(recovery['ttd_s'])}",
-        f"recovered {_rel(recovery['rto_s'])} (RTO)",
-        f"{_s(recovery['recovery_after_clear_s'])} after the fault cleared",
-        f"impact {_s(recovery['impact_s'])}",
-        f"{recovery['failed_requests']}/{recovery['requests']} requests failed, "
-        f"{recovery.get('degraded_requests') or 0} degraded",
-        f"error budget burned {budget}",
-        f"[dim]resolution {recovery['resolution_s'] * 1000:.1f} ms[/]",
-    ]
-    return "; ".join(parts)
+    impact = "" if recovery.get("impact_s") is None else f"impact {_s(recovery['impact_s'])}; "
+    return (
+        f"{head}; {impact}{recovery['failed_requests']}/{recovery['requests']} requests "
+        f"failed, {recovery.get('degraded_requests') or 0} degraded; error budget burned "
+        f"{budget} [dim](resolution {recovery['resolution_s'] * 1000:.1f} ms)[/]"
+    )
 
 
 def _rel(value: Any) -> str:

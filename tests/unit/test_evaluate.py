@@ -75,3 +75,15 @@ def test_a_short_load_is_not_trusted() -> None:
     assert result["measurement_notes"] == [
         "the load fell short of its target (rate 80 < 95% of 100): figures are not trusted"
     ]
+
+
+def test_an_interrupted_run_keeps_its_figures_but_gets_no_verdict() -> None:
+    result = evaluate(
+        Observation(tuple(OUTAGE), (FAULT,)), spec(RtoSpec(5.0)), TRUSTED, interrupted=True
+    )
+    assert result["verdicts"] == [] and result["checks_failed"] == 0
+    recovery = result["recovery"]
+    assert isinstance(recovery, dict) and recovery["rto_s"] == 1.0
+    assert result["measurement_notes"] == [
+        "the run was interrupted: no recovery or resilience verdict was judged"
+    ]
