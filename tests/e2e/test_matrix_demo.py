@@ -53,7 +53,7 @@ def test_the_demo_passes_with_a_measured_rto(tmp_path: Path) -> None:
     assert 0 <= recovery["ttd_s"] < 0.1, describe(summary)
     assert FAULT_S < recovery["rto_s"] < FAULT_S + 2.5, describe(summary)
     assert 0 < recovery["recovery_after_clear_s"] < 2.5, describe(summary)
-    assert recovery["degraded_requests"] > 400 and recovery["failed_requests"] == 0
+    assert recovery["degraded_requests"] > 300 and recovery["failed_requests"] == 0
     assert summary["faults"] == {"injected": 1, "left": 0, "where": []}
 
 
@@ -109,7 +109,7 @@ def test_the_demo_reads_well_at_80_columns(tmp_path: Path) -> None:
     assert screen.too_wide() == [], screen.text
     text = screen.text
     for expected in (
-        "load: open loop, 200 req/s over /api/play (warming up)",
+        "load: open loop, 150 req/s over /api/play (warming up)",
         "Verdict: PASSED (exit 0)",
         "0 faults left (checked on Toxiproxy)",
         "PASS recovery.rto: expected recovered within 6.0 s of injection",
