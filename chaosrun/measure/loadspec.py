@@ -91,7 +91,8 @@ class LoadSummary:
 def read_summary(path: Path) -> LoadSummary | None:
     """The summary a load process wrote, or None while it is missing or unreadable."""
     try:
-        return LoadSummary.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return LoadSummary.from_dict(data) if isinstance(data, dict) else None
     except (OSError, ValueError, TypeError):
         return None
 

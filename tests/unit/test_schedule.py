@@ -120,6 +120,14 @@ BAD_PLANS: dict[str, tuple[dict[str, object], str]] = {
         {"endpoints": (("/a", math.nan),)},
         "weight of /a must be a finite number > 0, got nan",
     ),
+    "bool-weight": (
+        {"endpoints": (("/a", True),)},
+        "weight of /a must be a number > 0, got True",
+    ),
+    "text-weight": (
+        {"endpoints": (("/a", "1"),)},
+        "weight of /a must be a number > 0, got '1'",
+    ),
 }
 
 
@@ -138,6 +146,28 @@ def test_bad_arguments_of_the_pure_functions_are_rejected() -> None:
         arrival_offsets(1.0, -1)
     with pytest.raises(ValueError, match="count must be >= 0"):
         endpoint_sequence(MIX, 1, -1)
+
+
+def test_pure_functions_say_what_is_wrong_exactly() -> None:
+    with pytest.raises(ValueError) as info:
+        arrival_offsets(0.0, 3)
+    assert str(info.value) == "rate must be a finite number of req/s > 0, got 0.0"
+    with pytest.raises(ValueError) as info:
+        endpoint_sequence(MIX, 1, -1)
+    assert str(info.value) == "count must be >= 0, got -1"
+
+
+def test_zero_requests_is_a_valid_count() -> None:
+    assert endpoint_sequence(MIX, 1, 0) == []
+    assert arrival_offsets(5.0, 0) == []
+
+
+def test_a_duration_just_past_a_whole_number_of_intervals_gets_one_more_slot() -> None:
+    # 1000 req/s x 1000.0000001 s = 1000000.0001 slots: slot 1000000 is due at 1000.0 s, still
+    # before the end. (Float noise is relative 1e-16; 1e-10 is a real fraction of a slot.)
+    plan = _plan(rate=1000.0, duration_s=1000.0000001)
+    assert plan.count == 1_000_001
+    assert _plan(rate=1000.0, duration_s=1000.0).count == 1_000_000
 
 
 # -- loadspec: the summary decides "short" from its own figures ---------------------------------

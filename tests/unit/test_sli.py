@@ -12,12 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chaosrun.measure.sli import (
+    Impact,
     LatencyObjective,
     SloSpec,
+    WindowStats,
     impact_window,
     slo_series,
     window_stats,
 )
+from chaosrun.measure.timeline import RequestRecord
 from chaosrun.model import Slo
 from tests.unit.timelines import T0, failed, ok, synthetic
 
@@ -212,3 +215,146 @@ def test_impact_duration_is_within_one_interval_of_the_outage(
     assert impact is not None and impact.duration_s is not None
     assert abs(impact.duration_s - outage_s) <= interval + 1e-6
     assert abs(impact.first_bad - T0 - outage_start) <= interval + 1e-6
+
+
+# --- exact edges (each pins one decision of the code; see tests/unit/MUTATION.md) ----------------
+
+
+def test_window_stats_zero_and_negative_latencies_are_zero() -> None:
+    stats = window_stats([ok(T0, 0.0), ok(T0 + 0.25, -3.0)], T0, T0 + 1)
+    assert (stats.p50_ms, stats.p999_ms, stats.max_ms) == (0.0, 0.0, 0.0)
+
+
+def test_window_stats_max_lag_is_the_largest_not_the_last() -> None:
+    records = [
+        RequestRecord(T0, T0 + 2**-8, 5.0, 200, "", "/a"),  # lag 3.90625 ms
+        RequestRecord(T0 + 0.5, T0 + 0.5 + 2**-10, 5.0, 200, "", "/a"),  # lag 0.9765625 ms
+    ]
+    assert window_stats(records, T0, T0 + 1).max_lag_ms == 3.90625
+
+
+def test_window_stats_of_a_zero_length_window_has_rate_zero() -> None:
+    stats = window_stats([ok(T0)], T0, T0)
+    assert (stats.count, stats.rate_per_s) == (0, 0.0)
+
+
+def test_window_stats_to_dict_rounds_each_figure() -> None:
+    stats = WindowStats(
+        start=1796017540.1234,
+        end=1796017542.6788,
+        count=7,
+        ok=5,
+        errors=2,
+        degraded=1,
+        availability=5 / 7,
+        rate_per_s=2.73926,
+        max_lag_ms=1.23456,
+        p50_ms=5.0004,
+        p90_ms=7.12345,
+        p95_ms=8.9996,
+        p99_ms=10.2224,
+        p999_ms=11.0006,
+        max_ms=12.3456,
+    )
+    assert stats.to_dict() == {
+        "start": 1796017540.123,
+        "end": 1796017542.679,
+        "duration_s": 2.555,  # 2.5554
+        "requests": 7,
+        "ok": 5,
+        "errors": 2,
+        "degraded": 1,
+        "availability": 0.714286,  # 5 / 7 = 0.7142857...
+        "rate_per_s": 2.739,
+        "max_lag_ms": 1.235,
+        "latency_ms": {
+            "p50": 5.0,
+            "p90": 7.123,
+            "p95": 9.0,
+            "p99": 10.222,
+            "p999": 11.001,
+            "max": 12.346,
+        },
+    }
+    empty = window_stats([], T0, T0 + 2).to_dict()
+    assert (empty["availability"], empty["max_lag_ms"], empty["latency_ms"]) == (
+        None,
+        None,
+        {"p50": None, "p90": None, "p95": None, "p99": None, "p999": None, "max": None},
+    )
+
+
+def test_latency_objective_limits_and_single_digit_percentiles() -> None:
+    with pytest.raises(ValueError) as info:
+        LatencyObjective.parse("p99", 0.0)
+    assert str(info.value) == "invalid latency objective p99 <= 0.0 ms"
+    assert LatencyObjective.parse("p99", 0.5) == LatencyObjective("p99", 0.5, Fraction(1, 100))
+    # p5: the 5th percentile, 5/100 (not 5/10): 95 % of the requests may be slower
+    assert LatencyObjective.parse("p5", 10).allowed_over == Fraction(19, 20)
+
+
+def test_slo_spec_bounds_are_as_documented() -> None:
+    with pytest.raises(ValueError) as info:
+        SloSpec(0.0)
+    assert str(info.value) == "availability must be in (0, 1], got 0.0"
+    assert SloSpec(1.0).availability == 1.0
+    assert SloSpec(None, max_degraded=0.0).max_degraded == 0.0  # no fallback answer allowed
+    spec = SloSpec.from_slo(Slo(None, max_degraded=0.25))
+    assert (spec.max_degraded, spec.min_requests, spec.window_s) == (0.25, 10, 1.0)
+
+
+def test_slo_spec_objectives_name_each_bound() -> None:
+    spec = SloSpec(0.99, (LatencyObjective.parse("p90", 100.0),), max_degraded=0.1)
+    assert [(o.name, o.allowed) for o in spec.objectives()] == [
+        ("availability", Fraction(1, 100)),
+        ("p90", Fraction(1, 10)),
+        ("degraded", Fraction(1, 10)),
+    ]
+
+
+def test_slo_series_names_the_broken_objectives() -> None:
+    p90 = LatencyObjective.parse("p90", 100.0)
+    spec = SloSpec(0.5, (p90,), window_s=10.0, min_requests=1, max_degraded=0.2)
+    # 4 requests: one failed (availability 3/4 >= 0.5), two degraded (2/4 > 0.2), one slow and
+    # the failure slower than every limit (2/4 > 1/10)
+    records = [failed(T0), ok(T0 + 1, 500.0), ok(T0 + 2, degraded=True), ok(T0 + 3, degraded=True)]
+    last = slo_series(records, spec)[-1]
+    assert (last.met, last.broken, last.over) == (False, ("p90", "degraded"), (("p90", 0.5),))
+
+
+def test_slo_series_a_request_at_the_limit_is_not_slower() -> None:
+    spec = SloSpec(None, (LatencyObjective.parse("p50", 100.0),), window_s=10.0, min_requests=1)
+    last = slo_series([ok(T0, 100.0), ok(T0 + 1, 100.0)], spec)[-1]
+    assert (last.met, last.over) == (True, (("p50", 0.0),))
+
+
+def test_slo_series_availability_counts_only_failures_in_the_window() -> None:
+    spec = SloSpec(0.5, window_s=1.0, min_requests=1)
+    points = slo_series([failed(T0), ok(T0 + 2), ok(T0 + 3)], spec)
+    assert [(p.t - T0, p.count, p.availability, p.met) for p in points] == [
+        (0.0, 1, 0.0, False),
+        (2.0, 1, 1.0, True),  # the failure at T0 left the window (T0 + 1, T0 + 2]
+        (3.0, 1, 1.0, True),
+    ]
+
+
+def test_slo_series_one_point_for_requests_sharing_the_last_time() -> None:
+    spec = SloSpec(0.5, window_s=10.0, min_requests=1)
+    points = slo_series([ok(T0), ok(T0 + 1), failed(T0 + 1)], spec)
+    assert [(p.t - T0, p.count) for p in points] == [(0.0, 1), (1.0, 3)]
+
+
+def test_impact_window_edges() -> None:
+    # [start, end): a failure at `end` is outside
+    assert impact_window([ok(T0), failed(T0 + 1)], T0, T0 + 1) is None
+    # slower than slow_ms is bad; exactly slow_ms is not
+    assert impact_window([ok(T0, 500.0), ok(T0 + 1)], T0, T0 + 2, slow_ms=500.0) is None
+    # the last bad request is the second-to-last: the period ends with the last (good) one
+    impact = impact_window([failed(T0), ok(T0 + 0.5)], T0, T0 + 1)
+    assert impact == Impact(T0, T0 + 0.5, 1) and impact.duration_s == 0.5
+
+
+def test_impact_window_counts_degraded_answers_only_when_asked() -> None:
+    records = [ok(T0, degraded=True), ok(T0 + 0.5)]
+    assert impact_window(records, T0, T0 + 1) is None
+    assert impact_window(records, T0, T0 + 1, degraded_is_bad=True) == Impact(T0, T0 + 0.5, 1)
