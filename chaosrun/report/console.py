@@ -16,6 +16,7 @@ from rich.text import Text
 
 from chaosrun.checks.outcome import probe_miss, tolerance_text
 from chaosrun.report.summary import brief_output
+from chaosrun.report.wrap import wrap_line
 
 __all__ = ["LiveConsole", "render_verdict"]
 
@@ -192,7 +193,8 @@ def render_verdict(console: Console, summary: dict[str, Any]) -> None:
     console.print(f"[{style}]Verdict: {verdict.upper()}[/] (exit {summary['exit_code']})")
     if summary.get("reason"):
         _rows(console, [("", _escape(str(summary["reason"])))], indent=1)
-    console.print(f"[dim]journal: {summary['journal']}[/]")
+    for line in wrap_line(f"journal: {summary['journal']}", max(console.width - 1, 20), hang=2):
+        console.print(Text(line, style="dim"), soft_wrap=True)
 
 
 def _render_failures(console: Console, summary: dict[str, Any]) -> None:

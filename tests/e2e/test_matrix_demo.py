@@ -36,7 +36,7 @@ CHECKS = {
 
 def _half_open_delays(observed: str) -> list[float]:
     """ "3 open periods half-opened after 1.000..1.004 s" -> [1.0, 1.004]."""
-    found = re.search(r"after ([\d.]+)(?:\.\.([\d.]+))? s", observed)
+    found = re.search(r"after (\d+\.\d+)(?:\.\.(\d+\.\d+))? s", observed)
     assert found, observed
     return [float(g) for g in found.groups() if g is not None]
 
@@ -51,8 +51,9 @@ def test_the_demo_passes_with_a_measured_rto(tmp_path: Path) -> None:
     # after the fault cleared and the breaker closed (its reset timeout is 1 s)
     assert recovery["state"] == "recovered", describe(summary)
     assert 0 <= recovery["ttd_s"] < 0.1, describe(summary)
-    assert FAULT_S < recovery["rto_s"] < FAULT_S + 2.5, describe(summary)
-    assert 0 < recovery["recovery_after_clear_s"] < 2.5, describe(summary)
+    # (it can close the moment the fault clears, when a half-open trial falls right then)
+    assert FAULT_S - 0.05 < recovery["rto_s"] < FAULT_S + 2.5, describe(summary)
+    assert -0.05 < recovery["recovery_after_clear_s"] < 2.5, describe(summary)
     assert recovery["degraded_requests"] > 300 and recovery["failed_requests"] == 0
     assert summary["faults"] == {"injected": 1, "left": 0, "where": []}
 
