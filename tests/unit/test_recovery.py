@@ -9,7 +9,7 @@ import pytest
 
 from chaosrun.checks.observation import FaultWindow
 from chaosrun.measure.recovery import ErrorBudget, analyse_recovery
-from chaosrun.measure.sli import LatencyObjective, SloSpec
+from chaosrun.measure.sli import LatencyObjective, SloSpec, window_stats
 from chaosrun.measure.timeline import RequestRecord
 from chaosrun.model import Slo
 from tests.unit.timelines import T0, failed, ok, synthetic
@@ -281,3 +281,127 @@ def test_impact_counts_degraded_answers_only_when_they_are_held_to_a_ceiling() -
     held = analyse_recovery(records, [fault(3.0, 4.0)], SloSpec(0.99, max_degraded=0.05), 2.0)
     assert held.impact is not None
     assert (held.impact.first_bad, held.impact.ended, held.impact.bad) == (T0 + 3.0, T0 + 4.0, 256)
+
+
+def test_to_dict_is_the_journal_record_rounded_to_the_ms() -> None:
+    # fault times off the request grid: each figure shows its own rounding to 3 decimals
+    records = synthetic(256, 10, bad=lambda rel: 3.0 <= rel < 4.0)
+    off_grid = FaultWindow("latency", "catalog", T0 + 2.9996, T0 + 4.0002)
+    recovery = analyse_recovery(records, [off_grid], SloSpec(0.99), 2.0)
+    record = recovery.to_dict()
+    assert recovery.ttd_s == pytest.approx(0.0004, abs=1e-6)
+    assert recovery.rto_s == pytest.approx(1.0004, abs=1e-6)
+    assert {k: record.pop(k) for k in ("before", "during", "after")} == {
+        "before": window_stats(records, T0, T0 + 2.9996).to_dict(),
+        "during": window_stats(records, T0 + 2.9996, T0 + 4.0002).to_dict(),
+        "after": window_stats(records, T0 + 4.0002, T0 + 10.0).to_dict(),
+    }
+    assert record == {
+        "state": "recovered",
+        "t_inject": 1796017543.0,  # T0 + 2.9996
+        "t_clear": 1796017544.0,  # T0 + 4.0002
+        "t_detect": 1796017543.0,  # the first failed request, T0 + 3.0
+        "t_recover": 1796017544.0,  # the first good one, T0 + 4.0
+        "t_end": 1796017550.0,  # last request + one interval
+        "relative_to_inject_s": {"clear": 1.001, "detect": 0.0, "recover": 1.0, "end": 7.0},
+        "ttd_s": 0.0,  # 0.0004
+        "rto_s": 1.0,  # 1.0004
+        "recovery_after_clear_s": -0.0,  # -0.0002
+        "resolution_s": 0.003906,  # 1/256
+        "window_s": 1.0,
+        "stability_s": 2.0,
+        "failed_requests": 256,
+        "degraded_requests": 0,
+        "requests": 256,
+        "error_budget": {
+            "availability": 0.99,
+            "requests": 2560,
+            "allowed": 25.6,
+            "failed": 256,
+            "burned": 10.0,
+            "overspent": True,
+        },
+        "impact": {
+            "first_bad": 1796017543.0,
+            "ended": 1796017544.0,
+            "duration_s": 1.0,
+            "bad_requests": 256,
+            "first_bad_rel_s": 0.0,
+            "ended_rel_s": 1.0,
+        },
+    }
+
+
+def test_to_dict_of_a_fault_never_cleared_and_no_availability_objective() -> None:
+    records = synthetic(256, 8, latency_ms=lambda rel: 800.0 if rel >= 3.0 else 5.0)
+    latency_only = SloSpec(None, (LatencyObjective.parse("p99", 500.0),), window_s=0.5)
+    record = analyse_recovery(records, [fault(3.0, None)], latency_only, 1.5).to_dict()
+    assert (record["state"], record["t_clear"], record["after"]) == ("not-recovered", None, None)
+    assert record["relative_to_inject_s"] == {
+        "clear": None,
+        "detect": 0.0,
+        "recover": None,
+        "end": 5.0,
+    }
+    assert (record["rto_s"], record["recovery_after_clear_s"], record["error_budget"]) == (
+        None,
+        None,
+        None,
+    )
+    assert (record["window_s"], record["stability_s"]) == (0.5, 1.5)
+    assert record["impact"] == {
+        "first_bad": 1796017543.0,
+        "ended": None,
+        "duration_s": None,
+        "bad_requests": 1280,
+        "first_bad_rel_s": 0.0,
+        "ended_rel_s": None,
+    }
+
+
+def test_error_budget_record_rounding_and_the_overspent_edge() -> None:
+    budget = ErrorBudget(0.9999, 12345, 2)  # allowed 1.2345 (1.23449999...), burned 1.62009
+    assert budget.to_dict() == {
+        "availability": 0.9999,
+        "requests": 12345,
+        "allowed": 1.234,
+        "failed": 2,
+        "burned": 1.6201,
+        "overspent": True,
+    }
+    exactly = ErrorBudget(0.5, 20, 10)  # spent exactly what was allowed: not overspent
+    assert exactly.to_dict()["overspent"] is False and exactly.burned == 1.0
+
+
+def test_two_failures_a_window_apart_make_a_breach_of_one_window() -> None:
+    # 128 req/s, 1 s window: 2 failures of 128 break a 99 % floor (1.28 allowed) only in the one
+    # window that holds both, (2.0 - 1/128, 2.9921875]; both belong to that breach
+    records = synthetic(128, 10, bad=lambda rel: rel in (2.0, 2.9921875))
+    recovery = analyse_recovery(records, [fault(1.0, 4.0)], SloSpec(0.99), 2.0)
+    assert (recovery.t_detect, recovery.t_recover) == (T0 + 2.0, T0 + 3.0)
+    assert (recovery.ttd_s, recovery.rto_s, recovery.failed_requests) == (1.0, 2.0, 2)
+    # one interval further apart, no window holds both: noise, no breach
+    apart = synthetic(128, 10, bad=lambda rel: rel in (2.0, 3.0))
+    assert analyse_recovery(apart, [fault(1.0, 4.0)], SloSpec(0.99), 2.0).state == "no-impact"
+
+
+def test_stability_bounds_and_default() -> None:
+    records = synthetic(256, 10, bad=lambda rel: 1.0 <= rel < 2.0 or 4.5 <= rel < 5.0)
+    # healthy for 2.5 s between the outages: the default stability of 2 s takes the first
+    assert analyse_recovery(records, [fault(1.0, 5.0)], SloSpec(0.99)).t_recover == T0 + 2.0
+    assert analyse_recovery(records, [fault(1.0, 5.0)], SloSpec(0.99), 2.5).t_recover == T0 + 5.0
+    assert analyse_recovery(records, [fault(1.0, 5.0)], SloSpec(0.99), 0.0).t_recover == T0 + 2.0
+    with pytest.raises(ValueError) as info:
+        analyse_recovery(records, [fault(1.0, 5.0)], SloSpec(0.99), -0.001)
+    assert str(info.value) == "stability_s must be >= 0, got -0.001"
+
+
+def test_resolution_and_end_of_odd_timelines() -> None:
+    single = analyse_recovery([ok(T0 + 1.0)], [fault(0.5, 0.6)], SloSpec(0.99), 0.0)
+    assert single.resolution_s == 0.0
+    assert single.t_end == math.nextafter(T0 + 1.0, math.inf)
+    # requests scheduled at the same moment (two endpoints) do not shrink the interval
+    same_time = [ok(T0), ok(T0), ok(T0), ok(T0 + 0.5), ok(T0 + 1.0)]
+    recovery = analyse_recovery(same_time, [fault(0.2, 0.3)], SloSpec(0.99), 0.0)
+    assert recovery.resolution_s == 0.5
+    assert recovery.t_end == T0 + 1.5
