@@ -405,3 +405,16 @@ def test_resolution_and_end_of_odd_timelines() -> None:
     recovery = analyse_recovery(same_time, [fault(0.2, 0.3)], SloSpec(0.99), 0.0)
     assert recovery.resolution_s == 0.5
     assert recovery.t_end == T0 + 1.5
+
+
+def test_to_dict_rounds_epoch_times_to_the_ms_and_has_no_impact_when_none() -> None:
+    start = T0 + 0.1234  # every scheduled time has sub-ms digits
+    records = synthetic(256, 10, start=start, bad=lambda rel: 3.0 <= rel < 4.0)
+    window = FaultWindow("latency", "catalog", start + 3.0, start + 4.0)
+    record = analyse_recovery(records, [window], SloSpec(0.99), 2.0).to_dict()
+    assert (record["t_inject"], record["t_end"]) == (1796017543.123, 1796017550.123)
+    impact = record["impact"]
+    assert isinstance(impact, dict)
+    assert (impact["first_bad"], impact["ended"]) == (1796017543.123, 1796017544.123)
+    healthy = analyse_recovery(synthetic(256, 10), [fault(3.0, 4.0)], SloSpec(0.99), 2.0)
+    assert healthy.to_dict()["impact"] is None
