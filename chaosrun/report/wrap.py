@@ -90,6 +90,8 @@ def wrap_line(line: str, width: int, hang: int | None = None) -> list[str]:
     if hang is None:
         shape = _shape(line)
         split, hang = (lead, lead + 4) if shape is None else (shape, cell_len(line[:shape]))
+        if cell_len(line[:split].rstrip()) > width:  # a "label" too wide to lead a line
+            split, hang = lead, lead + 4
     head, chunks = line[:split], _chunks(line[split:])
     if not chunks:
         return [line]

@@ -144,3 +144,10 @@ def test_help_never_splits_at_hyphens() -> None:
     help_text = "no-breaker, no-timeout, no-bulkhead, no-retry-cap, breaker-never-closes"
     rows = HelpFormatter("chaosrun", width=40)._split_lines(help_text, 20)
     assert [w for row in rows for w in row.split()] == help_text.split()
+
+
+def test_a_label_wider_than_the_line_is_not_kept_whole() -> None:
+    # found by Hypothesis (seed 3): "==:" looked like a label, and the head alone was too wide
+    out = wrap_line("       ========== ==: :", 20)
+    assert out == ["       ==========", "         ==: :"]
+    assert all(cell_len(row) <= 20 for row in out)
