@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from chaosrun.checks.circuit_breaker import CHECK_NAMES
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 
 from .conftest import is_clean, run_cli
@@ -22,16 +23,7 @@ pytestmark = pytest.mark.matrix
 
 DEMO = "experiments/latency-injection.yaml"
 FAULT_S = 3.0  # the demo holds the latency for 3 s (pauses.after)
-CHECKS = {
-    "recovery.rto",
-    "recovery.ttd",
-    "circuit_breaker.opens",
-    "circuit_breaker.fails_fast",
-    "circuit_breaker.stops_traffic",
-    "circuit_breaker.half_opens",
-    "circuit_breaker.closes",
-    "circuit_breaker.sequence",
-}
+CHECKS = {"recovery.rto", "recovery.ttd", *CHECK_NAMES}
 
 
 def _half_open_delays(observed: str) -> list[float]:
