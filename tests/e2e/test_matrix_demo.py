@@ -46,7 +46,7 @@ def test_the_demo_passes_with_a_measured_rto(tmp_path: Path) -> None:
     # (it can close the moment the fault clears, when a half-open trial falls right then)
     assert FAULT_S - 0.05 < recovery["rto_s"] < FAULT_S + 2.5, describe(summary)
     assert -0.05 < recovery["recovery_after_clear_s"] < 2.5, describe(summary)
-    assert recovery["degraded_requests"] > 300 and recovery["failed_requests"] == 0
+    assert recovery["degraded_requests"] > 250 and recovery["failed_requests"] == 0
     assert summary["faults"] == {"injected": 1, "left": 0, "where": []}
 
 
@@ -102,7 +102,7 @@ def test_the_demo_reads_well_at_80_columns(tmp_path: Path) -> None:
     assert screen.too_wide() == [], screen.text
     text = screen.text
     for expected in (
-        "load: open loop, 150 req/s over /api/play (warming up)",
+        "load: open loop, 100 req/s over /api/play (warming up)",
         "Verdict: PASSED (exit 0)",
         "0 faults left (checked on Toxiproxy)",
         "PASS recovery.rto: expected recovered within 6.0 s of injection",
