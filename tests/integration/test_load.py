@@ -91,7 +91,7 @@ def _has_uvloop() -> bool:
 def test_steady_rate_every_request_recorded_and_ok(lab: LabInfo, tmp_path: Path, loop: str) -> None:
     """200 req/s for 2 s: every request recorded, the rate kept, the summary not short.
 
-    The lag half of "short" (p99 > 10 ms) measures the box as much as the process: on a small box
+    The lag half of "short" (p99 > 25 ms) measures the box as much as the process: on a small box
     busy with other workers and labs, the scheduler can wait for a CPU for tens of ms (even at
     niceness -5). So a run short on lag is tried again, up to 3 times; if every one is short, each
     must be explained by starvation: the process waited for a CPU (`cpu_wait_ms`) at least as long
