@@ -138,11 +138,19 @@ def _parser() -> argparse.ArgumentParser:
         "labs, and replay their undo logs so no fault outlives them.",
     )
     cleanup.add_argument("--json", action="store_true", help="print what was done as JSON")
+    for command in (validate, run, up, status, cleanup, *lab_sub.choices.values()):
+        if command.get_default("command_parser") is None:
+            command.set_defaults(command_parser=command)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the subcommand, with its own usage (not the top-level one)
+        (getattr(args, "command_parser", None) or parser).error(
+            f"unrecognized arguments: {' '.join(unknown)}"
+        )
     try:
         if args.command == "validate":
             return _validate(args.files)
@@ -183,6 +191,8 @@ class _Parser(argparse.ArgumentParser):
         from chaosrun.report.wrap import HelpFormatter
 
         kwargs.setdefault("formatter_class", HelpFormatter)
+        # No abbreviations: `--var foo=1` (chaos run's option) must not become `--variant foo=1`.
+        kwargs.setdefault("allow_abbrev", False)
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:

@@ -246,3 +246,23 @@ def test_ctrl_c_during_the_cooldown_does_not_wait_for_it(
     assert took < 10, "Ctrl-C must cut the 30 s cooldown short"
     assert "SIGINT received after the experiment: cooldown cut short" in out
     assert is_clean(ToxiproxyClient(lab["toxiproxy_api"]))
+
+
+def test_options_are_never_abbreviated_and_the_subcommand_says_so(tmp_path: Path) -> None:
+    # chaos run's `--var foo=1` once became `--variant foo=1` ("unknown variant 'foo=1'")
+    result = run_cli(tmp_path, "run", "experiments/latency-injection.yaml", "--var", "foo=1")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("usage: chaosrun run [-h] [--json]")
+    assert lines[-1] == "chaosrun run: error: unrecognized arguments: --var foo=1"
+    dry = run_cli(tmp_path, "run", "experiments/latency-injection.yaml", "--dry")
+    assert dry.returncode == 2
+    assert dry.stderr.splitlines()[-1] == "chaosrun run: error: unrecognized arguments: --dry"
+    nested = run_cli(tmp_path, "lab", "status", "--jsn")
+    assert nested.returncode == 2
+    assert nested.stderr.splitlines() == [
+        "usage: chaosrun lab status [-h] [--json]",
+        "chaosrun lab status: error: unrecognized arguments: --jsn",
+    ]
+    assert not (tmp_path / "runs").exists()  # nothing started
