@@ -60,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
         "file:line). Exit 0 when all are valid, 2 otherwise.",
     )
     validate.add_argument("files", nargs="+", metavar="FILE")
+    _allow_module(validate)
 
     run = sub.add_parser(
         "run",
@@ -105,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
         "127.0.0.0/8 or ::1, else the run is refused (exit 2). Names are compared as "
         "written, never resolved",
     )
+    _allow_module(run)
 
     lab = sub.add_parser(
         "lab",
@@ -153,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     try:
         if args.command == "validate":
-            return _validate(args.files)
+            return _validate(args.files, args.allow_module)
         if args.command == "run":
             return _run(args)
         if args.command == "lab":
@@ -171,10 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _validate(files: list[str]) -> int:
+def _validate(files: list[str], allowed_modules: list[str]) -> int:
     from chaosrun.load import validate_files
 
-    errors = validate_files(files)
+    errors = validate_files(files, allowed_modules)
     for error in errors:
         _error(str(error))
     bad = {e.file for e in errors}
@@ -199,6 +201,18 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         _error(f"{self.prog}: error: {message}", prefix="")
         self.exit(EXIT_USAGE)
+
+
+def _allow_module(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--allow-module",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="let python providers use modules under this prefix (repeatable). Without it "
+        "they may use chaosrun, chaoslib and installed Chaos Toolkit extensions only; os, "
+        "subprocess, shutil, builtins and the like are never allowed",
+    )
 
 
 def _error(message: str, prefix: str = "chaosrun: ") -> None:
@@ -234,7 +248,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.dry_run and args.journal is not None:
         _error("--journal: a dry run writes no journal")
         return EXIT_USAGE
-    experiment = load_experiment(args.file)
+    experiment = load_experiment(args.file, args.allow_module)
     refused = refusals(experiment, find_violations(experiment, allowed, os.environ))
     for error in refused:
         _error(str(error))

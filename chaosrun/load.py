@@ -36,23 +36,30 @@ _MAX_EXPECTED = 1000  # characters of a message; a 1 MiB key stays a readable li
 _MAX_KEY_PATH = 300
 
 
-def load_experiment(path: str | Path) -> Experiment:
-    """Load and validate one experiment file; raise its first problem as an InputError."""
-    experiment, errors = _load(path)
+def load_experiment(path: str | Path, allowed_modules: Sequence[str] = ()) -> Experiment:
+    """Load and validate one experiment file; raise its first problem as an InputError.
+
+    `allowed_modules`: module prefixes python providers may name beyond chaosrun's, chaoslib's
+    and installed Chaos Toolkit extensions' (`chaosrun.schema.modules`)."""
+    experiment, errors = _load(path, tuple(allowed_modules))
     if errors or experiment is None:
         raise errors[0]
     return experiment
 
 
-def validate_files(paths: Sequence[str | Path]) -> list[InputError]:
+def validate_files(
+    paths: Sequence[str | Path], allowed_modules: Sequence[str] = ()
+) -> list[InputError]:
     """Every problem of every file, each file's in document order; empty when all are valid."""
-    return [error for path in paths for error in _load(path)[1]]
+    return [error for path in paths for error in _load(path, tuple(allowed_modules))[1]]
 
 
-def _load(path: str | Path) -> tuple[Experiment | None, list[InputError]]:
+def _load(
+    path: str | Path, allowed_modules: tuple[str, ...]
+) -> tuple[Experiment | None, list[InputError]]:
     name = str(path)
     try:
-        experiment, errors = _load_file(Path(path), name)
+        experiment, errors = _load_file(Path(path), name, allowed_modules)
     except InputError as exc:
         experiment, errors = None, [exc]
     except Exception as exc:  # a bug, not the user's: still one line, exit 2
@@ -88,9 +95,11 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _load_file(path: Path, name: str) -> tuple[Experiment | None, list[InputError]]:
+def _load_file(
+    path: Path, name: str, allowed_modules: tuple[str, ...]
+) -> tuple[Experiment | None, list[InputError]]:
     text = read_text(path, name)
-    ctx = Ctx(name)
+    ctx = Ctx(name, allowed_modules=allowed_modules)
     try:
         return _check(path, text, ctx)
     except TooManyErrors:

@@ -51,6 +51,7 @@ class Ctx:
     lines: dict[str, int] = field(default_factory=dict)
     errors: list[InputError] = field(default_factory=list)
     suggested: set[str] = field(default_factory=set)  # key paths some unknown key resembles
+    allowed_modules: tuple[str, ...] = ()  # --allow-module prefixes (chaosrun.schema.modules)
 
     def line(self, path: str) -> int | None:
         while path not in self.lines:

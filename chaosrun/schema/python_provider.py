@@ -25,6 +25,7 @@ from chaosrun.schema.common import (
     want_list,
     want_str,
 )
+from chaosrun.schema.modules import module_refusal
 
 __all__ = ["check_python_provider", "fault_kinds", "fault_limits"]
 
@@ -55,6 +56,10 @@ def check_python_provider(
         for i, scope in enumerate(prov["secrets"]):
             want_str(ctx, f"{join(path, 'secrets')}[{i}]", scope)
     if module is None or func is None or not isinstance(arguments, dict):
+        return None
+    refused = module_refusal(module, ctx.allowed_modules)
+    if refused is not None:  # decided before the import: importing is running its code
+        ctx.err(join(path, "module"), refused)
         return None
     fn = _find_function(ctx, path, module, func)
     if fn is None:

@@ -266,3 +266,23 @@ def test_options_are_never_abbreviated_and_the_subcommand_says_so(tmp_path: Path
         "chaosrun lab status: error: unrecognized arguments: --jsn",
     ]
     assert not (tmp_path / "runs").exists()  # nothing started
+
+
+def test_a_python_provider_naming_os_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    bad = REPO / "tests" / "fixtures" / "bad" / "module_never_allowed.yaml"
+    marker = Path("/tmp/chaosrun-must-not-run-this")
+    marker.unlink(missing_ok=True)
+    for args in (("validate", str(bad)), ("run", str(bad)), ("run", str(bad), "--dry-run")):
+        result = run_cli(tmp_path, *args)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert "module 'os' is never allowed" in result.stderr
+    assert not marker.exists()
+    assert not (tmp_path / "runs").exists()
+    # a module of one's own is allowed by name, and only by name
+    own = REPO / "tests" / "fixtures" / "bad" / "module_not_allowed.yaml"
+    refused = run_cli(tmp_path, "validate", str(own))
+    assert refused.returncode == 2
+    assert "allow it with --allow-module mylib" in refused.stderr
+    allowed = run_cli(tmp_path, "validate", str(own), "--allow-module", "mylib")
+    assert allowed.returncode == 2  # now allowed, and mylib is not installed here
+    assert "cannot import module 'mylib.faults'" in allowed.stderr

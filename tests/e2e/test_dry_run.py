@@ -437,7 +437,8 @@ def test_dry_run_masks_inline_secrets_in_text_and_json(tmp_path: Path) -> None:
     path.write_text(INLINE_SECRETS)
     echo = "python tests.e2e.test_secrets.echo_line text=Bearer ***"
     pin = "python tests.e2e.test_secrets.fail_with token=*** key=***"
-    text, events = audited(tmp_path, home, "run", str(path), "--dry-run")
+    allow = ("--allow-module", "tests.e2e.test_secrets")
+    text, events = audited(tmp_path, home, "run", str(path), "--dry-run", *allow)
     assert (text.returncode, text.stderr, events) == (0, "", [])
     unwrapped = "".join(text.stdout.split())  # a secret split over two lines is still seen
     assert LONG_SECRET not in unwrapped and SHORT_SECRET not in unwrapped
@@ -449,7 +450,7 @@ def test_dry_run_masks_inline_secrets_in_text_and_json(tmp_path: Path) -> None:
         "the first failure)"
     )
     assert _words(f"  {guard}") in _words(text.stdout)
-    data, events = audited(tmp_path, home, "run", str(path), "--dry-run", "--json")
+    data, events = audited(tmp_path, home, "run", str(path), "--dry-run", "--json", *allow)
     assert (data.returncode, data.stderr, events) == (0, "", [])
     assert LONG_SECRET not in data.stdout and SHORT_SECRET not in data.stdout
     plan = json.loads(data.stdout)

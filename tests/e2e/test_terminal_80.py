@@ -66,9 +66,9 @@ HELP_ROWS = {
     ],
     "run": [
         "usage: chaosrun run [-h] [--json] [--journal PATH] [--variant NAME] [--dry-run]",
-        "                    [--allow-target HOST]",
+        "                    [--allow-target HOST] [--allow-module PREFIX]",
         "Targets must be loopback (localhost, 127.0.0.0/8, ::1) unless allowed with",
-        "  --allow-target HOST  allow this non-loopback host (repeatable). Without it,",
+        "  --allow-target HOST   allow this non-loopback host (repeatable). Without it,",
     ],
     "lab": [
         "usage: chaosrun lab [-h] ACTION ...",

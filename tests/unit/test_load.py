@@ -184,7 +184,20 @@ BAD_CASES = [
     (
         "cannot_import_module.yaml",
         "cannot_import_module.yaml:8: method[0].provider.module: "
-        "cannot import module 'no_such_module_for_chaosrun'",
+        "cannot import module 'chaosrun.no_such_module'",
+    ),
+    # python providers name allowed modules only, decided before any import
+    (
+        "module_never_allowed.yaml",
+        "module_never_allowed.yaml:8: method[0].provider.module: module 'os' is never "
+        "allowed: it runs commands or arbitrary code (use a Chaos Toolkit extension or your "
+        "own module)",
+    ),
+    (
+        "module_not_allowed.yaml",
+        "module_not_allowed.yaml:8: method[0].provider.module: module 'mylib.faults' is not "
+        "allowed: python providers may use chaosrun, chaoslib and installed Chaos Toolkit "
+        "extensions; allow it with --allow-module mylib",
     ),
     # chaosrun faults: kind, function, argument binding, limits
     (
@@ -310,8 +323,16 @@ def write(tmp_path: Path, text: str | bytes, name: str = "x.yaml") -> Path:
     return path
 
 
+FAKE_MODULES = (  # modules these tests make up, allowed as --allow-module would
+    "chaosrun_fake_provider",
+    "chaosrun_fake_broken",
+    "chaosrun_fake_exits",
+    "chaosrun_fake_needs",
+)
+
+
 def messages(path: Path) -> list[str]:
-    return [error.expected for error in validate_files([path])]
+    return [error.expected for error in validate_files([path], FAKE_MODULES)]
 
 
 def test_every_bad_fixture_is_in_the_table() -> None:

@@ -23,7 +23,7 @@ extensions:
     abort_when:
 """
 TAIL = """method:
-  - {type: probe, name: p, provider: {type: python, module: os, func: getcwd}}
+  - {type: probe, name: p, provider: {type: python, module: chaosrun.probes.sli, func: live_sli}}
 """
 
 
@@ -100,14 +100,14 @@ def test_every_condition_parses_with_defaults_and_names(tmp_path: Path) -> None:
             "x.yaml:8: extensions[0].abort_when[0].for_s: expected a non-negative number, got -1",
         ),
         (
-            "      - {probe: {type: action, name: a, provider: {type: python, module: os,"
-            " func: getcwd}}}\n",
+            "      - {probe: {type: action, name: a, provider: {type: python,"
+            " module: chaosrun.probes.sli, func: live_sli}}}\n",
             "x.yaml:8: extensions[0].abort_when[0].probe.type: a safeguard runs a probe, not "
             "an action",
         ),
         (
-            "      - {probe: {type: probe, name: a, provider: {type: python, module: os,"
-            " func: getcwd}}}\n",
+            "      - {probe: {type: probe, name: a, provider: {type: python,"
+            " module: chaosrun.probes.sli, func: live_sli}}}\n",
             "x.yaml:8: extensions[0].abort_when[0].probe: missing required key 'tolerance' "
             "(every hypothesis probe needs one)",
         ),
