@@ -167,15 +167,22 @@ def _fill(head: str, chunks: list[tuple[str, str]], hang: int, width: int) -> li
 
 
 def _split_long(chunks: list[tuple[str, str]], room: int) -> list[tuple[str, str]]:
-    """Words wider than `room` split after each `/` (pieces joined by an empty separator)."""
+    """Groups kept together (`->` and its target, `word -`, short brackets) that are wider than
+    `room` come apart at their spaces; words wider than `room` split after each `/` (pieces
+    joined by an empty separator)."""
     out: list[tuple[str, str]] = []
-    for separator, word in chunks:
-        if cell_len(word) <= room or "/" not in word.rstrip("/"):
-            out.append((separator, word))
-            continue
-        pieces = re.findall(r"[^/]*/+|[^/]+$", word)
-        out.append((separator, pieces[0]))
-        out += [("", piece) for piece in pieces[1:]]
+    for separator, group in chunks:
+        words = [(separator, group)]
+        if cell_len(group) > room and " " in group:  # a group kept together that cannot fit
+            first, *rest = group.split(" ")
+            words = [(separator, first), *((" ", word) for word in rest)]
+        for before, word in words:
+            if cell_len(word) <= room or "/" not in word.rstrip("/"):
+                out.append((before, word))
+                continue
+            pieces = re.findall(r"[^/]*/+|[^/]+$", word)
+            out.append((before, pieces[0]))
+            out += [("", piece) for piece in pieces[1:]]
     return out
 
 

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -58,11 +59,29 @@ def _contributions(ctx: Ctx, path: str, value: object) -> None:
 def _secrets(ctx: Ctx, path: str, value: object) -> None:
     if want_mapping(ctx, path, value):
         for key, scope in typing.cast(dict[str, object], value).items():
-            want_mapping(ctx, join(path, key), scope)
+            if want_mapping(ctx, join(path, key), scope):
+                for name, entry in typing.cast(dict[str, object], scope).items():
+                    _env_reference(ctx, join(join(path, key), name), entry)
 
 
-def _mapping(ctx: Ctx, path: str, value: object) -> None:
-    want_mapping(ctx, path, value)
+def _configuration(ctx: Ctx, path: str, value: object) -> None:
+    if want_mapping(ctx, path, value):
+        for key, entry in typing.cast(dict[str, object], value).items():
+            _env_reference(ctx, join(path, key), entry)
+
+
+def _env_reference(ctx: Ctx, path: str, entry: object) -> None:
+    """`{type: env, key: K}` without a default needs K set, or Chaos Toolkit refuses the run
+    (after chaosrun would have started the target): refused here, naming the key and its line."""
+    if not isinstance(entry, dict) or entry.get("type") != "env" or "default" in entry:
+        return
+    key = entry.get("key")
+    if isinstance(key, str) and key not in os.environ:
+        ctx.err(
+            join(path, "key"),
+            f"environment variable {key!r} is not set (Chaos Toolkit refuses to run without "
+            "it; set it, or give a 'default')",
+        )
 
 
 def _extensions(ctx: Ctx, path: str, value: object) -> None:
@@ -119,7 +138,7 @@ SECTIONS: dict[str, Callable[[Ctx, str, object], None]] = {
     "version": _version,
     "tags": _tags,
     "contributions": _contributions,
-    "configuration": _mapping,
+    "configuration": _configuration,
     "secrets": _secrets,
     "extensions": _extensions,
     "controls": check_controls,

@@ -189,7 +189,9 @@ def test_a_target_template_elsewhere_in_the_url_does_not_hide_its_host(tmp_path:
     ]
 
 
-def test_configuration_templates_are_filled_as_chaos_toolkit_will(tmp_path: Path) -> None:
+def test_configuration_templates_are_filled_as_chaos_toolkit_will(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     inline = "configuration:\n  api: http://192.168.1.1:9000\n"
     experiment = _experiment(tmp_path, inline, _probe("${api}/x"))
     assert _messages(experiment) == [
@@ -197,6 +199,7 @@ def test_configuration_templates_are_filled_as_chaos_toolkit_will(tmp_path: Path
         "not loopback; pass --allow-target 192.168.1.1 to allow it"
     ]
     from_env = "configuration:\n  api: {type: env, key: API_URL}\n"
+    monkeypatch.setenv("API_URL", "set")  # validation refuses an unset one (test_load.py)
     experiment = _experiment(tmp_path, from_env, _probe("${api}/x"))
     assert _messages(experiment, API_URL="http://127.0.0.1:9000") == []
     assert _messages(experiment, API_URL="http://10.0.0.1:9000") == [

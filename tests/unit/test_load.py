@@ -186,6 +186,13 @@ BAD_CASES = [
         "cannot_import_module.yaml:8: method[0].provider.module: "
         "cannot import module 'chaosrun.no_such_module'",
     ),
+    # what Chaos Toolkit refuses to run (a default makes the variable optional)
+    (
+        "env_key_not_set.yaml",
+        "env_key_not_set.yaml:7: configuration.api_token.key: environment variable "
+        "'CHAOSRUN_TEST_NEVER_SET_TOKEN' is not set (Chaos Toolkit refuses to run without it; "
+        "set it, or give a 'default')",
+    ),
     # python providers name allowed modules only, decided before any import
     (
         "module_never_allowed.yaml",

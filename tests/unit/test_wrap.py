@@ -151,3 +151,10 @@ def test_a_label_wider_than_the_line_is_not_kept_whole() -> None:
     out = wrap_line("       ========== ==: :", 20)
     assert out == ["       ==========", "         ==: :"]
     assert all(cell_len(row) <= 20 for row in out)
+
+
+def test_a_group_kept_together_comes_apart_when_it_cannot_fit() -> None:
+    # found by Hypothesis: "word -" is kept together, here 12 cells where 11 fit
+    out = wrap_line("       : :::::::::: - :", 20)
+    assert all(cell_len(row) <= 20 for row in out)
+    assert " ".join(" ".join(out).split()) == ": :::::::::: - :"
