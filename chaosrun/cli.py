@@ -140,9 +140,8 @@ def _parser() -> argparse.ArgumentParser:
         "labs, and replay their undo logs so no fault outlives them.",
     )
     cleanup.add_argument("--json", action="store_true", help="print what was done as JSON")
-    for command in (validate, run, up, status, cleanup, *lab_sub.choices.values()):
-        if command.get_default("command_parser") is None:
-            command.set_defaults(command_parser=command)
+    for command in (validate, run, cleanup, *lab_sub.choices.values()):
+        command.set_defaults(command_parser=command)
     return parser
 
 

@@ -57,34 +57,33 @@ def evaluate(
     recovery: dict[str, Any] | None = None
     notes: list[str] = []
     slo = spec.slo
-    has_slo = slo is not None and (
-        slo.availability is not None or slo.latency_ms or slo.max_degraded is not None
-    )
+    judged = method_ran and not interrupted
     if not method_ran:
         notes.append("the method did not run: no recovery or resilience verdict was judged")
-    elif spec.slo is not None and has_slo:
+    elif slo is not None and (
+        slo.availability is not None or slo.latency_ms or slo.max_degraded is not None
+    ):
         if observation.faults:
             stability = spec.rto.stability_s if spec.rto else 2.0
             analysed = analyse_recovery(
-                observation.timeline, observation.faults, SloSpec.from_slo(spec.slo), stability
+                observation.timeline, observation.faults, SloSpec.from_slo(slo), stability
             )
             recovery = analysed.to_dict()
-            if spec.rto is not None:
+            if spec.rto is not None and judged:
                 verdicts.append(check_rto(analysed, spec.rto.objective_s))
                 if spec.rto.detect_within_s is not None:
                     verdicts.append(check_ttd(analysed, spec.rto.detect_within_s))
         else:
             notes.append("no fault took effect: nothing to recover from")
-            if spec.rto is not None:
+            if spec.rto is not None and judged:
                 verdicts.append(
                     Verdict(
                         "recovery.rto", False, "a fault to recover from", "no fault took effect"
                     )
                 )
-    if method_ran:
+    if judged:
         verdicts.extend(run_checks(observation, spec.expect))
-    if interrupted and method_ran:
-        verdicts = []
+    elif method_ran:
         notes.append("the run was interrupted: no recovery or resilience verdict was judged")
     short = bool(load_summary.get("short"))
     if short:

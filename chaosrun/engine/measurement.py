@@ -8,9 +8,7 @@ end:   keep the load running for the cooldown (recovery stays observable), stop 
 from __future__ import annotations
 
 import contextlib
-import json
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ from chaosrun.engine import undo
 from chaosrun.engine.loadproc import LoadProcess, start_load
 from chaosrun.engine.target import Target
 from chaosrun.errors import LabError, ToxiproxyError
+from chaosrun.fetch import fetch_json
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 from chaosrun.measure.timeline import read_timeline
 from chaosrun.model import Experiment
@@ -37,12 +36,6 @@ class Measurement:
     rate: float
     started_at: float  # the run's evidence begins here (a long-lived lab carries earlier runs)
     baseline_state: dict[str, Any]  # the service's /state at that moment ({} if unreadable)
-
-
-def _json(url: str, method: str = "GET", timeout_s: float = 3.0) -> Any:
-    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
-    with urllib.request.urlopen(request, timeout=timeout_s) as response:
-        return json.loads(response.read())
 
 
 def _dependency_urls(target: Target) -> dict[str, str]:
@@ -78,10 +71,10 @@ def begin_measurement(
     started_at = time.time()
     baseline: Any = {}
     with contextlib.suppress(OSError, ValueError):
-        baseline = _json(f"{target.service_url}/state")
+        baseline = fetch_json(f"{target.service_url}/state")
     for url in urls.values():
         with contextlib.suppress(OSError, ValueError):
-            _json(f"{url}/_stats/reset", method="POST")
+            fetch_json(f"{url}/_stats/reset", method="POST")
     budget = experiment.chaosrun.deadline_s + spec.warmup_s + spec.cooldown_s + 60.0
     load = start_load(spec, target.service_url, run_dir, budget)
     on_event(
@@ -126,13 +119,13 @@ def end_measurement(
     problems: list[str] = []
     gateway_state: Any = None
     try:
-        gateway_state = _json(f"{target.service_url}/state")
+        gateway_state = fetch_json(f"{target.service_url}/state")
     except (OSError, ValueError) as exc:
         problems.append(f"service state unavailable: {exc}")
     stats: dict[str, Any] = {}
     for name, url in measurement.dependency_urls.items():
         try:
-            stats[name] = _json(f"{url}/_stats?limit={_ARRIVALS_LIMIT}")
+            stats[name] = fetch_json(f"{url}/_stats?limit={_ARRIVALS_LIMIT}")
         except (OSError, ValueError) as exc:
             problems.append(f"far-side counters of {name} unavailable: {exc}")
     from chaosrun.checks.evaluate import evaluate

@@ -92,9 +92,9 @@ class FaultsLeft:
 
 def faults_left(log: Path, timeout_s: float = 1.0) -> FaultsLeft:
     """Ask each Toxiproxy the run used whether any of its toxics or disabled proxies remain."""
-    entries = undo.all_entries(log)
+    injected = len(undo.fault_windows(log))
     by_server: dict[str, list[undo.UndoEntry]] = {}
-    for entry in entries:
+    for entry in undo.all_entries(log):
         if entry.op in _TOXIPROXY_OPS:
             by_server.setdefault(entry.toxiproxy_url, []).append(entry)
     where: list[str] = []
@@ -102,7 +102,7 @@ def faults_left(log: Path, timeout_s: float = 1.0) -> FaultsLeft:
         try:
             proxies = ToxiproxyClient(url, timeout_s=timeout_s).proxies()
         except ToxiproxyError:
-            return FaultsLeft(len(undo.fault_windows(log)), None, ())
+            return FaultsLeft(injected, None, ())
         for entry in server_entries:
             proxy = proxies.get(entry.proxy)
             if proxy is None:
@@ -112,4 +112,4 @@ def faults_left(log: Path, timeout_s: float = 1.0) -> FaultsLeft:
             elif entry.op == "remove_toxic" and any(t.name == entry.toxic for t in proxy.toxics):
                 where.append(f"{entry.proxy}: toxic {entry.toxic}")
     unique = tuple(dict.fromkeys(where))
-    return FaultsLeft(len(undo.fault_windows(log)), len(unique), unique)
+    return FaultsLeft(injected, len(unique), unique)

@@ -105,6 +105,7 @@ def supervise(
                     on_event(
                         {"event": "undo", "outcomes": [o.to_dict() for o in restoration.outcomes]}
                     )
+            events = read_events(run_dir / EVENTS_FILE)  # the worker has ended: all of them
             if measurement is not None and target is not None:
                 measured = end_measurement(
                     measurement,
@@ -113,9 +114,7 @@ def supervise(
                     run_dir,
                     lambda: signals.received is not None,
                     on_event,
-                    method_ran=any(
-                        e.get("event") == "method" for e in read_events(run_dir / EVENTS_FILE)
-                    ),
+                    method_ran=any(e.get("event") == "method" for e in events),
                 )
             if target is not None:
                 release_target(target)
@@ -126,7 +125,6 @@ def supervise(
         name = signal.Signals(signals.received).name
         worker_result["reason"] = f"{name} received after the experiment: cooldown cut short"
         worker_result["status_override"] = "interrupted"
-    events = read_events(run_dir / EVENTS_FILE)
     journal = compose_journal(
         document=experiment.document,
         worker_journal=read_json_object(run_dir / WORKER_JOURNAL_FILE),

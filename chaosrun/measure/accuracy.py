@@ -18,9 +18,7 @@ no trailing window), read from what the failing service itself saw:
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ from typing import Any
 
 from chaosrun.checks.observation import FaultWindow
 from chaosrun.engine.loadproc import start_load
+from chaosrun.fetch import fetch_json
 from chaosrun.lab.failure import start_failure
 from chaosrun.lab.lab import LabInfo
 from chaosrun.lab.toxiproxy import ToxiproxyClient
@@ -166,12 +165,6 @@ def drive_outage(
     return read_timeline(load.timeline), start, end, summary
 
 
-def _json(url: str, method: str = "GET") -> Any:
-    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
-    with urllib.request.urlopen(request, timeout=5.0) as response:
-        return json.loads(response.read())
-
-
 def lab_outage(
     lab: LabInfo,
     run_dir: Path,
@@ -188,7 +181,7 @@ def lab_outage(
     client = ToxiproxyClient(lab.toxiproxy_url)
     listen = next(p.listen for p in lab.proxies if p.name == proxy)
     upstream = f"http://{client.proxy(proxy).upstream}"
-    _json(f"{upstream}/_stats/reset", "POST")
+    fetch_json(f"{upstream}/_stats/reset", "POST", timeout_s=5.0)
 
     def inject() -> tuple[float, float]:
         window = start_failure(client, proxy, duration_ms)
@@ -204,7 +197,7 @@ def lab_outage(
         tail_s=tail_s,
         outage_s=duration_ms / 1000.0,
     )
-    stats = _json(f"{upstream}/_stats")
+    stats = fetch_json(f"{upstream}/_stats", timeout_s=5.0)
     arrivals = [(float(a["wall"]), not a["failed"]) for a in stats["arrivals"]]
     truth = truth_from_arrivals(start, end, arrivals, served_ok=end)
     return OutageRun(records, truth, 1.0 / rate, summary)

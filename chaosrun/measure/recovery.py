@@ -189,11 +189,11 @@ def analyse_recovery(
     points = slo_series(ordered, slo)
     judged = [p.t for p in points if p.met is not None]
     judged_until = judged[-1] if judged else -math.inf
-    breaching = [t for t in _breaching_times(ordered, points, slo) if t >= t_inject]
+    times = [r.scheduled for r in ordered]
+    breaching = [t for t in _breaching_times(ordered, times, points, slo) if t >= t_inject]
     t_detect = breaching[0] if breaching else None
     t_recover = None
     if t_detect is not None:
-        times = [r.scheduled for r in ordered]
         t_recover = _recovered_at(times, breaching, stability_s, judged_until)
         state: RecoveryState = "not-recovered" if t_recover is None else "recovered"
     else:
@@ -231,21 +231,24 @@ def analyse_recovery(
 
 
 def _breaching_times(
-    ordered: Sequence[RequestRecord], points: Sequence[SloPoint], slo: SloSpec
+    ordered: Sequence[RequestRecord],
+    times: Sequence[float],
+    points: Sequence[SloPoint],
+    slo: SloSpec,
 ) -> list[float]:
     """Scheduled times of the bad requests that lie in a window breaking their objective.
 
-    A window's bounds are found exactly as `slo_series` found them (same bisect on the same times),
-    so membership never differs from the window that was judged by a float rounding.
+    A point's window is the `count` requests that end with the last one scheduled at its time:
+    exactly the requests `slo_series` judged, with no second window arithmetic to round apart.
     """
-    times = [r.scheduled for r in ordered]
     belongs = [False] * len(ordered)
     for objective in slo.objectives():
         cover = [0] * (len(ordered) + 1)  # difference array over record indices
         for p in points:
             if objective.name in p.broken:
-                cover[bisect_right(times, p.t - slo.window_s)] += 1
-                cover[bisect_right(times, p.t)] -= 1
+                end = bisect_right(times, p.t)
+                cover[end - p.count] += 1
+                cover[end] -= 1
         depth = 0
         for i, r in enumerate(ordered):
             depth += cover[i]

@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +20,11 @@ REPO = Path(__file__).resolve().parents[2]
 CHAOSRUN = [sys.executable, "-m", "chaosrun"]
 
 
-def run_cli(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CHAOSRUN_HOME": str(home)}
+def run_cli(
+    home: Path, *args: str, timeout: float = 120, environ: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`environ` replaces this process's environment (default) as the base of the child's."""
+    env = {**(os.environ if environ is None else environ), "CHAOSRUN_HOME": str(home)}
     return subprocess.run(
         [*CHAOSRUN, *args],
         env=env,

@@ -21,7 +21,7 @@ from chaosrun.engine.target import view_target
 from chaosrun.load import load_experiment
 from chaosrun.report.plan import plan_lines
 
-from .conftest import CHAOSRUN, REPO
+from .conftest import CHAOSRUN, REPO, run_cli
 from .terminal import Screen, run_in_terminal
 
 BAD = "tests/fixtures/bad/three_errors.yaml"
@@ -40,19 +40,9 @@ def _on_screen(home: Path, *args: str) -> Screen:
 
 def _piped(home: Path, *args: str, columns: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env["CHAOSRUN_HOME"] = str(home)
     if columns is not None:
         env["COLUMNS"] = columns
-    return subprocess.run(
-        [*CHAOSRUN, *args],
-        env=env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    return run_cli(home, *args, timeout=60, environ=env)
 
 
 HELP_ROWS = {
