@@ -113,3 +113,18 @@ def test_the_demo_reads_well_at_80_columns(tmp_path: Path) -> None:
     # every verdict has its full name on screen, none cut to a shared prefix
     for name in sorted(CHECKS):
         assert f" {name}: expected " in text, name
+
+
+def test_the_demo_rto_fails_when_the_breaker_never_closes(tmp_path: Path) -> None:
+    # judged from what the client saw: every answer after the fault is still a fallback
+    code, summary = run_experiment(tmp_path, "latency-injection", "breaker-never-closes")
+    assert code == 1, describe(summary)
+    found = verdicts(summary)
+    assert found["recovery.rto"]["passed"] is False, describe(summary)
+    assert found["recovery.rto"]["observed"].startswith("not recovered before the run ended")
+    assert found["recovery.ttd"]["passed"] is True, describe(summary)
+    assert found["circuit_breaker.closes"]["passed"] is False, describe(summary)
+    assert summary["recovery"]["state"] == "not-recovered"
+    assert summary["recovery"]["failed_requests"] == 0  # no error at all: only degraded answers
+    assert summary["recovery"]["degraded_requests"] > 400
+    assert summary["reason"].startswith("resilience verdict failed: recovery.rto: not recovered")
