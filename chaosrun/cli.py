@@ -75,11 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("file", metavar="FILE")
     run.add_argument("--json", action="store_true", help="print a machine summary as JSON")
     run.add_argument(
-        "--journal",
+        "--journal-path",
         type=Path,
         metavar="PATH",
         help="also write the journal here (always in the run directory)",
     )
+    _chaos_run_options(run)
     run.add_argument(
         "--variant",
         metavar="NAME",
@@ -202,6 +203,51 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE)
 
 
+def _chaos_run_options(run: argparse.ArgumentParser) -> None:
+    """`chaos run`'s own options, with its names and meanings."""
+    run.add_argument(
+        "--var",
+        action="append",
+        default=[],
+        metavar="KEY[:TYPE]=VALUE",
+        help="set a configuration value, as chaos run does (TYPE: str, int, float, bool, "
+        "json; repeatable; wins over --var-file)",
+    )
+    run.add_argument(
+        "--var-file",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="configuration and secrets from a YAML/JSON file ('configuration' and 'secrets' "
+        "mappings), or environment variables from a .env file (repeatable)",
+    )
+    run.add_argument(
+        "--rollback-strategy",
+        choices=("default", "always", "never", "deviated"),
+        help="when the experiment's rollbacks run, as in chaos run (default: the experiment's "
+        "runtime.rollbacks.strategy, else always). Faults chaosrun injected are reverted "
+        "whatever this says",
+    )
+    run.add_argument(
+        "--hypothesis-strategy",
+        choices=(
+            "default",
+            "before-method-only",
+            "after-method-only",
+            "during-method-only",
+            "continuously",
+        ),
+        help="when the steady-state hypothesis is checked, as in chaos run (default: the "
+        "experiment's runtime.hypothesis.strategy, else default)",
+    )
+    run.add_argument(
+        "--settings",
+        metavar="FILE",
+        help="a Chaos Toolkit settings file; its runtime strategies and controls apply "
+        "(unlike chaos run, ~/.chaostoolkit/settings.yaml is not read unless named here)",
+    )
+
+
 def _allow_module(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--allow-module",
@@ -234,20 +280,33 @@ def _run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from chaosrun.engine.allow import find_violations, parse_allowed, refusals
+    from chaosrun.engine.options import RunOptions
     from chaosrun.engine.supervisor import supervise
     from chaosrun.lab.variants import VARIANT_NAMES
     from chaosrun.load import load_experiment
     from chaosrun.report.console import LiveConsole, render_verdict
     from chaosrun.report.summary import summarise_run
+    from chaosrun.schema.runvars import parse_vars, read_settings
 
     if args.variant is not None and args.variant not in VARIANT_NAMES:
         _error(f"--variant: unknown variant {args.variant!r}; known: {', '.join(VARIANT_NAMES)}")
         return EXIT_USAGE
     allowed = parse_allowed(args.allow_target)
-    if args.dry_run and args.journal is not None:
-        _error("--journal: a dry run writes no journal")
+    if args.dry_run and args.journal_path is not None:
+        _error("--journal-path: a dry run writes no journal")
         return EXIT_USAGE
+    variables = parse_vars(args.var, args.var_file)
+    settings = read_settings(args.settings) if args.settings else {}
+    _check_settings_controls(settings, args.settings, args.allow_module)
+    os.environ.update(variables.environ)  # as chaos run does with .env var files
     experiment = load_experiment(args.file, args.allow_module)
+    options = RunOptions(
+        rollback_strategy=args.rollback_strategy,
+        hypothesis_strategy=args.hypothesis_strategy,
+        config_vars=variables.configuration,
+        secret_vars=variables.secrets,
+        settings=settings,
+    )
     refused = refusals(experiment, find_violations(experiment, allowed, os.environ))
     for error in refused:
         _error(str(error))
@@ -259,7 +318,15 @@ def _run(args: argparse.Namespace) -> int:
     if not args.json:
         console.print(f"[bold]chaosrun[/] {experiment.title}  [dim]({args.file})[/]")
     on_event = LiveConsole(console) if not args.json else (lambda event: None)
-    outcome = supervise(experiment, _home(), args.journal, args.variant, on_event)
+    outcome = supervise(
+        experiment,
+        _home(),
+        args.journal_path,
+        args.variant,
+        on_event,
+        options,
+        variables.environ,
+    )
     code = outcome.verdict.exit_code
     summary = summarise_run(outcome.journal, code, str(outcome.journal_path))
     if args.json:
@@ -269,20 +336,41 @@ def _run(args: argparse.Namespace) -> int:
     return code
 
 
+def _check_settings_controls(settings: Any, name: str | None, allowed_modules: list[str]) -> None:
+    """Controls of a settings file run in the worker: the python module rule applies to them."""
+    from chaosrun.errors import UsageError
+    from chaosrun.schema.modules import module_refusal
+
+    controls = settings.get("controls") if hasattr(settings, "get") else None
+    for key, control in (controls or {}).items() if isinstance(controls, dict) else ():
+        provider = control.get("provider") if isinstance(control, dict) else None
+        module = provider.get("module") if isinstance(provider, dict) else None
+        refused = module_refusal(str(module), allowed_modules) if module else None
+        if refused:
+            raise UsageError(f"--settings {name}: controls.{key}.provider.module: {refused}")
+
+
 def _dry_run(experiment: Experiment, variant: str | None, as_json: bool) -> int:
     from dataclasses import replace
 
     from chaosrun.engine.plan import build_plan
+    from chaosrun.engine.reach import touched
     from chaosrun.engine.redact import Redactor
     from chaosrun.engine.target import view_target
     from chaosrun.report.plan import plan_data, plan_lines, plan_text
     from chaosrun.report.wrap import columns
+    from chaosrun.schema.steps import build_steps
 
     redactor = Redactor.for_experiment(experiment.document, os.environ)
     # Planned from a masked document too: a secret too short to be masked inside a line
     # (redact.MIN_SUBSTRING_LEN) is still masked where it is a whole argument value.
-    masked = replace(experiment, document=redactor.data(experiment.document))
-    plan = build_plan(masked, view_target(experiment, _home(), variant))
+    document = redactor.data(experiment.document)
+    masked = replace(experiment, document=document, steps=build_steps(document, experiment.lines))
+    view = view_target(experiment, _home(), variant)
+    unknown = "http://127.0.0.1:<port chosen at start>"
+    urls = (view.service_url or unknown, view.toxiproxy_url or unknown)
+    systems = touched(masked, os.environ, target_urls=urls)
+    plan = build_plan(masked, view, systems)
     if as_json:
         print(json.dumps(redactor.data(plan_data(plan)), indent=2, default=str))
     else:

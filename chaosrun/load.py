@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import cast
 
 from chaosrun.errors import InputError
@@ -19,7 +20,9 @@ from chaosrun.model import Experiment
 from chaosrun.schema.common import MAX_ERRORS, Ctx, TooManyErrors, describe
 from chaosrun.schema.document import validate_document
 from chaosrun.schema.extension import chaosrun_spec
+from chaosrun.schema.reserved import check_reserved_keys
 from chaosrun.schema.source import MAX_BYTES, read_text
+from chaosrun.schema.steps import build_steps, needs_target
 from chaosrun.schema.yamlmap import MAX_CHARS, MAX_DEPTH, MAX_NODES, MAX_SOURCE_NODES, parse
 
 __all__ = [
@@ -117,7 +120,12 @@ def _check(path: Path, text: str, ctx: Ctx) -> tuple[Experiment | None, list[Inp
         return None, sorted(ctx.errors, key=lambda error: error.line or 0)
     faults = validate_document(ctx, doc)
     spec = chaosrun_spec(ctx, doc)
+    check_reserved_keys(ctx, doc)
     if ctx.errors:
         return None, sorted(ctx.errors, key=lambda error: error.line or 0)
-    experiment = Experiment(path, cast(str, doc["title"]), doc, spec, faults)
+    steps = build_steps(doc, ctx.lines)
+    lines = MappingProxyType(dict(ctx.lines))
+    experiment = Experiment(
+        path, cast(str, doc["title"]), doc, spec, faults, steps, lines, needs_target(doc, steps)
+    )
     return experiment, []

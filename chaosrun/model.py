@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -13,16 +13,21 @@ __all__ = [
     "KNOWN_VARIANTS",
     "PERCENTILES",
     "PERCENTILE_LEVELS",
+    "Call",
     "ChaosrunSpec",
     "Experiment",
     "FaultUse",
+    "HttpCall",
     "LabTarget",
     "LoadSpec",
     "ProbeGuard",
+    "ProcessCall",
+    "PythonCall",
     "RtoSpec",
     "Safeguard",
     "SliGuard",
     "Slo",
+    "Step",
     "Target",
     "UrlTarget",
 ]
@@ -149,11 +154,76 @@ class ChaosrunSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class PythonCall:
+    module: str
+    func: str
+    arguments: Mapping[str, Any]
+    secrets: tuple[str, ...] = ()  # the secret scopes the provider asks for
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCall:
+    url: str
+    method: str = "GET"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessCall:
+    path: str
+    arguments: Any = None  # as written: a list, a mapping, a string or None
+
+
+Call: TypeAlias = PythonCall | HttpCall | ProcessCall
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One activity of the experiment, typed: where it is, what it calls, what it refers to.
+
+    `phase`: steady-state, method, rollback, tolerance (a probe inside a tolerance),
+    safeguard (an `abort_when` probe), control, or configuration (a dynamic configuration
+    probe). A `ref` step carries the call of the activity it names (`ref` holds that name).
+    """
+
+    phase: str
+    key_path: str
+    line: int | None
+    name: str
+    type: str  # action | probe | control
+    call: Call | None
+    ref: str | None = None
+    background: bool = False
+    pause_before_s: Any = None  # a number, or a `${...}` template
+    pause_after_s: Any = None
+
+
+def key_line(lines: Mapping[str, int], key_path: str) -> int | None:
+    """The line of `key_path`, or of its nearest enclosing key."""
+    path = key_path
+    while path not in lines:
+        if not path:
+            return None
+        path = path[: path.rfind("[")] if path.endswith("]") else path[: max(path.rfind("."), 0)]
+    return lines[path]
+
+
+@dataclass(frozen=True, slots=True)
 class Experiment:
-    """A validated experiment: the plain Chaos Toolkit document and what chaosrun parsed."""
+    """A validated experiment: the plain Chaos Toolkit document and what chaosrun parsed.
+
+    `needs_target`: the run needs chaosrun's target (a lab or explicit URLs) because the file has
+    a chaosrun block, calls chaosrun's probes or faults, or names `${chaosrun_...}` keys. Without
+    it the experiment runs as `chaos run` would, under the supervisor, and no lab is started.
+    """
 
     path: Path
     title: str
     document: Mapping[str, Any]
     chaosrun: ChaosrunSpec
     faults: tuple[FaultUse, ...]
+    steps: tuple[Step, ...] = ()
+    lines: Mapping[str, int] = field(default_factory=dict)
+    needs_target: bool = True
+
+    def line(self, key_path: str) -> int | None:
+        return key_line(self.lines, key_path)

@@ -11,7 +11,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
@@ -21,6 +21,7 @@ from chaosrun.atomic import write_atomic
 from chaosrun.engine import undo
 from chaosrun.engine.guardian import Guardian
 from chaosrun.engine.measurement import Measurement
+from chaosrun.engine.options import OPTIONS_FILE, RunOptions
 from chaosrun.engine.restore import Restoration, restore
 from chaosrun.engine.rundir import RunRecord, write_record
 from chaosrun.engine.safeguards import Firing
@@ -28,6 +29,7 @@ from chaosrun.engine.target import Target
 from chaosrun.engine.worker import EVENTS_FILE, EXPERIMENT_FILE
 from chaosrun.lab.procs import OWNER_ENV, ProcessRef, process_start_time
 from chaosrun.model import Experiment
+from chaosrun.names import SERVICE_URL_ENV, SERVICE_URL_KEY, TOXIPROXY_URL_ENV, TOXIPROXY_URL_KEY
 from chaosrun.probes.sli import LOAD_RATE_ENV, TIMELINE_ENV
 from chaosrun.tail import read_appended
 
@@ -37,6 +39,7 @@ __all__ = [
     "EventSink",
     "Signals",
     "read_events",
+    "run_document",
     "run_worker",
     "trap_signals",
 ]
@@ -75,31 +78,45 @@ class Abort:
     early: Restoration | None = None  # the revert done as soon as it fired
 
 
+def run_document(experiment: Experiment, target: Target | None) -> dict[str, Any]:
+    """The document the worker runs: the experiment's own, plus chaosrun's `chaosrun_` keys.
+
+    The experiment's configuration and secrets are never changed: chaosrun's values travel
+    under their own names (`chaosrun.names`), and only when the run has a target."""
+    document = dict(experiment.document)
+    if target is not None:
+        configuration = dict(document.get("configuration") or {})
+        configuration[SERVICE_URL_KEY] = target.service_url
+        configuration[TOXIPROXY_URL_KEY] = target.toxiproxy_url
+        document["configuration"] = configuration
+    return document
+
+
 def run_worker(
     experiment: Experiment,
     run_dir: Path,
-    target: Target,
+    target: Target | None,
     record: RunRecord,
     signals: Signals,
     on_event: EventSink,
     measurement: Measurement | None,
     abort: Abort,
+    options: RunOptions,
+    options_environ: Mapping[str, str],
 ) -> dict[str, Any]:
-    document = dict(experiment.document)
-    configuration = dict(document.get("configuration") or {})
-    configuration["service_url"] = target.service_url
-    configuration["toxiproxy_url"] = target.toxiproxy_url
-    document["configuration"] = configuration
+    document = run_document(experiment, target)
     write_atomic(run_dir / EXPERIMENT_FILE, json.dumps(document))  # 0600: it holds secrets
+    write_atomic(run_dir / OPTIONS_FILE, options.to_json())  # 0600: var files hold secrets
     (run_dir / "undo.log").touch()
     env = {
         **os.environ,
+        **options_environ,
         undo.UNDO_LOG_ENV: str(run_dir / "undo.log"),
-        "CHAOSRUN_TOXIPROXY_URL": target.toxiproxy_url,
-        "CHAOSRUN_SERVICE_URL": target.service_url,
         "PYTHONUNBUFFERED": "1",
         OWNER_ENV: str(run_dir),
     }
+    if target is not None:
+        env.update({TOXIPROXY_URL_ENV: target.toxiproxy_url, SERVICE_URL_ENV: target.service_url})
     if measurement is not None:
         env[TIMELINE_ENV] = str(measurement.load.timeline)
         env[LOAD_RATE_ENV] = f"{measurement.rate:g}"
@@ -119,21 +136,28 @@ def run_worker(
     status_override: str | None = None
     interrupted_at: float | None = None
     offset = 0
-    guardian = Guardian(
-        experiment,
-        target,
-        measurement.load.timeline if measurement is not None else None,
-        measurement.rate if measurement is not None else 0.0,
-        configuration,
-        measurement.load.ref if measurement is not None else None,
+    guardian = (
+        Guardian(
+            experiment,
+            target,
+            measurement.load.timeline if measurement is not None else None,
+            measurement.rate if measurement is not None else 0.0,
+            dict(document.get("configuration") or {}),
+            measurement.load.ref if measurement is not None else None,
+        )
+        if target is not None
+        else None
     )
-    guardian.start()
+    if guardian is not None:
+        guardian.start()
     try:
         while proc.poll() is None:
             offset = _pump_events(run_dir / EVENTS_FILE, offset, on_event)
             now = time.monotonic()
-            firing = guardian.poll(time.time()) if interrupted_at is None else None
-            while guardian.readings:
+            firing = None
+            if guardian is not None and interrupted_at is None:
+                firing = guardian.poll(time.time())
+            while guardian is not None and guardian.readings:
                 on_event(guardian.readings.pop(0).to_event())
             if signals.received is not None and interrupted_at is None:
                 name = signal.Signals(signals.received).name
@@ -150,8 +174,9 @@ def run_worker(
                 on_event({"event": "safeguard", **firing.to_dict()})
                 # Revert first (the worker may take a while to notice), then stop the worker;
                 # the final restore sweeps whatever it applies in between.
-                abort.early = restore(run_dir / "undo.log", target)
-                target = abort.early.target
+                if target is not None:
+                    abort.early = restore(run_dir / "undo.log", target)
+                    target = abort.early.target
                 _send(proc, signal.SIGINT)
             elif interrupted_at is None and now > deadline:
                 reason = f"deadline of {experiment.chaosrun.deadline_s:g} s exceeded"
@@ -165,7 +190,8 @@ def run_worker(
                 _send(proc, signal.SIGKILL)
             time.sleep(POLL_S)
     finally:
-        guardian.close()
+        if guardian is not None:
+            guardian.close()
     _pump_events(run_dir / EVENTS_FILE, offset, on_event)
     code = proc.returncode
     result: dict[str, Any] = {

@@ -10,13 +10,24 @@ A dry run creates no run directory, lock or journal and starts no process.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from chaosrun.engine.allow import configuration_values, substitute
+from chaosrun.engine.reach import System, configuration_values, substitute
 from chaosrun.faults import REGISTRY, toxic_name
-from chaosrun.model import PERCENTILES, Experiment, ProbeGuard, Safeguard
+from chaosrun.model import (
+    PERCENTILES,
+    Call,
+    Experiment,
+    HttpCall,
+    ProbeGuard,
+    ProcessCall,
+    PythonCall,
+    Safeguard,
+    Step,
+)
+from chaosrun.names import SERVICE_URL_KEY, TOXIPROXY_URL_KEY
 
 __all__ = [
     "FaultPlan",
@@ -98,19 +109,28 @@ class Plan:
     method: tuple[StepPlan, ...]
     rollbacks: tuple[StepPlan, ...]
     warnings: tuple[str, ...]
+    systems: tuple[System, ...] = ()  # what a run would contact (chaosrun.engine.reach)
+    needs_target: bool = True  # False: no lab, no target; runs as `chaos run` would
 
 
-def build_plan(experiment: Experiment, target: TargetView) -> Plan:
+def build_plan(
+    experiment: Experiment, target: TargetView, systems: tuple[System, ...] = ()
+) -> Plan:
     """What a run of `experiment` against `target` would do, step by step. Pure."""
     doc = experiment.document
     mapping = configuration_values(doc)  # env entries stay templates: they may hold secrets
-    urls = {"service_url": target.service_url, "toxiproxy_url": target.toxiproxy_url}
-    mapping.update({k: v for k, v in urls.items() if v is not None})
+    if experiment.needs_target:
+        urls = {SERVICE_URL_KEY: target.service_url, TOXIPROXY_URL_KEY: target.toxiproxy_url}
+        mapping.update({k: v for k, v in urls.items() if v is not None})
     planner = _Planner(target, mapping)
-    hypothesis = doc.get("steady-state-hypothesis") or {}
-    steady = planner.steps("steady-state", hypothesis.get("probes") or [])
-    method = planner.steps("method", doc.get("method") or [])
-    rollbacks = planner.steps("rollback", doc.get("rollbacks") or [])
+    by_phase = {
+        phase: [step for step in experiment.steps if step.phase == phase]
+        for phase in ("steady-state", "safeguard", "method", "rollback")
+    }
+    steady = planner.steps("steady-state", by_phase["steady-state"])
+    guards = {step.key_path: step for step in by_phase["safeguard"]}
+    method = planner.steps("method", by_phase["method"])
+    rollbacks = planner.steps("rollback", by_phase["rollback"])
     spec = experiment.chaosrun
     return Plan(
         file=str(experiment.path),
@@ -118,11 +138,13 @@ def build_plan(experiment: Experiment, target: TargetView) -> Plan:
         target=target,
         deadline_s=spec.deadline_s,
         load=_load(experiment, target),
-        safeguards=tuple(_safeguard(g, planner) for g in spec.abort_when),
+        safeguards=tuple(_safeguard(g, planner, guards) for g in spec.abort_when),
         steady_state=steady,
         method=method,
         rollbacks=rollbacks,
         warnings=tuple(dict.fromkeys(planner.warnings)),
+        systems=systems,
+        needs_target=experiment.needs_target,
     )
 
 
@@ -143,10 +165,11 @@ def _load(experiment: Experiment, target: TargetView) -> dict[str, Any] | None:
     }
 
 
-def _safeguard(guard: Safeguard, planner: _Planner) -> str:
+def _safeguard(guard: Safeguard, planner: _Planner, steps: Mapping[str, Step]) -> str:
     """One line per stop condition of `abort_when`."""
     if isinstance(guard, ProbeGuard):
-        provider = planner.provider(guard.probe.get("provider"))
+        step = next((s for s in steps.values() if s.name == guard.probe.get("name")), None)
+        provider = planner.provider(step.call if step is not None else None)
         what = (
             f"probe {guard.probe.get('name')} ({provider}) is out of tolerance, checked every "
             f"{guard.every_s:g} s"
@@ -170,59 +193,56 @@ class _Planner:
         self.active: dict[str, str] = {}  # "proxy/toxic" -> the step that added it
         self.warnings: list[str] = []
 
-    def steps(self, phase: str, activities: object) -> tuple[StepPlan, ...]:
-        if not isinstance(activities, list):
-            return ()
-        return tuple(self.step(phase, a) for a in activities if isinstance(a, Mapping))
+    def steps(self, phase: str, steps: Iterable[Step]) -> tuple[StepPlan, ...]:
+        return tuple(self.step(phase, step) for step in steps)
 
-    def step(self, phase: str, activity: Mapping[str, Any]) -> StepPlan:
-        if "ref" in activity:
-            ref = str(activity["ref"])
-            earlier = self.named.get(ref)
+    def step(self, phase: str, step: Step) -> StepPlan:
+        if step.ref is not None:
+            earlier = self.named.get(step.ref)
             if earlier is None:
-                return StepPlan(phase, ref, "probe", "ref to an unknown activity", ref=True)
-            return StepPlan(phase, ref, earlier.type, earlier.provider, earlier.fault, ref=True)
-        provider = activity.get("provider")
-        pauses = activity.get("pauses")
-        if not isinstance(pauses, Mapping):
-            pauses = {}
-        name = str(activity.get("name"))
-        step = StepPlan(
+                return StepPlan(phase, step.ref, "probe", "ref to an unknown activity", ref=True)
+            return StepPlan(
+                phase, step.ref, earlier.type, earlier.provider, earlier.fault, ref=True
+            )
+        planned = StepPlan(
             phase=phase,
-            name=name,
-            type=str(activity.get("type")),
-            provider=self.provider(provider),
-            fault=self.fault(provider, name) if activity.get("type") == "action" else None,
-            background=bool(activity.get("background", False)),
-            pause_before_s=pauses.get("before"),
-            pause_after_s=pauses.get("after"),
+            name=step.name,
+            type=step.type,
+            provider=self.provider(step.call),
+            fault=self.fault(step.call, step.name) if step.type == "action" else None,
+            background=step.background,
+            pause_before_s=step.pause_before_s,
+            pause_after_s=step.pause_after_s,
         )
-        self.named[step.name] = step
-        return step
+        self.named[planned.name] = planned
+        return planned
 
-    def provider(self, provider: object) -> str:
-        if not isinstance(provider, Mapping):
-            return "no provider"
-        kind = provider.get("type")
-        args = substitute(provider.get("arguments"), self.mapping)
-        if kind == "python":
-            call = f"{provider.get('module')}.{provider.get('func')}"
+    def provider(self, call: Call | None) -> str:
+        if isinstance(call, PythonCall):
+            args = substitute(dict(call.arguments), self.mapping)
             shown = " ".join(f"{k}={v}" for k, v in (args or {}).items())
-            return f"python {call}" + (f" {shown}" if shown else "")
-        if kind == "http":
-            url = substitute(provider.get("url"), self.mapping)
-            return f"http {str(provider.get('method') or 'GET').upper()} {url}"
-        words = [str(provider.get("path"))] + [str(a) for a in (args or [])]
-        return f"{kind} {' '.join(words)}"
+            return f"python {call.module}.{call.func}" + (f" {shown}" if shown else "")
+        if isinstance(call, HttpCall):
+            return f"http {call.method} {substitute(call.url, self.mapping)}"
+        if isinstance(call, ProcessCall):
+            args = substitute(call.arguments, self.mapping)
+            if isinstance(args, Mapping):
+                words = [str(w) for pair in args.items() for w in pair if w not in (None, "")]
+            elif isinstance(args, list):
+                words = [str(a) for a in args]
+            else:
+                words = [str(args)] if args else []
+            return f"process {' '.join([call.path, *words])}"
+        return "no provider"
 
-    def fault(self, provider: object, step: str) -> FaultPlan | None:
-        if not isinstance(provider, Mapping) or provider.get("type") != "python":
+    def fault(self, call: Call | None, step: str) -> FaultPlan | None:
+        if not isinstance(call, PythonCall):
             return None
-        parts = str(provider.get("module")).split(".")
-        kind, func = parts[-1], str(provider.get("func"))
+        parts = call.module.split(".")
+        kind, func = parts[-1], call.func
         if parts[:2] != ["chaosrun", "faults"] or len(parts) != 3 or kind not in REGISTRY:
             return None
-        given = substitute(provider.get("arguments") or {}, self.mapping)
+        given = substitute(dict(call.arguments), self.mapping)
         fn = REGISTRY[kind].inject if func == "inject" else REGISTRY[kind].revert
         args = {**_defaults(fn), **given} if func in ("inject", "revert") else dict(given)
         proxy = str(args.get("proxy"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import signal
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from chaosrun.engine.follow import (
 from chaosrun.engine.journal import JOURNAL_FILE, compose_journal, read_json_object
 from chaosrun.engine.lock import RunLock, acquire
 from chaosrun.engine.measurement import Measurement, begin_measurement, end_measurement
+from chaosrun.engine.options import RunOptions
 from chaosrun.engine.reconcile import reconcile_dead_runs
 from chaosrun.engine.restore import FaultsLeft, Restoration, faults_left, restore
 from chaosrun.engine.rundir import RunRecord, me, new_run_dir, update_state, write_record
@@ -55,7 +57,10 @@ def supervise(
     journal_path: Path | None = None,
     variant: str | None = None,
     on_event: EventSink = lambda event: None,
+    options: RunOptions | None = None,
+    options_environ: Mapping[str, str] | None = None,
 ) -> RunOutcome:
+    """Run `experiment`; `options_environ`: variables of .env var files, for the worker only."""
     home.mkdir(parents=True, exist_ok=True)
     reconciled = reconcile_dead_runs(home, by="the next run")
     run_id, run_dir = new_run_dir(home)
@@ -72,22 +77,34 @@ def supervise(
         restoration: Restoration | None = None
         left: FaultsLeft | None = None
         try:
-            on_event({"event": "target", "phase": "starting"})
-            # Recorded before it may start: a supervisor killed mid-start leaves it findable.
-            record = replace(record, ephemeral_lab=str(ephemeral_lab_dir(run_dir)))
-            write_record(run_dir, record)
-            target = resolve_target(experiment, home, run_dir, variant)
-            if not target.ephemeral:
-                record = replace(record, ephemeral_lab=None)
+            if experiment.needs_target:
+                on_event({"event": "target", "phase": "starting"})
+                # Recorded before it may start: a supervisor killed mid-start leaves it findable.
+                record = replace(record, ephemeral_lab=str(ephemeral_lab_dir(run_dir)))
                 write_record(run_dir, record)
-            lock = acquire(target.toxiproxy_url, run_id, str(experiment.path))
-            on_event({"event": "target", "phase": "ready", "target": target.describe()})
-            measurement = begin_measurement(experiment, target, run_dir, on_event)
-            if measurement is not None:
-                record = replace(record, load=measurement.load.ref)
-                write_record(run_dir, record)
+                target = resolve_target(experiment, home, run_dir, variant)
+                if not target.ephemeral:
+                    record = replace(record, ephemeral_lab=None)
+                    write_record(run_dir, record)
+                lock = acquire(target.toxiproxy_url, run_id, str(experiment.path))
+                on_event({"event": "target", "phase": "ready", "target": target.describe()})
+                measurement = begin_measurement(experiment, target, run_dir, on_event)
+                if measurement is not None:
+                    record = replace(record, load=measurement.load.ref)
+                    write_record(run_dir, record)
+            else:
+                on_event({"event": "target", "phase": "none"})
             worker_result = run_worker(
-                experiment, run_dir, target, record, signals, on_event, measurement, abort
+                experiment,
+                run_dir,
+                target,
+                record,
+                signals,
+                on_event,
+                measurement,
+                abort,
+                options or RunOptions(),
+                options_environ or {},
             )
         except BaseException:
             update_state(run_dir, record, "finished")

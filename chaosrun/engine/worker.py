@@ -2,9 +2,10 @@
 
     python -m chaosrun.engine.worker RUN_DIR
 
-Reads RUN_DIR/experiment.json, runs it with `chaoslib.experiment.run_experiment` and rollback
-strategy `always`, streams run events to RUN_DIR/events.jsonl and writes the Chaos Toolkit journal
-to RUN_DIR/worker-journal.json. Faults record their undo entries in $CHAOSRUN_UNDO_LOG. The
+Reads RUN_DIR/experiment.json, runs it with `chaoslib.experiment.run_experiment`, with the
+runtime strategies and variables of RUN_DIR/run-options.json (`chaosrun.engine.options`), streams
+run events to RUN_DIR/events.jsonl and writes the Chaos Toolkit journal to
+RUN_DIR/worker-journal.json. Faults record their undo entries in $CHAOSRUN_UNDO_LOG. The
 supervisor owns everything else: deadlines, signals, reverting leftovers, the final journal.
 
 Secrets (`chaosrun.engine.redact`) are masked in everything the worker writes: events, journal,
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from chaosrun.atomic import write_atomic
+from chaosrun.engine.options import OPTIONS_FILE, read_options, resolve_runtime
 from chaosrun.engine.redact import RedactingStream, Redactor, redact_log_records
 
 __all__ = ["EVENTS_FILE", "EXPERIMENT_FILE", "WORKER_JOURNAL_FILE", "main"]
@@ -95,25 +97,41 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     run_dir = Path(args[0])
     experiment = json.loads((run_dir / EXPERIMENT_FILE).read_text(encoding="utf-8"))
-    redactor = Redactor.for_experiment(experiment, os.environ)
+    options = read_options(run_dir / OPTIONS_FILE)
+    # Secrets given by --var-file are masked like the experiment's own.
+    scopes = {**(experiment.get("secrets") or {}), "chaosrun-var-file": dict(options.secret_vars)}
+    redactor = Redactor.for_experiment({**experiment, "secrets": scopes}, os.environ)
     sys.stdout = RedactingStream(sys.stdout, redactor)
     sys.stderr = RedactingStream(sys.stderr, redactor)
     redact_log_records(redactor)
     write_atomic(run_dir / EXPERIMENT_FILE, json.dumps(redactor.data(experiment)))
+    write_atomic(run_dir / OPTIONS_FILE, json.dumps(redactor.data(json.loads(options.to_json()))))
     logging.basicConfig(
         filename=run_dir / "worker.log",
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
     from chaoslib.experiment import run_experiment
-    from chaoslib.types import Strategy
+    from chaoslib.types import Schedule, Strategy
 
-    settings = {"runtime": {"rollbacks": {"strategy": "always"}}}
+    runtime = resolve_runtime(experiment, options)
+    settings = {
+        **options.settings,
+        "runtime": {
+            "rollbacks": {"strategy": runtime.rollback_strategy},
+            "hypothesis": {"strategy": runtime.hypothesis_strategy},
+        },
+    }
     handler = _make_handler(run_dir / EVENTS_FILE, redactor)
     journal = run_experiment(
         experiment,
         settings=settings,
-        strategy=Strategy.DEFAULT,
+        experiment_vars=(dict(options.config_vars), dict(options.secret_vars)),
+        strategy=Strategy.from_string(runtime.hypothesis_strategy),
+        schedule=Schedule(
+            continuous_hypothesis_frequency=runtime.hypothesis_frequency,
+            fail_fast=runtime.fail_fast,
+        ),
         event_handlers=[handler],
     )
     text = json.dumps(redactor.data(_jsonable(journal)), indent=2)

@@ -17,6 +17,7 @@ from typing import Any
 from chaosrun.engine import undo
 from chaosrun.errors import ToxiproxyError
 from chaosrun.lab.toxiproxy import Toxic, ToxiproxyClient
+from chaosrun.names import TOXIPROXY_URL_ENV, TOXIPROXY_URL_KEY
 
 __all__ = [
     "STREAMS",
@@ -29,7 +30,6 @@ __all__ = [
     "undo_log",
 ]
 
-TOXIPROXY_URL_ENV = "CHAOSRUN_TOXIPROXY_URL"
 STREAMS = ("downstream", "upstream")
 Configuration = dict[str, Any] | None
 
@@ -47,11 +47,11 @@ class ToxicSpec:
 
 
 def client_for(configuration: Configuration) -> ToxiproxyClient:
-    """The Toxiproxy API from the experiment configuration (`toxiproxy_url`) or the environment."""
-    url = (configuration or {}).get("toxiproxy_url") or os.environ.get(TOXIPROXY_URL_ENV)
+    """The Toxiproxy API from chaosrun's configuration key or the environment (`chaosrun.names`)."""
+    url = (configuration or {}).get(TOXIPROXY_URL_KEY) or os.environ.get(TOXIPROXY_URL_ENV)
     if not url:
         raise ToxiproxyError(
-            f"no Toxiproxy API: set configuration.toxiproxy_url or ${TOXIPROXY_URL_ENV}"
+            f"no Toxiproxy API: set configuration.{TOXIPROXY_URL_KEY} or ${TOXIPROXY_URL_ENV}"
         )
     return ToxiproxyClient(str(url))
 

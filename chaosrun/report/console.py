@@ -91,6 +91,10 @@ class LiveConsole:
                 f"[dim]target:[/] {where}  service {target['service_url']}  "
                 f"toxiproxy {target['toxiproxy_url']}"
             )
+        elif kind == "target" and event.get("phase") == "none":
+            self.console.print(
+                "[dim]target:[/] none (a plain Chaos Toolkit experiment: no lab started)"
+            )
         elif kind in _PHASES:
             self._phase = str(kind)
             self.console.print(f"[bold cyan]▶ {_PHASES[str(kind)]}[/]")

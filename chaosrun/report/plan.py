@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from chaosrun.engine.plan import Plan, ProxyView, StepPlan, TargetKind
+from chaosrun.engine.reach import System
 from chaosrun.report.wrap import wrap_line
 
 __all__ = ["TOUCHED", "plan_data", "plan_lines", "plan_text"]
@@ -35,14 +36,24 @@ def plan_lines(plan: Plan) -> list[str]:
     lines = [
         f"dry run of {plan.file}: {plan.title}",
         f"touched: {TOUCHED}",
-        f"target: {target.note}",
-        f"  service     {target.service_url or 'http://127.0.0.1:<port chosen at start>'}",
-        f"  toxiproxy   {target.toxiproxy_url or 'http://127.0.0.1:<port chosen at start>'}",
     ]
-    for p in target.proxies:
-        lines.append(f"  proxy {p.name:<16} {_addr(p.listen)} -> {_addr(p.upstream)}{_state(p)}")
-    if target.kind == "url":
-        lines.append("  proxies     unknown (the Toxiproxy API is not contacted by a dry run)")
+    if plan.needs_target:
+        lines += [
+            f"target: {target.note}",
+            f"  service     {target.service_url or 'http://127.0.0.1:<port chosen at start>'}",
+            f"  toxiproxy   {target.toxiproxy_url or 'http://127.0.0.1:<port chosen at start>'}",
+        ]
+        for p in target.proxies:
+            where = f"{_addr(p.listen)} -> {_addr(p.upstream)}{_state(p)}"
+            lines.append(f"  proxy {p.name:<16} {where}")
+        if target.kind == "url":
+            lines.append("  proxies     unknown (the Toxiproxy API is not contacted by a dry run)")
+    else:
+        lines.append(
+            "target: none (no chaosrun block, faults or probes): runs as 'chaos run' would, "
+            "under the supervisor; no lab is started"
+        )
+    lines += _systems_lines(plan.systems)
     lines.append(
         f"deadline: {plan.deadline_s:g} s (then the worker is stopped, every fault reverted; "
         "exit 4)"
@@ -60,6 +71,23 @@ def plan_lines(plan: Plan) -> list[str]:
         for i, step in enumerate(steps, 1):
             lines += _step_lines(i, step, target.kind)
     lines += [f"warning: {warning}" for warning in plan.warnings]
+    return lines
+
+
+def _systems_lines(systems: Sequence[System]) -> list[str]:
+    """What a run would contact, one line per system, with the steps that address it."""
+    if not systems:
+        return ["a run would contact: nothing outside chaosrun"]
+    grouped: dict[tuple[str, str], list[System]] = {}
+    for system in systems:
+        grouped.setdefault((system.kind, system.address), []).append(system)
+    lines = ["a run would contact:"]
+    for (kind, address), found in grouped.items():
+        via = ", ".join(
+            dict.fromkeys(f"{s.via} (line {s.line})" if s.line else s.via for s in found)
+        )
+        note = next((s.note for s in found if s.note), "")
+        lines.append(f"  {kind:<10} {address}  [{via}]" + (f"; {note}" if note else ""))
     return lines
 
 

@@ -68,7 +68,7 @@ def test_run_passes_on_the_healthy_running_lab(lab: dict[str, Any], tmp_path: Pa
         "run",
         "experiments/dependency-failure.yaml",
         "--json",
-        "--journal",
+        "--journal-path",
         str(journal),
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -250,12 +250,12 @@ def test_ctrl_c_during_the_cooldown_does_not_wait_for_it(
 
 def test_options_are_never_abbreviated_and_the_subcommand_says_so(tmp_path: Path) -> None:
     # chaos run's `--var foo=1` once became `--variant foo=1` ("unknown variant 'foo=1'")
-    result = run_cli(tmp_path, "run", "experiments/latency-injection.yaml", "--var", "foo=1")
+    result = run_cli(tmp_path, "run", "experiments/latency-injection.yaml", "--varia", "healthy")
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert lines[0].startswith("usage: chaosrun run [-h] [--json]")
-    assert lines[-1] == "chaosrun run: error: unrecognized arguments: --var foo=1"
+    assert lines[-1] == "chaosrun run: error: unrecognized arguments: --varia healthy"
     dry = run_cli(tmp_path, "run", "experiments/latency-injection.yaml", "--dry")
     assert dry.returncode == 2
     assert dry.stderr.splitlines()[-1] == "chaosrun run: error: unrecognized arguments: --dry"

@@ -470,7 +470,16 @@ def test_bad_flag_values_are_usage_errors(tmp_path: Path) -> None:
         "path), got 'http://x'\n"
     )
     journal = tmp_path / "journal.json"
-    args = ("run", "experiments/latency-injection.yaml", "--dry-run", "--journal", str(journal))
+    args = (
+        "run",
+        "experiments/latency-injection.yaml",
+        "--dry-run",
+        "--journal-path",
+        str(journal),
+    )
     bad, events = audited(tmp_path, home, *args)
-    assert (bad.returncode, bad.stderr) == (2, "chaosrun: --journal: a dry run writes no journal\n")
+    assert (bad.returncode, bad.stderr) == (
+        2,
+        "chaosrun: --journal-path: a dry run writes no journal\n",
+    )
     assert events == [] and not journal.exists() and not home.exists()

@@ -129,7 +129,7 @@ def test_secrets_reach_activities_but_not_journals_logs_or_console(
 
     # its method has an action that fails on purpose (its error quotes secrets): not a pass
     allow = ("--allow-module", "tests.e2e.test_secrets")  # its activities live in this module
-    plain = run_cli(lab["home"], "run", EXPERIMENT, *allow, "--journal", str(copy))
+    plain = run_cli(lab["home"], "run", EXPERIMENT, *allow, "--journal-path", str(copy))
     assert plain.returncode == 1, plain.stdout + plain.stderr
     as_json = run_cli(lab["home"], "run", EXPERIMENT, *allow, "--json")
     assert as_json.returncode == 1, as_json.stdout + as_json.stderr

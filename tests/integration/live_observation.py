@@ -138,7 +138,7 @@ def _json(url: str, method: str = "GET") -> Any:
 
 async def _faults(info: LabInfo, plan: Plan, dep_urls: dict[str, str]) -> list[FaultWindow]:
     """The fault script, run while the load runs; returns the windows as an undo log has them."""
-    config = {"toxiproxy_url": info.toxiproxy_url}
+    config = {"chaosrun_toxiproxy_url": info.toxiproxy_url}
     await asyncio.sleep(plan.warmup_s)
     for url in dep_urls.values():
         await asyncio.to_thread(_json, f"{url}/_stats/reset", "POST")

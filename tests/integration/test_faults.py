@@ -37,7 +37,7 @@ def _fetch(port: int, size: int = 2, timeout_s: float = 3.0) -> tuple[float, byt
 
 @pytest.fixture
 def config(toxiproxy: ToxiproxyClient) -> dict[str, str]:
-    return {"toxiproxy_url": toxiproxy.url}
+    return {"chaosrun_toxiproxy_url": toxiproxy.url}
 
 
 def test_latency_adds_delay_and_revert_removes_it(toxiproxy, upstream, config) -> None:

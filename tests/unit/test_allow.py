@@ -12,8 +12,8 @@ from chaosrun.engine.allow import (
     parse_allowed,
     refusals,
     require_allowed,
-    substitute,
 )
+from chaosrun.engine.reach import substitute
 from chaosrun.errors import InputError, UsageError
 from chaosrun.load import load_experiment
 from chaosrun.model import Experiment
@@ -172,17 +172,23 @@ def test_http_provider_urls_are_checked_everywhere(tmp_path: Path) -> None:
 
 
 def test_target_templates_are_the_target_itself(tmp_path: Path) -> None:
-    lab = _experiment(tmp_path, "", _probe("${service_url}/health") + _probe("$toxiproxy_url", "t"))
+    lab = _experiment(
+        tmp_path,
+        "",
+        _probe("${chaosrun_service_url}/health") + _probe("$chaosrun_toxiproxy_url", "t"),
+    )
     assert _messages(lab) == []
     remote = _experiment(
-        tmp_path, _url_target("http://10.0.0.1:8080"), _probe("${service_url}/health")
+        tmp_path, _url_target("http://10.0.0.1:8080"), _probe("${chaosrun_service_url}/health")
     )
     assert [m.split(": ")[2] for m in _messages(remote)] == ["extensions[0].target.service_url"]
     assert _messages(remote, ("10.0.0.1",)) == []
 
 
 def test_a_target_template_elsewhere_in_the_url_does_not_hide_its_host(tmp_path: Path) -> None:
-    experiment = _experiment(tmp_path, "", _probe("http://evil.example/?next=${service_url}"))
+    experiment = _experiment(
+        tmp_path, "", _probe("http://evil.example/?next=${chaosrun_service_url}")
+    )
     assert _messages(experiment) == [
         f"chaosrun: {tmp_path / 'exp.yaml'}:6: method[0].provider.url: host 'evil.example' is "
         "not loopback; pass --allow-target evil.example to allow it"

@@ -41,7 +41,7 @@ def test_toxic_faults_take_stream_and_toxicity(name: str) -> None:
 
 
 def test_bad_stream_and_toxicity_are_refused_before_any_call() -> None:
-    config = {"toxiproxy_url": "http://127.0.0.1:1"}  # never contacted
+    config = {"chaosrun_toxiproxy_url": "http://127.0.0.1:1"}  # never contacted
     with pytest.raises(ValueError, match="stream must be one of downstream, upstream"):
         REGISTRY["latency"].inject(proxy="p", latency_ms=1, stream="sideways", configuration=config)
     with pytest.raises(ValueError, match=r"toxicity must be within \[0, 1\], got 1.5"):

@@ -10,12 +10,14 @@ import pytest
 
 from chaosrun.engine import undo
 from chaosrun.engine.plan import Plan, ProxyView, TargetView, build_plan
+from chaosrun.engine.reach import touched
 from chaosrun.engine.target import view_target
 from chaosrun.faults import KIND_NAMES, REGISTRY
 from chaosrun.lab.toxiproxy import Toxic
 from chaosrun.load import load_experiment
 from chaosrun.model import ChaosrunSpec, Experiment, LoadSpec, ProbeGuard, SliGuard
 from chaosrun.report.plan import plan_data, plan_lines
+from chaosrun.schema.steps import build_steps
 
 REPO = Path(__file__).resolve().parents[2]
 API = "http://127.0.0.1:8474"
@@ -64,7 +66,12 @@ def _experiment(
     doc = {"title": "t", "description": "d", "method": method, **extra}
     if rollbacks is not None:
         doc["rollbacks"] = rollbacks
-    return Experiment(Path("exp.yaml"), "t", doc, spec or ChaosrunSpec(), ())
+    if spec is not None and spec.abort_when:
+        guards = [{"probe": g.probe} for g in spec.abort_when if isinstance(g, ProbeGuard)]
+        doc["extensions"] = [{"name": "chaosrun", "abort_when": guards}]
+    return Experiment(
+        Path("exp.yaml"), "t", doc, spec or ChaosrunSpec(), (), build_steps(doc, {})
+    )
 
 
 def test_every_fault_kind_is_known_to_the_plan() -> None:
@@ -123,7 +130,8 @@ def test_the_planned_toxic_is_what_the_fault_sends(
 
 def test_latency_on_a_running_lab_names_the_proxy_and_its_addresses() -> None:
     experiment = load_experiment(REPO / "tests" / "fixtures" / "good" / "latency-plain.yaml")
-    plan = build_plan(experiment, RUNNING)
+    urls = ("http://127.0.0.1:8000", API)
+    plan = build_plan(experiment, RUNNING, touched(experiment, {}, target_urls=urls))
     faults = plan_data(plan)["faults"]
     assert [(f["phase"], f["activity"], f["kind"], f["action"], f["proxy"]) for f in faults] == [
         ("method", "slow-down-catalog", "latency", "inject", "catalog"),
@@ -152,9 +160,15 @@ def test_latency_on_a_running_lab_names_the_proxy_and_its_addresses() -> None:
         "  proxy catalog          127.0.0.1:21001 -> 127.0.0.1:22001 (enabled, no toxics)",
         "  proxy recommendations  127.0.0.1:21002 -> 127.0.0.1:22002 (enabled, no toxics)",
         "  proxy auth             127.0.0.1:21003 -> 127.0.0.1:22003 (DISABLED, other_toxic)",
-        "deadline: 120 s (then the worker is stopped, every fault reverted; exit 4)",
+        "a run would contact:",
     ]
-    assert lines[9:] == [
+    assert lines[9:11] == [
+        "  service    http://127.0.0.1:8000  [play-p99-latency-ms (line 24), play-availability "
+        "(line 32), catalog-proxy-carries-the-toxic (line 48)]",
+        f"  toxiproxy  {API}  [slow-down-catalog (line 40), restore-catalog (line 56)]",
+    ]
+    assert lines[11:] == [
+        "deadline: 120 s (then the worker is stopped, every fault reverted; exit 4)",
         "load: none",
         "safeguards: none declared",
         "steady-state hypothesis (before and after the method):",
@@ -270,7 +284,7 @@ def test_service_url_templates_are_filled_from_the_target() -> None:
     probe = {
         "type": "probe",
         "name": "health",
-        "provider": {"type": "http", "url": "${service_url}/health", "method": "head"},
+        "provider": {"type": "http", "url": "${chaosrun_service_url}/health", "method": "head"},
     }
     plan = build_plan(_experiment([probe]), RUNNING)
     assert plan.method[0].provider == "http HEAD http://127.0.0.1:8000/health"
@@ -317,7 +331,7 @@ def test_safeguards_are_listed() -> None:
         SliGuard("slow", "p99", 1500),
         ProbeGuard(
             "health",
-            {"name": "h", "provider": {"type": "http", "url": "${service_url}/health"}},
+            {"name": "h", "provider": {"type": "http", "url": "${chaosrun_service_url}/health"}},
             every_s=2,
         ),
     )
