@@ -21,6 +21,7 @@ from chaosrun.errors import (
 )
 
 if TYPE_CHECKING:
+    from chaosrun.engine.options import RunOptions
     from chaosrun.model import Experiment
 
 __all__ = ["main"]
@@ -313,7 +314,7 @@ def _run(args: argparse.Namespace) -> int:
     if refused:
         return EXIT_USAGE
     if args.dry_run:
-        return _dry_run(experiment, args.variant, args.json)
+        return _dry_run(experiment, args.variant, args.json, options)
     console = Console(stderr=args.json, highlight=False)
     if not args.json:
         console.print(f"[bold]chaosrun[/] {experiment.title}  [dim]({args.file})[/]")
@@ -350,9 +351,12 @@ def _check_settings_controls(settings: Any, name: str | None, allowed_modules: l
             raise UsageError(f"--settings {name}: controls.{key}.provider.module: {refused}")
 
 
-def _dry_run(experiment: Experiment, variant: str | None, as_json: bool) -> int:
+def _dry_run(
+    experiment: Experiment, variant: str | None, as_json: bool, options: RunOptions
+) -> int:
     from dataclasses import replace
 
+    from chaosrun.engine.options import resolve_runtime
     from chaosrun.engine.plan import build_plan
     from chaosrun.engine.reach import touched
     from chaosrun.engine.redact import Redactor
@@ -369,8 +373,9 @@ def _dry_run(experiment: Experiment, variant: str | None, as_json: bool) -> int:
     view = view_target(experiment, _home(), variant)
     unknown = "http://127.0.0.1:<port chosen at start>"
     urls = (view.service_url or unknown, view.toxiproxy_url or unknown)
-    systems = touched(masked, os.environ, target_urls=urls)
-    plan = build_plan(masked, view, systems)
+    systems = touched(experiment, os.environ, target_urls=urls)  # masked when shown
+    runtime = resolve_runtime(experiment.document, options)
+    plan = build_plan(masked, view, systems, runtime.rollback_strategy)
     if as_json:
         print(json.dumps(redactor.data(plan_data(plan)), indent=2, default=str))
     else:

@@ -110,11 +110,15 @@ class Plan:
     rollbacks: tuple[StepPlan, ...]
     warnings: tuple[str, ...]
     systems: tuple[System, ...] = ()  # what a run would contact (chaosrun.engine.reach)
+    rollback_strategy: str = "always"
     needs_target: bool = True  # False: no lab, no target; runs as `chaos run` would
 
 
 def build_plan(
-    experiment: Experiment, target: TargetView, systems: tuple[System, ...] = ()
+    experiment: Experiment,
+    target: TargetView,
+    systems: tuple[System, ...] = (),
+    rollback_strategy: str = "always",
 ) -> Plan:
     """What a run of `experiment` against `target` would do, step by step. Pure."""
     doc = experiment.document
@@ -144,6 +148,7 @@ def build_plan(
         rollbacks=rollbacks,
         warnings=tuple(dict.fromkeys(planner.warnings)),
         systems=systems,
+        rollback_strategy=rollback_strategy,
         needs_target=experiment.needs_target,
     )
 

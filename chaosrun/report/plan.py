@@ -17,6 +17,12 @@ from chaosrun.report.wrap import wrap_line
 
 __all__ = ["TOUCHED", "plan_data", "plan_lines", "plan_text"]
 
+_ROLLBACK_WHEN = {
+    "always": "always run",
+    "never": "never run: --rollback-strategy or runtime says never",
+    "deviated": "run only if the hypothesis deviated",
+    "default": "Chaos Toolkit's default: not after an interruption or a failed hypothesis",
+}
 TOUCHED = "nothing: no process, run directory, lock or journal; no change anywhere"
 
 
@@ -64,7 +70,10 @@ def plan_lines(plan: Plan) -> list[str]:
     sections = (
         ("steady-state hypothesis (before and after the method)", plan.steady_state),
         ("method", plan.method),
-        ("rollbacks (always run)", plan.rollbacks),
+        (
+            f"rollbacks ({_ROLLBACK_WHEN.get(plan.rollback_strategy, plan.rollback_strategy)})",
+            plan.rollbacks,
+        ),
     )
     for title, steps in sections:
         lines.append(f"{title}:" if steps else f"{title}: none")
