@@ -67,8 +67,10 @@ class _RunResult(Protocol):  # chaosrun.engine.reconcile.Reconciled
     def pending(self) -> int: ...
 
 
-def document(kind: Kind, command: str | None, exit_code: int, **fields: Any) -> dict[str, Any]:
-    """The common head, then `fields` (which may not redefine it)."""
+def document(
+    kind: Kind, command: str | None, exit_code: int, fields: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The common head, then `fields` (which may repeat `exit_code`, not redefine it)."""
     head = {
         "schema": f"chaosrun/{kind}",
         "schema_version": SCHEMA_VERSION,
@@ -104,19 +106,19 @@ def validate_document(
         }
         for name, problems in errors_of.items()
     ]
-    return document("validate", "validate", exit_code, files=entries)
+    return document("validate", "validate", exit_code, {"files": entries})
 
 
 def run_document(summary: Mapping[str, Any], journal: Mapping[str, Any]) -> dict[str, Any]:
     """`summary` is `chaosrun.report.summary.summarise_run` of `journal` (its `exit_code` is
     the run's); `run_id` names the run directory under $CHAOSRUN_HOME/runs."""
     run_id = (journal.get("chaosrun") or {}).get("run_id")
-    return document("run", "run", int(summary["exit_code"]), run_id=run_id, **summary)
+    return document("run", "run", int(summary["exit_code"]), {"run_id": run_id, **summary})
 
 
 def plan_document(plan: Mapping[str, Any]) -> dict[str, Any]:
     """`plan` is `chaosrun.report.plan.plan_data` (masked by the caller)."""
-    return document("plan", "run", EXIT_OK, **plan)
+    return document("plan", "run", EXIT_OK, plan)
 
 
 def lab_document(
@@ -124,8 +126,8 @@ def lab_document(
 ) -> dict[str, Any]:
     """`endpoints` is `LabInfo.endpoints()`, or None when no lab runs."""
     if endpoints is None:
-        return document("lab", command, exit_code, running=False)
-    return document("lab", command, exit_code, running=True, **endpoints)
+        return document("lab", command, exit_code, {"running": False})
+    return document("lab", command, exit_code, {"running": True, **endpoints})
 
 
 def cleanup_document(results: Sequence[_RunResult], exit_code: int) -> dict[str, Any]:
@@ -140,7 +142,7 @@ def cleanup_document(results: Sequence[_RunResult], exit_code: int) -> dict[str,
         }
         for r in results
     ]
-    return document("cleanup", "cleanup", exit_code, runs=runs)
+    return document("cleanup", "cleanup", exit_code, {"runs": runs})
 
 
 def error_document(
@@ -152,7 +154,7 @@ def error_document(
         raise ValueError("an error document needs at least one error")
     problems = [_problem(e) for e in errors]
     first = problems[0]
-    return document("error", command, first["exit_code"], error=first, errors=problems)
+    return document("error", command, first["exit_code"], {"error": first, "errors": problems})
 
 
 def _problem(error: ChaosrunError | KeyboardInterrupt) -> dict[str, Any]:
