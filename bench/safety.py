@@ -99,7 +99,7 @@ def abort_latency(trials: int) -> None:
         if up.returncode != 0:
             print(f"  lab up failed: {up.stderr.strip()}")
             return
-        api = json.loads(up.stdout)["toxiproxy_api"]
+        api = json.loads(up.stdout)["toxiproxy_url"]
         figures: dict[str, list[float]] = {}
         detect: list[float] = []
         try:

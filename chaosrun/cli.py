@@ -10,14 +10,25 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from chaosrun.errors import (
-    EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_UNAVAILABLE,
     EXIT_USAGE,
     ChaosrunError,
+    UsageError,
+)
+from chaosrun.report.jsonout import (
+    cleanup_document,
+    error_document,
+    lab_document,
+    plan_document,
+    run_document,
+    validate_document,
 )
 
 if TYPE_CHECKING:
@@ -61,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
         "file:line). Exit 0 when all are valid, 2 otherwise.",
     )
     validate.add_argument("files", nargs="+", metavar="FILE")
+    _json_option(validate, "print every file's problems as one JSON document")
     _allow_module(validate)
 
     run = sub.add_parser(
@@ -74,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
     )
     run.add_argument("file", metavar="FILE")
-    run.add_argument("--json", action="store_true", help="print a machine summary as JSON")
+    _json_option(run, "print the run's summary as one JSON document")
     run.add_argument(
         "--journal-path",
         type=Path,
@@ -126,14 +138,15 @@ def _parser() -> argparse.ArgumentParser:
         "off: no-breaker, no-timeout, no-bulkhead, no-retry-cap, no-fallback, "
         "breaker-never-closes, timeout-too-long",
     )
-    up.add_argument("--json", action="store_true", help="print the endpoints as JSON")
+    _json_option(up, "print the endpoints as one JSON document")
     lab_sub.add_parser("down", help="stop every lab process by PID")
-    status = lab_sub.add_parser("status", help="show whether the lab runs, and its endpoints")
-    status.add_argument(
-        "--json",
-        action="store_true",
-        help="print the endpoints (Toxiproxy API URL, each proxy) as JSON",
+    status = lab_sub.add_parser(
+        "status",
+        help="show whether the lab runs, and its endpoints",
+        description="Show whether the lab runs, and its endpoints. Exit 0 when it runs, "
+        "3 when it does not.",
     )
+    _json_option(status, "print the endpoints (Toxiproxy URL, each proxy) as one JSON document")
 
     cleanup = sub.add_parser(
         "cleanup",
@@ -141,50 +154,106 @@ def _parser() -> argparse.ArgumentParser:
         description="Find runs whose supervisor is gone, stop their workers and ephemeral "
         "labs, and replay their undo logs so no fault outlives them.",
     )
-    cleanup.add_argument("--json", action="store_true", help="print what was done as JSON")
+    _json_option(cleanup, "print what was done as one JSON document")
     for command in (validate, run, cleanup, *lab_sub.choices.values()):
         command.set_defaults(command_parser=command)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = _parser()
-    args, unknown = parser.parse_known_args(argv)
-    if unknown:  # said by the subcommand, with its own usage (not the top-level one)
-        (getattr(args, "command_parser", None) or parser).error(
-            f"unrecognized arguments: {' '.join(unknown)}"
-        )
+    try:
+        args = _parse(parser, argv)
+    except _BadUsage as exc:
+        exc.parser.print_usage(sys.stderr)
+        _error(f"{exc.parser.prog}: error: {exc}", prefix="")
+        return _Output.after_bad_usage(exc.parser, argv).failed([UsageError(str(exc))])
+    out = _Output.of(args)
     try:
         if args.command == "validate":
-            return _validate(args.files, args.allow_module)
+            return _validate(args.files, args.allow_module, out)
         if args.command == "run":
-            return _run(args)
+            return _run(args, out)
         if args.command == "lab":
-            return _lab(args)
-        return _cleanup(args)
+            return _lab(args, out)
+        return _cleanup(out)
     except ChaosrunError as exc:
         _error(str(exc))
-        return exc.exit_code
-    except KeyboardInterrupt:
+        return out.failed([exc])
+    except KeyboardInterrupt as exc:
         _error("interrupted")
-        return EXIT_INTERRUPTED
+        return out.failed([exc])
     except BrokenPipeError:
         # stdout closed early (e.g. piped into `head`): not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
 
 
-def _validate(files: list[str], allowed_modules: list[str]) -> int:
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # said by the subcommand, with its own usage (not the top-level one)
+        (getattr(args, "command_parser", None) or parser).error(
+            f"unrecognized arguments: {' '.join(unknown)}"
+        )
+    return args
+
+
+@dataclass(frozen=True, slots=True)
+class _Output:
+    """Where a command's outcome goes besides stderr: with --json, exactly one JSON document
+    on stdout whatever happens (`chaosrun.report.jsonout`); without it, text for a person
+    (printed by each command). Errors go to stderr as one line each either way."""
+
+    command: str | None  # as typed after `chaosrun`: "run", "lab status"
+    as_json: bool
+
+    @classmethod
+    def of(cls, args: argparse.Namespace) -> _Output:
+        words = [args.command, getattr(args, "lab_command", None)]
+        return cls(" ".join(w for w in words if w), bool(getattr(args, "json", False)))
+
+    @classmethod
+    def after_bad_usage(cls, parser: argparse.ArgumentParser, argv: list[str]) -> _Output:
+        """The arguments did not parse: --json counts wherever it was written."""
+        command = parser.prog.removeprefix("chaosrun").strip() or None
+        return cls(command, "--json" in argv)
+
+    def document(self, document: dict[str, Any]) -> None:
+        print(json.dumps(document, indent=2, default=str))
+
+    def failed(self, errors: Sequence[ChaosrunError | KeyboardInterrupt]) -> int:
+        """The command stopped on `errors` (already said on stderr): their JSON document, if
+        asked for; the exit code is the first error's."""
+        document = error_document(self.command, errors)
+        if self.as_json:
+            self.document(document)
+        return int(document["exit_code"])
+
+
+def _json_option(command: argparse.ArgumentParser, what: str) -> None:
+    command.add_argument(
+        "--json",
+        action="store_true",
+        help=f"{what} on stdout, also for an error (docs/chaosrun-output.schema.json)",
+    )
+
+
+def _validate(files: list[str], allowed_modules: list[str], out: _Output) -> int:
     from chaosrun.load import validate_files
 
     errors = validate_files(files, allowed_modules)
     for error in errors:
         _error(str(error))
+    code = EXIT_USAGE if errors else EXIT_OK
+    if out.as_json:
+        out.document(validate_document(files, errors, code))
+        return code
     bad = {e.file for e in errors}
     for name in files:
         if name not in bad:
             print(f"ok {name}")
-    return EXIT_USAGE if errors else EXIT_OK
+    return code
 
 
 class _Parser(argparse.ArgumentParser):
@@ -199,9 +268,13 @@ class _Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        _error(f"{self.prog}: error: {message}", prefix="")
-        self.exit(EXIT_USAGE)
+        raise _BadUsage(self, message)  # said by main(), which knows whether --json was given
+
+
+class _BadUsage(Exception):
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        self.parser = parser
+        super().__init__(message)
 
 
 def _chaos_run_options(run: argparse.ArgumentParser) -> None:
@@ -277,7 +350,7 @@ def _home() -> Path:
     return chaosrun_home()
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, out: _Output) -> int:
     from rich.console import Console
 
     from chaosrun.engine.allow import find_violations, parse_allowed, refusals
@@ -290,12 +363,12 @@ def _run(args: argparse.Namespace) -> int:
     from chaosrun.schema.runvars import parse_vars, read_settings
 
     if args.variant is not None and args.variant not in VARIANT_NAMES:
-        _error(f"--variant: unknown variant {args.variant!r}; known: {', '.join(VARIANT_NAMES)}")
-        return EXIT_USAGE
+        raise UsageError(
+            f"--variant: unknown variant {args.variant!r}; known: {', '.join(VARIANT_NAMES)}"
+        )
     allowed = parse_allowed(args.allow_target)
     if args.dry_run and args.journal_path is not None:
-        _error("--journal-path: a dry run writes no journal")
-        return EXIT_USAGE
+        raise UsageError("--journal-path: a dry run writes no journal")
     variables = parse_vars(args.var, args.var_file)
     settings = read_settings(args.settings) if args.settings else {}
     _check_settings_controls(settings, args.settings, args.allow_module)
@@ -312,13 +385,13 @@ def _run(args: argparse.Namespace) -> int:
     for error in refused:
         _error(str(error))
     if refused:
-        return EXIT_USAGE
+        return out.failed(refused)
     if args.dry_run:
-        return _dry_run(experiment, args.variant, args.json, options)
-    console = Console(stderr=args.json, highlight=False)
-    if not args.json:
+        return _dry_run(experiment, args.variant, out, options)
+    console = Console(stderr=out.as_json, highlight=False)
+    if not out.as_json:
         console.print(f"[bold]chaosrun[/] {experiment.title}  [dim]({args.file})[/]")
-    on_event = LiveConsole(console) if not args.json else (lambda event: None)
+    on_event = LiveConsole(console) if not out.as_json else (lambda event: None)
     outcome = supervise(
         experiment,
         _home(),
@@ -330,8 +403,8 @@ def _run(args: argparse.Namespace) -> int:
     )
     code = outcome.verdict.exit_code
     summary = summarise_run(outcome.journal, code, str(outcome.journal_path))
-    if args.json:
-        print(json.dumps(summary, indent=2, default=str))
+    if out.as_json:
+        out.document(run_document(summary, outcome.journal))
     else:
         render_verdict(console, summary)
     return code
@@ -351,9 +424,7 @@ def _check_settings_controls(settings: Any, name: str | None, allowed_modules: l
             raise UsageError(f"--settings {name}: controls.{key}.provider.module: {refused}")
 
 
-def _dry_run(
-    experiment: Experiment, variant: str | None, as_json: bool, options: RunOptions
-) -> int:
+def _dry_run(experiment: Experiment, variant: str | None, out: _Output, options: RunOptions) -> int:
     from dataclasses import replace
 
     from chaosrun.engine.options import resolve_runtime
@@ -376,15 +447,15 @@ def _dry_run(
     systems = touched(experiment, os.environ, target_urls=urls)  # masked when shown
     runtime = resolve_runtime(experiment.document, options)
     plan = build_plan(masked, view, systems, runtime.rollback_strategy)
-    if as_json:
-        print(json.dumps(redactor.data(plan_data(plan)), indent=2, default=str))
+    if out.as_json:
+        out.document(plan_document(redactor.data(plan_data(plan))))
     else:
         masked_lines = redactor.text("\n".join(plan_lines(plan))).splitlines()
         print(plan_text(masked_lines, columns(sys.stdout) - 1))
     return EXIT_OK
 
 
-def _lab(args: argparse.Namespace) -> int:
+def _lab(args: argparse.Namespace, out: _Output) -> int:
     from chaosrun.engine.lock import holder
     from chaosrun.engine.target import running_lab
     from chaosrun.errors import LabError, TargetBusy
@@ -402,7 +473,7 @@ def _lab(args: argparse.Namespace) -> int:
         if stale is not None:
             lab_down(stale)
         started = lab_up(home / "lab", args.variant)
-        _print_endpoints(started.endpoints(), args.json, "lab up")
+        _print_endpoints(started.endpoints(), out, "lab up")
         return EXIT_OK
     if args.lab_command == "down":
         recorded = load_lab_info(home / "lab")
@@ -422,61 +493,47 @@ def _lab(args: argparse.Namespace) -> int:
         return EXIT_OK
     info = running_lab(home)
     if info is None:
-        if args.json:
-            print(json.dumps({"running": False}))
+        if out.as_json:
+            out.document(lab_document(out.command, None, EXIT_UNAVAILABLE))
         else:
             print("no lab running (start one with 'chaosrun lab up')")
-        return EXIT_OK
-    _print_endpoints(info.endpoints(), args.json, "lab running")
+        return EXIT_UNAVAILABLE
+    _print_endpoints(info.endpoints(), out, "lab running")
     return EXIT_OK
 
 
-def _print_endpoints(endpoints: dict[str, Any], as_json: bool, heading: str) -> None:
-    if as_json:
-        print(json.dumps({"running": True, **endpoints}, indent=2))
+def _print_endpoints(endpoints: dict[str, Any], out: _Output, heading: str) -> None:
+    if out.as_json:
+        out.document(lab_document(out.command, endpoints, EXIT_OK))
         return
     print(f"{heading}: variant {endpoints['variant']}")
     print(f"  service      {endpoints['service_url']}")
-    print(f"  toxiproxy    {endpoints['toxiproxy_api']}")
+    print(f"  toxiproxy    {endpoints['toxiproxy_url']}")
     for name, proxy in endpoints["proxies"].items():
         print(f"  proxy {name:<14} {proxy['listen']} -> {proxy['upstream']}")
     print(f"  logs         {endpoints['directory']}/logs")
 
 
-def _cleanup(args: argparse.Namespace) -> int:
+def _cleanup(out: _Output) -> int:
     from chaosrun.engine.reconcile import reconcile_dead_runs
 
     results = reconcile_dead_runs(_home())
-    if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "run_dir": str(r.run_dir),
-                        "active": r.active,
-                        "reverted": r.reverted,
-                        "errors": list(r.errors),
-                        "stopped_lab": r.stopped_lab,
-                        "pending": r.pending,
-                    }
-                    for r in results
-                ],
-                indent=2,
-            )
-        )
+    code = EXIT_OK if all(not r.errors for r in results) else EXIT_UNAVAILABLE
+    if out.as_json:
+        out.document(cleanup_document(results, code))
     elif not results:
         print("nothing to clean up")
     for r in results:
-        if not args.json and r.pending:
+        if not out.as_json and r.pending:
             print(
                 f"not yet: {r.run_dir}: {r.pending} fault(s) still in place, its Toxiproxy does "
                 "not answer; run 'chaosrun cleanup' again once it does"
             )
-        elif not args.json:
+        elif not out.as_json:
             print(
                 f"reconciled {r.run_dir}: {r.active} fault(s) were active, all reverted"
                 f"{', ephemeral lab stopped' if r.stopped_lab else ''}"
             )
         for error in r.errors:
             _error(f"{r.run_dir}: {error}")
-    return EXIT_OK if all(not r.errors for r in results) else 3
+    return code

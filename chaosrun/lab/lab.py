@@ -84,7 +84,7 @@ class LabInfo:
     def endpoints(self) -> dict[str, Any]:
         return {
             "variant": self.variant,
-            "toxiproxy_api": self.toxiproxy_url,
+            "toxiproxy_url": self.toxiproxy_url,
             "service_url": self.service_url,
             "proxies": {p.name: {"listen": p.listen, "upstream": p.upstream} for p in self.proxies},
             "processes": {p.name: p.pid for p in self.processes},

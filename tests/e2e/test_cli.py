@@ -56,9 +56,9 @@ def test_lab_status_json_lists_endpoints(lab: dict[str, Any]) -> None:
     assert status.returncode == 0
     data = json.loads(status.stdout)
     assert data["running"] is True
-    assert data["toxiproxy_api"].startswith("http://127.0.0.1:")
+    assert data["toxiproxy_url"].startswith("http://127.0.0.1:")
     assert set(data["proxies"]) == {"catalog", "recommendations", "auth"}
-    assert ToxiproxyClient(data["toxiproxy_api"]).is_up()
+    assert ToxiproxyClient(data["toxiproxy_url"]).is_up()
 
 
 def test_run_passes_on_the_healthy_running_lab(lab: dict[str, Any], tmp_path: Path) -> None:
@@ -83,7 +83,7 @@ def test_run_passes_on_the_healthy_running_lab(lab: dict[str, Any], tmp_path: Pa
     data = json.loads(journal.read_text())
     assert data["status"] == "completed" and data["deviated"] is False
     assert data["chaosrun"]["undo"] == []  # the rollback reverted it, nothing left over
-    assert is_clean(ToxiproxyClient(lab["toxiproxy_api"]))
+    assert is_clean(ToxiproxyClient(lab["toxiproxy_url"]))
 
 
 def test_run_deviates_on_the_no_fallback_variant(tmp_path: Path) -> None:
@@ -117,7 +117,7 @@ def _completed_activities(run_dir: Path) -> list[str]:
 
 
 def test_ctrl_c_during_a_fault_reverts_and_exits_130(lab: dict[str, Any]) -> None:
-    client = ToxiproxyClient(lab["toxiproxy_api"])
+    client = ToxiproxyClient(lab["toxiproxy_url"])
     proc = start_cli(lab["home"], "run", HELD, "--json")
     try:
         wait_for(lambda: not client.proxy("auth").enabled, 30, "auth proxy to go down")
@@ -134,7 +134,7 @@ def test_ctrl_c_during_a_fault_reverts_and_exits_130(lab: dict[str, Any]) -> Non
 
 
 def test_sigkill_of_the_worker_leaves_no_fault_and_a_journal(lab: dict[str, Any]) -> None:
-    client = ToxiproxyClient(lab["toxiproxy_api"])
+    client = ToxiproxyClient(lab["toxiproxy_url"])
     proc = start_cli(lab["home"], "run", HELD, "--json")
     try:
         wait_for(lambda: not client.proxy("auth").enabled, 30, "auth proxy to go down")
@@ -167,7 +167,7 @@ def test_sigkill_of_the_worker_leaves_no_fault_and_a_journal(lab: dict[str, Any]
 
 
 def test_sigkill_of_the_supervisor_then_cleanup_reverts(lab: dict[str, Any]) -> None:
-    client = ToxiproxyClient(lab["toxiproxy_api"])
+    client = ToxiproxyClient(lab["toxiproxy_url"])
     proc = start_cli(lab["home"], "run", HELD)
     try:
         wait_for(lambda: not client.proxy("auth").enabled, 30, "auth proxy to go down")
@@ -179,7 +179,7 @@ def test_sigkill_of_the_supervisor_then_cleanup_reverts(lab: dict[str, Any]) -> 
     assert not is_clean(client)
     cleanup = run_cli(lab["home"], "cleanup", "--json")
     assert cleanup.returncode == 0, cleanup.stderr
-    (result,) = json.loads(cleanup.stdout)
+    (result,) = json.loads(cleanup.stdout)["runs"]
     assert result["run_dir"] == str(run_dir) and result["active"] == 2
     assert is_clean(client)
     record = read_record(run_dir)
@@ -189,7 +189,7 @@ def test_sigkill_of_the_supervisor_then_cleanup_reverts(lab: dict[str, Any]) -> 
 
 
 def test_deadline_aborts_reverts_and_exits_4(lab: dict[str, Any]) -> None:
-    client = ToxiproxyClient(lab["toxiproxy_api"])
+    client = ToxiproxyClient(lab["toxiproxy_url"])
     start = time.monotonic()
     result = run_cli(
         lab["home"],
@@ -205,7 +205,7 @@ def test_deadline_aborts_reverts_and_exits_4(lab: dict[str, Any]) -> None:
 
 
 def test_the_next_run_reverts_what_a_killed_supervisor_left(lab: dict[str, Any]) -> None:
-    client = ToxiproxyClient(lab["toxiproxy_api"])
+    client = ToxiproxyClient(lab["toxiproxy_url"])
     proc = start_cli(lab["home"], "run", HELD)
     try:
         wait_for(lambda: not client.proxy("auth").enabled, 30, "auth proxy to go down")
@@ -245,7 +245,7 @@ def test_ctrl_c_during_the_cooldown_does_not_wait_for_it(
     assert proc.returncode == 130, err
     assert took < 10, "Ctrl-C must cut the 30 s cooldown short"
     assert "SIGINT received after the experiment: cooldown cut short" in out
-    assert is_clean(ToxiproxyClient(lab["toxiproxy_api"]))
+    assert is_clean(ToxiproxyClient(lab["toxiproxy_url"]))
 
 
 def test_options_are_never_abbreviated_and_the_subcommand_says_so(tmp_path: Path) -> None:

@@ -249,7 +249,7 @@ def _get(base: str, path: str) -> bytes:
 
 def _snapshot(lab: dict[str, Any]) -> tuple[bytes, dict[str, Any]]:
     """Every proxy as the Toxiproxy API returns it, and each dependency's far-side counters."""
-    proxies = _get(lab["toxiproxy_api"], "/proxies")
+    proxies = _get(lab["toxiproxy_url"], "/proxies")
     far_side = {
         name: json.loads(_get(f"http://{proxy['upstream']}", "/_stats"))
         for name, proxy in lab["proxies"].items()
@@ -301,11 +301,11 @@ def test_dry_run_on_the_running_lab_plans_the_faults_and_changes_nothing(
     for fault in plan["faults"]:
         proxy = lab["proxies"][fault["proxy"]]
         where = (fault["toxiproxy_url"], fault["listen"], fault["upstream"])
-        assert where == (lab["toxiproxy_api"], proxy["listen"], proxy["upstream"])
+        assert where == (lab["toxiproxy_url"], proxy["listen"], proxy["upstream"])
     assert plan["steady_state"] and all(s["fault"] is None for s in plan["steady_state"])
     assert plan["warnings"] == []
     # Nothing but GETs on the lab's own Toxiproxy API; no process, no file, no port.
-    assert _others_than_reads_of(lab["toxiproxy_api"], events) == []
+    assert _others_than_reads_of(lab["toxiproxy_url"], events) == []
     assert [e for e in events if e[0] == "http.client.send"] == [
         ("http.client.send", "b'GET /proxies HTTP/1.1'")
     ]
@@ -320,7 +320,7 @@ def test_dry_run_text_names_the_toxic_and_where_it_goes(
         tmp_path, lab["home"], "run", "experiments/latency-injection.yaml", "--dry-run"
     )
     assert result.returncode == 0, result.stderr
-    catalog, api = lab["proxies"]["catalog"], lab["toxiproxy_api"]
+    catalog, api = lab["proxies"]["catalog"], lab["toxiproxy_url"]
     text = _words(result.stdout)
     assert _words("target: the lab started by 'chaosrun lab up' (variant healthy)") in text
     assert (

@@ -54,7 +54,7 @@ def test_the_demo_judges_only_its_own_run_on_a_long_lived_lab(tmp_path: Path) ->
     home = tmp_path / "home"
     up = run_cli(home, "lab", "up", "--json")
     assert up.returncode == 0, up.stderr
-    api = json.loads(up.stdout)["toxiproxy_api"]
+    api = json.loads(up.stdout)["toxiproxy_url"]
     try:
         summaries = []
         for _ in range(2):

@@ -18,7 +18,7 @@ def _run(lab: dict[str, Any], name: str) -> dict[str, Any]:
     assert result.returncode == 1, result.stdout + result.stderr
     summary: dict[str, Any] = json.loads(result.stdout)
     assert summary["exit_code"] == 1
-    assert is_clean(ToxiproxyClient(lab["toxiproxy_api"]))
+    assert is_clean(ToxiproxyClient(lab["toxiproxy_url"]))
     return summary
 
 
