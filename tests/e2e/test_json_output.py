@@ -30,7 +30,7 @@ extensions:
 method:
   - type: probe
     name: health
-    provider: {type: http, url: "${service_url}/health", timeout: 2}
+    provider: {type: http, url: "${chaosrun_service_url}/health", timeout: 2}
 """
 
 
@@ -108,9 +108,9 @@ def test_run_json_on_an_invalid_file_is_an_error_document(
     ("args", "command", "message"),
     [
         (
-            ("run", "experiments/latency-injection.yaml", "--json", "--var", "foo=1"),
+            ("run", "experiments/latency-injection.yaml", "--json", "--varia", "healthy"),
             "run",
-            "unrecognized arguments: --var foo=1",
+            "unrecognized arguments: --varia healthy",
         ),
         # --json is an option of each command, not of chaosrun: still, a JSON document
         (
