@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("files", nargs="+", metavar="FILE")
     _allow_module(validate)
+    _allow_shell(validate)
 
     run = sub.add_parser(
         "run",
@@ -107,6 +108,7 @@ def _parser() -> argparse.ArgumentParser:
         "written, never resolved",
     )
     _allow_module(run)
+    _allow_shell(run)
 
     lab = sub.add_parser(
         "lab",
@@ -154,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     try:
         if args.command == "validate":
-            return _validate(args.files, args.allow_module)
+            return _validate(args.files, args.allow_module, args.allow_shell)
         if args.command == "run":
             return _run(args)
         if args.command == "lab":
@@ -172,10 +174,13 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _validate(files: list[str], allowed_modules: list[str]) -> int:
-    from chaosrun.load import validate_files
+def _validate(files: list[str], allowed_modules: list[str], allow_shell: bool) -> int:
+    from chaosrun.load import check_files
 
-    errors = validate_files(files, allowed_modules)
+    reports = check_files(files, allowed_modules, allow_shell=allow_shell)
+    errors = [error for report in reports for error in report.errors]
+    for warning in (warning for report in reports for warning in report.warnings):
+        _error(str(warning), prefix=_WARNING)
     for error in errors:
         _error(str(error))
     bad = {e.file for e in errors}
@@ -214,6 +219,20 @@ def _allow_module(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _allow_shell(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--allow-shell",
+        action="store_true",
+        help="let process providers' string arguments use shell syntax (pipes, redirections, "
+        "$(...), globs...) and run them through /bin/sh as Chaos Toolkit does. Without it "
+        "such strings are refused; strings without shell syntax are split and run without "
+        "a shell",
+    )
+
+
+_WARNING = "chaosrun: warning: "
+
+
 def _error(message: str, prefix: str = "chaosrun: ") -> None:
     """One problem on stderr: one greppable line (`file:line: key path: what`), or, on a
     terminal, wrapped at words with the location on the first line and the rest indented."""
@@ -247,7 +266,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.dry_run and args.journal is not None:
         _error("--journal: a dry run writes no journal")
         return EXIT_USAGE
-    experiment = load_experiment(args.file, args.allow_module)
+    experiment = load_experiment(args.file, args.allow_module, args.allow_shell)
+    for warning in experiment.warnings:
+        _error(str(warning), prefix=_WARNING)
     refused = refusals(experiment, find_violations(experiment, allowed, os.environ))
     for error in refused:
         _error(str(error))

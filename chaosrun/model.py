@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from chaosrun.errors import InputError
 from chaosrun.lab.variants import VARIANT_NAMES
 
 __all__ = [
@@ -157,3 +158,4 @@ class Experiment:
     document: Mapping[str, Any]
     chaosrun: ChaosrunSpec
     faults: tuple[FaultUse, ...]
+    warnings: tuple[InputError, ...] = ()  # keys Chaos Toolkit ignores, one line each

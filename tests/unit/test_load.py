@@ -87,8 +87,9 @@ BAD_CASES = [
         "method_not_list.yaml:3: method: expected a list of activities, got a mapping",
     ),
     (
-        "method_empty.yaml",
-        "method_empty.yaml:3: method: expected at least one activity, got an empty list",
+        "method_empty_without_hypothesis.yaml",
+        "method_empty_without_hypothesis.yaml:3: method: an empty method is only for checking a "
+        "steady-state hypothesis, and this experiment has no hypothesis probe",
     ),
     (
         "bad_rollback_strategy.yaml",
@@ -116,10 +117,6 @@ BAD_CASES = [
         "ref 'slow-catalgo' does not match any earlier activity; did you mean 'slow-catalog'?",
     ),
     (
-        "rollback_is_probe.yaml",
-        "rollback_is_probe.yaml:12: rollbacks[0].type: rollbacks must have type 'action'",
-    ),
-    (
         "tolerance_on_action.yaml",
         "tolerance_on_action.yaml:6: method[0].tolerance: tolerance is only allowed on probes",
     ),
@@ -127,6 +124,16 @@ BAD_CASES = [
         "hypothesis_probe_without_tolerance.yaml",
         "hypothesis_probe_without_tolerance.yaml:6: steady-state-hypothesis.probes[0]: "
         "missing required key 'tolerance' (every hypothesis probe needs one)",
+    ),
+    (
+        "hypothesis_ref_without_tolerance.yaml",
+        "hypothesis_ref_without_tolerance.yaml:10: steady-state-hypothesis.probes[1]: "
+        "missing required key 'tolerance' (every hypothesis probe needs one)",
+    ),
+    (
+        "hypothesis_ref_misspelled_tolerance.yaml",
+        "hypothesis_ref_misspelled_tolerance.yaml:11: steady-state-hypothesis.probes[1].toleranse: "
+        "unknown key 'toleranse'; did you mean 'tolerance'?",
     ),
     # tolerances
     (
@@ -172,9 +179,24 @@ BAD_CASES = [
         "unknown provider type 'pyhton'; did you mean 'python'?",
     ),
     (
-        "process_arguments_string.yaml",
-        "process_arguments_string.yaml:9: method[0].provider.arguments: "
-        "process arguments must be a list of strings (no shell)",
+        "process_shell_semicolon.yaml",
+        "process_shell_semicolon.yaml:9: method[0].provider.arguments: process arguments use "
+        "shell syntax (';'): refused; pass --allow-shell to run them through /bin/sh",
+    ),
+    (
+        "process_shell_pipe.yaml",
+        "process_shell_pipe.yaml:9: method[0].provider.arguments: process arguments use "
+        "shell syntax ('|'): refused; pass --allow-shell to run them through /bin/sh",
+    ),
+    (
+        "process_arguments_open_quote.yaml",
+        "process_arguments_open_quote.yaml:9: method[0].provider.arguments: "
+        "cannot split process arguments: no closing quotation",
+    ),
+    (
+        "process_arguments_nested.yaml",
+        "process_arguments_nested.yaml:11: method[0].provider.arguments.--tags: "
+        "expected a string, a number, a boolean or null, got a list",
     ),
     (
         "process_path_not_found.yaml",
@@ -380,8 +402,12 @@ def test_validate_files_reports_every_independent_error() -> None:
 @pytest.mark.usefixtures("in_bad")
 def test_validate_files_keeps_file_order_and_skips_good_files() -> None:
     good = str(GOOD / "minimal.yaml")
-    errors = validate_files(["method_empty.yaml", good, "empty.yaml", "missing.yaml"])
-    assert [error.file for error in errors] == ["method_empty.yaml", "empty.yaml", "missing.yaml"]
+    errors = validate_files(["method_not_list.yaml", good, "empty.yaml", "missing.yaml"])
+    assert [error.file for error in errors] == [
+        "method_not_list.yaml",
+        "empty.yaml",
+        "missing.yaml",
+    ]
     assert errors[-1].expected == "file not found"
     assert validate_files([good]) == []
     assert validate_files([]) == []
