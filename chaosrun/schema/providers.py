@@ -134,9 +134,9 @@ def _process_arguments(ctx: Ctx, where: str, arguments: object) -> None:
             )
         return
     if isinstance(arguments, dict):
-        items = list(typing.cast(dict[object, object], arguments).items())
-        for key, value in items:
-            _scalar_argument(ctx, join(where, str(key)), value)
+        ctx.warn(where, "mapping arguments are deprecated by Chaos Toolkit; use a list")
+        for key, value in typing.cast(dict[str, object], arguments).items():
+            _scalar_argument(ctx, join(where, key), value)
     elif isinstance(arguments, list):
         for i, value in enumerate(arguments):
             _scalar_argument(ctx, f"{where}[{i}]", value)

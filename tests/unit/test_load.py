@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chaosrun.errors import EXIT_USAGE, InputError
-from chaosrun.load import MAX_BYTES, load_experiment, validate_files
+from chaosrun.load import MAX_BYTES, check_files, load_experiment, validate_files
 from chaosrun.model import (
     KNOWN_VARIANTS,
     ChaosrunSpec,
@@ -25,6 +25,7 @@ from chaosrun.model import (
     UrlTarget,
 )
 from chaosrun.schema import tolerances
+from chaosrun.schema.common import MAX_WARNINGS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BAD = FIXTURES / "bad"
@@ -487,6 +488,81 @@ def test_good_fixtures_match_what_chaos_toolkit_loads(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     assert load_experiment(path).document == raw
+
+
+# Keys Chaos Toolkit ignores, and what it deprecates: warnings, the file stays valid.
+GOOD_WARNINGS = {
+    "ct_dry_run_key.yaml": [
+        "ct_dry_run_key.yaml:3: dry_run: 'dry_run' is ignored by Chaos Toolkit",
+        "ct_dry_run_key.yaml:4: owner: 'owner' is ignored by Chaos Toolkit",
+        "ct_dry_run_key.yaml:8: method[0].notes: 'notes' is ignored by Chaos Toolkit",
+        "ct_dry_run_key.yaml:9: method[0].provider.retries: 'retries' is ignored by Chaos Toolkit",
+    ],
+    "ct_python_timeout.yaml": [
+        "ct_python_timeout.yaml:13: method[0].provider.timeout: "
+        "'timeout' is ignored by Chaos Toolkit",
+    ],
+    "ct_process_mapping_args.yaml": [
+        "ct_process_mapping_args.yaml:9: method[0].provider.arguments: "
+        "mapping arguments are deprecated by Chaos Toolkit; use a list",
+    ],
+}
+
+
+@pytest.mark.parametrize("path", sorted(GOOD.iterdir()), ids=lambda p: p.name)
+def test_good_fixture_warnings(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(GOOD)
+    (report,) = check_files([path.name])
+    assert report.errors == ()
+    expected = GOOD_WARNINGS.get(path.name, [])
+    assert [str(warning) for warning in report.warnings] == expected
+    assert [str(warning) for warning in load_experiment(path.name).warnings] == expected
+
+
+@pytest.mark.parametrize(
+    ("extra", "errors", "warnings"),
+    [
+        ("dry: true\n", [], ["'dry' is ignored by Chaos Toolkit"]),
+        ("revision: 2\n", ["unknown key 'revision'; did you mean 'version'?"], []),
+        ("titel: t2\n", ["unknown key 'titel'; did you mean 'title'?"], []),
+    ],
+)
+def test_unknown_keys_near_a_known_one_are_errors(
+    tmp_path: Path, extra: str, errors: list[str], warnings: list[str]
+) -> None:
+    (report,) = check_files([write(tmp_path, MINIMAL + extra)])
+    assert [e.expected for e in report.errors] == errors
+    assert [w.expected for w in report.warnings] == warnings
+
+
+def test_chaosrun_block_keys_stay_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "extensions:\n  - name: chaosrun\n    owner: me\n")
+    (report,) = check_files([path])
+    assert [(e.key_path, e.expected) for e in report.errors] == [
+        ("extensions[0].owner", "unknown key 'owner'")
+    ]
+
+
+def test_keys_next_to_a_ref(tmp_path: Path) -> None:
+    text = MINIMAL + "  - {ref: slow, type: action, name: again, pauses: {after: 1}}\n"
+    (report,) = check_files([write(tmp_path, text)])
+    assert report.errors == ()
+    assert [(w.key_path, w.expected) for w in report.warnings] == [
+        ("method[1].name", "'name' is ignored by Chaos Toolkit"),
+        ("method[1].pauses", "'pauses' is ignored by Chaos Toolkit"),
+    ]
+    (report,) = check_files([write(tmp_path, MINIMAL + "  - {ref: slow, type: acton}\n")])
+    assert [e.expected for e in report.errors] == [
+        "unknown activity type 'acton'; did you mean 'action'?"
+    ]
+
+
+def test_warnings_are_bounded(tmp_path: Path) -> None:
+    extra = "".join(f"unread{i}: {i}\n" for i in range(MAX_WARNINGS + 5))
+    (report,) = check_files([write(tmp_path, MINIMAL + extra)])
+    assert report.errors == ()
+    assert len(report.warnings) == MAX_WARNINGS + 1
+    assert str(report.warnings[-1]) == f"{tmp_path / 'x.yaml'}: 5 more warnings, not listed"
 
 
 def test_shipped_experiments_are_valid() -> None:
