@@ -212,6 +212,10 @@ class _Planner:
         if kind == "http":
             url = substitute(provider.get("url"), self.mapping)
             return f"http {str(provider.get('method') or 'GET').upper()} {url}"
+        if isinstance(args, str):  # as written: one command line
+            return f"{kind} {provider.get('path')} {args}".rstrip()
+        if isinstance(args, Mapping):  # Chaos Toolkit passes key, value, ...
+            args = [a for pair in args.items() for a in pair if a not in (None, "")]
         words = [str(provider.get("path"))] + [str(a) for a in (args or [])]
         return f"{kind} {' '.join(words)}"
 
