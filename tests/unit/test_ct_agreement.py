@@ -16,6 +16,8 @@ import pytest
 from chaosrun.load import validate_files
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+# chaoslib deprecates mapping process arguments; chaosrun warns about them itself (test_load).
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 # Safety rules: what chaosrun refuses although Chaos Toolkit would run it.
 SAFETY_RULES = {
