@@ -74,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", metavar="FILE")
     _json_option(validate, "print every file's problems as one JSON document")
     _allow_module(validate)
+    _allow_shell(validate)
 
     run = sub.add_parser(
         "run",
@@ -121,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
         "written, never resolved",
     )
     _allow_module(run)
+    _allow_shell(run)
 
     lab = sub.add_parser(
         "lab",
@@ -172,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     out = _Output.of(args)
     try:
         if args.command == "validate":
-            return _validate(args.files, args.allow_module, out)
+            return _validate(args.files, args.allow_module, args.allow_shell, out)
         if args.command == "run":
             return _run(args, out)
         if args.command == "lab":
@@ -239,15 +241,19 @@ def _json_option(command: argparse.ArgumentParser, what: str) -> None:
     )
 
 
-def _validate(files: list[str], allowed_modules: list[str], out: _Output) -> int:
-    from chaosrun.load import validate_files
+def _validate(files: list[str], allowed_modules: list[str], allow_shell: bool, out: _Output) -> int:
+    from chaosrun.load import check_files
 
-    errors = validate_files(files, allowed_modules)
+    reports = check_files(files, allowed_modules, allow_shell=allow_shell)
+    errors = [error for report in reports for error in report.errors]
+    warnings = [warning for report in reports for warning in report.warnings]
+    for warning in warnings:
+        _error(str(warning), prefix=_WARNING)
     for error in errors:
         _error(str(error))
     code = EXIT_USAGE if errors else EXIT_OK
     if out.as_json:
-        out.document(validate_document(files, errors, code))
+        out.document(validate_document(files, errors, code, warnings))
         return code
     bad = {e.file for e in errors}
     for name in files:
@@ -334,6 +340,20 @@ def _allow_module(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _allow_shell(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--allow-shell",
+        action="store_true",
+        help="let process providers' string arguments use shell syntax (pipes, redirections, "
+        "$(...), globs...) and run them through /bin/sh as Chaos Toolkit does. Without it "
+        "such strings are refused; strings without shell syntax are split and run without "
+        "a shell",
+    )
+
+
+_WARNING = "chaosrun: warning: "
+
+
 def _error(message: str, prefix: str = "chaosrun: ") -> None:
     """One problem on stderr: one greppable line (`file:line: key path: what`), or, on a
     terminal, wrapped at words with the location on the first line and the rest indented."""
@@ -373,13 +393,16 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
     settings = read_settings(args.settings) if args.settings else {}
     _check_settings_controls(settings, args.settings, args.allow_module)
     os.environ.update(variables.environ)  # as chaos run does with .env var files
-    experiment = load_experiment(args.file, args.allow_module)
+    experiment = load_experiment(args.file, args.allow_module, args.allow_shell)
+    for warning in experiment.warnings:
+        _error(str(warning), prefix=_WARNING)
     options = RunOptions(
         rollback_strategy=args.rollback_strategy,
         hypothesis_strategy=args.hypothesis_strategy,
         config_vars=variables.configuration,
         secret_vars=variables.secrets,
         settings=settings,
+        allow_shell=args.allow_shell,
     )
     refused = refusals(experiment, find_violations(experiment, allowed, os.environ))
     for error in refused:

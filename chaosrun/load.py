@@ -1,16 +1,18 @@
 """Load experiment files (YAML or JSON) with line numbers, validate them strictly, parse the model.
 
 `load_experiment` raises the first problem (in document order) as an `InputError`;
-`validate_files` returns every problem of every file. Neither raises anything else, nor prints,
-whatever the file holds (tests/unit/test_hostile_input.py): every message is one printable line,
-and reading is bounded (MAX_BYTES, MAX_DEPTH, MAX_SOURCE_NODES, MAX_NODES, MAX_CHARS).
-Reading lives in `chaosrun.schema.source` and `chaosrun.schema.yamlmap`, validation in the rest
-of `chaosrun.schema`; this module only puts them together.
+`validate_files` returns every problem of every file, `check_files` their warnings too (keys
+Chaos Toolkit ignores: reported, never a reason to refuse a file). None raises anything else,
+nor prints, whatever the file holds (tests/unit/test_hostile_input.py): every message is one
+printable line, and reading is bounded (MAX_BYTES, MAX_DEPTH, MAX_SOURCE_NODES, MAX_NODES,
+MAX_CHARS). Reading lives in `chaosrun.schema.source` and `chaosrun.schema.yamlmap`,
+validation in the rest of `chaosrun.schema`; this module only puts them together.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import cast
@@ -31,6 +33,8 @@ __all__ = [
     "MAX_DEPTH",
     "MAX_NODES",
     "MAX_SOURCE_NODES",
+    "FileReport",
+    "check_files",
     "load_experiment",
     "validate_files",
 ]
@@ -39,36 +43,72 @@ _MAX_EXPECTED = 1000  # characters of a message; a 1 MiB key stays a readable li
 _MAX_KEY_PATH = 300
 
 
-def load_experiment(path: str | Path, allowed_modules: Sequence[str] = ()) -> Experiment:
+@dataclass(frozen=True, slots=True)
+class FileReport:
+    """One file's problems: errors refuse it, warnings (keys Chaos Toolkit ignores) do not."""
+
+    file: str
+    errors: tuple[InputError, ...]
+    warnings: tuple[InputError, ...]
+
+
+def load_experiment(
+    path: str | Path, allowed_modules: Sequence[str] = (), allow_shell: bool = False
+) -> Experiment:
     """Load and validate one experiment file; raise its first problem as an InputError.
 
     `allowed_modules`: module prefixes python providers may name beyond chaosrun's, chaoslib's
-    and installed Chaos Toolkit extensions' (`chaosrun.schema.modules`)."""
-    experiment, errors = _load(path, tuple(allowed_modules))
+    and installed Chaos Toolkit extensions' (`chaosrun.schema.modules`). `allow_shell`: process
+    arguments may use shell syntax (`chaosrun.schema.shell`). Warnings are in
+    `Experiment.warnings`."""
+    experiment, errors, _ = _load(path, tuple(allowed_modules), allow_shell)
     if errors or experiment is None:
         raise errors[0]
     return experiment
 
 
 def validate_files(
-    paths: Sequence[str | Path], allowed_modules: Sequence[str] = ()
+    paths: Sequence[str | Path], allowed_modules: Sequence[str] = (), *, allow_shell: bool = False
 ) -> list[InputError]:
     """Every problem of every file, each file's in document order; empty when all are valid."""
-    return [error for path in paths for error in _load(path, tuple(allowed_modules))[1]]
+    reports = check_files(paths, allowed_modules, allow_shell=allow_shell)
+    return [error for report in reports for error in report.errors]
+
+
+def check_files(
+    paths: Sequence[str | Path], allowed_modules: Sequence[str] = (), *, allow_shell: bool = False
+) -> list[FileReport]:
+    """Each file's errors and warnings, in document order, one report per path in order."""
+    reports = []
+    for path in paths:
+        _, errors, warnings = _load(path, tuple(allowed_modules), allow_shell)
+        reports.append(FileReport(str(path), tuple(errors), tuple(warnings)))
+    return reports
 
 
 def _load(
-    path: str | Path, allowed_modules: tuple[str, ...]
-) -> tuple[Experiment | None, list[InputError]]:
+    path: str | Path, allowed_modules: tuple[str, ...], allow_shell: bool
+) -> tuple[Experiment | None, list[InputError], list[InputError]]:
     name = str(path)
+    ctx = Ctx(name, allowed_modules=allowed_modules, allow_shell=allow_shell)
     try:
-        experiment, errors = _load_file(Path(path), name, allowed_modules)
+        experiment, errors = _load_file(Path(path), ctx)
     except InputError as exc:
         experiment, errors = None, [exc]
     except Exception as exc:  # a bug, not the user's: still one line, exit 2
         problem = f"cannot validate: unexpected {type(exc).__name__}: {exc}"
         experiment, errors = None, [InputError(name, "", None, problem)]
-    return experiment, [_one_line(error) for error in errors]
+    warnings = [_one_line(warning) for warning in _by_line(ctx.warnings)]
+    if ctx.unlisted_warnings:
+        more = f"{ctx.unlisted_warnings} more warnings, not listed"
+        warnings.append(InputError(name, "", None, more))
+    if experiment is not None and warnings:
+        experiment = replace(experiment, warnings=tuple(warnings))
+    return experiment, [_one_line(error) for error in errors], warnings
+
+
+def _by_line(problems: list[InputError]) -> list[InputError]:
+    return sorted(problems, key=lambda problem: problem.line or 0)
 
 
 def _one_line(error: InputError) -> InputError:
@@ -98,18 +138,16 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _load_file(
-    path: Path, name: str, allowed_modules: tuple[str, ...]
-) -> tuple[Experiment | None, list[InputError]]:
+def _load_file(path: Path, ctx: Ctx) -> tuple[Experiment | None, list[InputError]]:
+    name = ctx.file
     text = read_text(path, name)
-    ctx = Ctx(name, allowed_modules=allowed_modules)
     try:
         return _check(path, text, ctx)
     except TooManyErrors:
         stop = InputError(
             name, "", None, f"too many problems: stopped after the first {MAX_ERRORS}"
         )
-        return None, [*sorted(ctx.errors, key=lambda error: error.line or 0), stop]
+        return None, [*_by_line(ctx.errors), stop]
 
 
 def _check(path: Path, text: str, ctx: Ctx) -> tuple[Experiment | None, list[InputError]]:
@@ -117,12 +155,12 @@ def _check(path: Path, text: str, ctx: Ctx) -> tuple[Experiment | None, list[Inp
     if not isinstance(doc, dict):
         problem = f"the top level must be a mapping of experiment keys, got {describe(doc)}"
         ctx.err("", problem)
-        return None, sorted(ctx.errors, key=lambda error: error.line or 0)
+        return None, _by_line(ctx.errors)
     faults = validate_document(ctx, doc)
     spec = chaosrun_spec(ctx, doc)
     check_reserved_keys(ctx, doc)
     if ctx.errors:
-        return None, sorted(ctx.errors, key=lambda error: error.line or 0)
+        return None, _by_line(ctx.errors)
     steps = build_steps(doc, ctx.lines)
     lines = MappingProxyType(dict(ctx.lines))
     experiment = Experiment(

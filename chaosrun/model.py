@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeAlias
 
+from chaosrun.errors import InputError
 from chaosrun.lab.variants import VARIANT_NAMES
 
 __all__ = [
@@ -224,6 +225,7 @@ class Experiment:
     steps: tuple[Step, ...] = ()
     lines: Mapping[str, int] = field(default_factory=dict)
     needs_target: bool = True
+    warnings: tuple[InputError, ...] = ()  # keys Chaos Toolkit ignores, one line each
 
     def line(self, key_path: str) -> int | None:
         return key_line(self.lines, key_path)

@@ -31,6 +31,7 @@ from chaosrun.lab.procs import OWNER_ENV, ProcessRef, process_start_time
 from chaosrun.model import Experiment
 from chaosrun.names import SERVICE_URL_ENV, SERVICE_URL_KEY, TOXIPROXY_URL_ENV, TOXIPROXY_URL_KEY
 from chaosrun.probes.sli import LOAD_RATE_ENV, TIMELINE_ENV
+from chaosrun.schema.shell import runnable_document
 from chaosrun.tail import read_appended
 
 __all__ = [
@@ -78,12 +79,16 @@ class Abort:
     early: Restoration | None = None  # the revert done as soon as it fired
 
 
-def run_document(experiment: Experiment, target: Target | None) -> dict[str, Any]:
-    """The document the worker runs: the experiment's own, plus chaosrun's `chaosrun_` keys.
+def run_document(
+    experiment: Experiment, target: Target | None, allow_shell: bool = False
+) -> dict[str, Any]:
+    """The document the worker runs: the experiment's own, plus chaosrun's `chaosrun_` keys,
+    with process arguments given as one string split into a list (no shell) unless the user
+    allowed a shell for them (`chaosrun.schema.shell`).
 
     The experiment's configuration and secrets are never changed: chaosrun's values travel
     under their own names (`chaosrun.names`), and only when the run has a target."""
-    document = dict(experiment.document)
+    document = runnable_document(experiment.document, allow_shell)
     if target is not None:
         configuration = dict(document.get("configuration") or {})
         configuration[SERVICE_URL_KEY] = target.service_url
@@ -104,7 +109,7 @@ def run_worker(
     options: RunOptions,
     options_environ: Mapping[str, str],
 ) -> dict[str, Any]:
-    document = run_document(experiment, target)
+    document = run_document(experiment, target, options.allow_shell)
     write_atomic(run_dir / EXPERIMENT_FILE, json.dumps(document))  # 0600: it holds secrets
     write_atomic(run_dir / OPTIONS_FILE, options.to_json())  # 0600: var files hold secrets
     (run_dir / "undo.log").touch()

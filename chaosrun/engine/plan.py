@@ -231,12 +231,11 @@ class _Planner:
             return f"http {call.method} {substitute(call.url, self.mapping)}"
         if isinstance(call, ProcessCall):
             args = substitute(call.arguments, self.mapping)
-            if isinstance(args, Mapping):
-                words = [str(w) for pair in args.items() for w in pair if w not in (None, "")]
-            elif isinstance(args, list):
-                words = [str(a) for a in args]
-            else:
-                words = [str(args)] if args else []
+            if isinstance(args, str):  # as written: one command line
+                return f"process {call.path} {args}".rstrip()
+            if isinstance(args, Mapping):  # Chaos Toolkit passes key, value, ...
+                args = [a for pair in args.items() for a in pair if a not in (None, "")]
+            words = [str(a) for a in (args or [])]
             return f"process {' '.join([call.path, *words])}"
         return "no provider"
 

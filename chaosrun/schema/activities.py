@@ -61,7 +61,7 @@ class Activities:
         if not want_mapping(ctx, path, value):
             return
         ssh = typing.cast(dict[str, Any], value)
-        check_keys(ctx, path, ssh, ("title", "probes", "controls"))
+        check_keys(ctx, path, ssh, ("title", "probes", "controls"), toolkit=True)
         required_str(ctx, path, ssh, "title")
         if "probes" in ssh:
             self.sequence(join(path, "probes"), ssh["probes"], "hypothesis")
@@ -69,8 +69,6 @@ class Activities:
             check_controls(ctx, join(path, "controls"), ssh["controls"])
 
     def method(self, path: str, value: object) -> None:
-        if isinstance(value, list) and not value:
-            self.ctx.err(path, "expected at least one activity, got an empty list")
         self.sequence(path, value, "method")
 
     def sequence(self, path: str, value: object, role: str) -> None:
@@ -79,18 +77,15 @@ class Activities:
                 self.activity(f"{path}[{i}]", activity, role)
 
     def activity(self, path: str, value: object, role: str) -> None:
-        """Role: hypothesis (probe + tolerance), method, rollback (action) or tolerance (probe)."""
+        """Role: hypothesis (probe + tolerance), method, rollback or tolerance (probe)."""
         ctx = self.ctx
         if not want_mapping(ctx, path, value, "an activity mapping"):
             return
         act = typing.cast(dict[str, Any], value)
-        if "ref" in act and role in ("method", "rollback"):
-            self._ref(path, act)
+        if "ref" in act and role != "tolerance":
+            self._ref(path, act, role)
             return
-        if "ref" in act and role == "hypothesis":
-            ctx.err(join(path, "ref"), "a hypothesis probe cannot be a ref: it needs a tolerance")
-            return
-        check_keys(ctx, path, act, _ACTIVITY_KEYS)
+        check_keys(ctx, path, act, _ACTIVITY_KEYS, toolkit=True)
         kind = self._type(path, act, role)
         name = required_str(ctx, path, act, "name")
         if name is not None and role != "tolerance":
@@ -125,11 +120,23 @@ class Activities:
                 where = join(join(path, "provider.arguments"), arg)
                 self.ctx.err(where, f"expected {arg} in [{low}, {high}], got {show(value)}")
 
-    def _ref(self, path: str, act: Mapping[str, Any]) -> None:
+    def _ref(self, path: str, act: Mapping[str, Any], role: str) -> None:
+        """A ref runs the named activity. Chaos Toolkit reads nothing else next to it but, in
+        the hypothesis, the tolerance its output is checked against (which it then needs)."""
         ctx = self.ctx
+        check_keys(ctx, path, act, ("ref", *_ACTIVITY_KEYS), toolkit=True)
+        used = ("ref", "type", "tolerance") if role == "hypothesis" else ("ref", "type")
         for key in act:
-            if key != "ref":
-                ctx.err(join(path, key), f"unexpected key '{key}' next to 'ref'")
+            if key in _ACTIVITY_KEYS and key not in used:
+                ctx.ignored(path, key)
+        if "type" in act:
+            one_of(ctx, join(path, "type"), act["type"], ("action", "probe"), "activity type")
+        if role == "hypothesis":
+            if "tolerance" in act:
+                where = join(path, "tolerance")
+                check_tolerance(ctx, where, act["tolerance"], self._probe_tolerance)
+            else:
+                ctx.missing(path, "tolerance", " (every hypothesis probe needs one)")
         ref = want_str(ctx, join(path, "ref"), act["ref"])
         if ref is not None and ref not in self._known:
             hint = did_you_mean(ref, self.names)
@@ -141,17 +148,16 @@ class Activities:
             ctx.missing(path, "type", " (action or probe)")
             return None
         kind = one_of(ctx, join(path, "type"), act["type"], ("action", "probe"), "activity type")
-        wanted = {"hypothesis": "probe", "tolerance": "probe", "rollback": "action"}.get(role)
-        if kind is not None and wanted is not None and kind != wanted:
-            where = {"hypothesis": "steady-state-hypothesis probes", "rollback": "rollbacks"}
-            ctx.err(join(path, "type"), f"{where.get(role, role)} must have type '{wanted}'")
+        if kind == "action" and role in ("hypothesis", "tolerance"):
+            where = {"hypothesis": "steady-state-hypothesis probes"}.get(role, role)
+            ctx.err(join(path, "type"), f"{where} must have type 'probe'")
         return kind
 
     def _options(self, path: str, act: Mapping[str, Any]) -> None:
         ctx = self.ctx
         if "pauses" in act and want_mapping(ctx, join(path, "pauses"), act["pauses"]):
             pauses = act["pauses"]
-            check_keys(ctx, join(path, "pauses"), pauses, ("before", "after"))
+            check_keys(ctx, join(path, "pauses"), pauses, ("before", "after"), toolkit=True)
             for key in ("before", "after"):
                 if key in pauses:
                     where = join(join(path, "pauses"), key)

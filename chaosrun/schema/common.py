@@ -18,6 +18,7 @@ from chaosrun.errors import InputError
 
 __all__ = [
     "MAX_ERRORS",
+    "MAX_WARNINGS",
     "Ctx",
     "TooManyErrors",
     "check_keys",
@@ -37,6 +38,7 @@ __all__ = [
 
 
 MAX_ERRORS = 100
+MAX_WARNINGS = 100  # further warnings are counted in one last line, not listed
 
 
 class TooManyErrors(Exception):
@@ -45,13 +47,17 @@ class TooManyErrors(Exception):
 
 @dataclass
 class Ctx:
-    """Where errors go: the file name, the key-path -> line map and the collected errors."""
+    """Where problems go: the file name, the key-path -> line map, the collected errors and
+    warnings (what Chaos Toolkit ignores: reported, never a reason to refuse the file)."""
 
     file: str
     lines: dict[str, int] = field(default_factory=dict)
     errors: list[InputError] = field(default_factory=list)
     suggested: set[str] = field(default_factory=set)  # key paths some unknown key resembles
     allowed_modules: tuple[str, ...] = ()  # --allow-module prefixes (chaosrun.schema.modules)
+    warnings: list[InputError] = field(default_factory=list)
+    allow_shell: bool = False  # --allow-shell: process arguments may use shell syntax
+    unlisted_warnings: int = 0  # beyond MAX_WARNINGS
 
     def line(self, path: str) -> int | None:
         while path not in self.lines:
@@ -64,6 +70,16 @@ class Ctx:
         if len(self.errors) >= MAX_ERRORS:
             raise TooManyErrors
         self.errors.append(InputError(self.file, path, line or self.line(path), expected))
+
+    def warn(self, path: str, message: str) -> None:
+        if len(self.warnings) >= MAX_WARNINGS:
+            self.unlisted_warnings += 1
+            return
+        self.warnings.append(InputError(self.file, path, self.line(path), message))
+
+    def ignored(self, path: str, key: str) -> None:
+        """A key Chaos Toolkit reads nowhere: a warning, the file stays valid."""
+        self.warn(join(path, key), f"{key!r} is ignored by Chaos Toolkit")
 
     def missing(self, path: str, key: str, note: str = "") -> None:
         """A required key is absent, unless an unknown key already said 'did you mean' it."""
@@ -126,15 +142,27 @@ def show(value: object) -> str:
     return describe(value)
 
 
-def check_keys(ctx: Ctx, path: str, mapping: Mapping[str, Any], allowed: Collection[str]) -> None:
+def check_keys(
+    ctx: Ctx,
+    path: str,
+    mapping: Mapping[str, Any],
+    allowed: Collection[str],
+    *,
+    toolkit: bool = False,
+) -> None:
+    """Unknown keys: an error naming the closest allowed key when one is close (a likely typo),
+    else an error too in chaosrun's own blocks, but a warning in a Chaos Toolkit mapping
+    (`toolkit`), since Chaos Toolkit ignores keys it does not read."""
     for key in mapping:
         if key not in allowed:
             close = _closest(key, allowed)
-            hint = ""
             if close is not None:
                 ctx.suggested.add(join(path, close))
-                hint = f"; did you mean '{close}'?"
-            ctx.err(join(path, key), f"unknown key '{key}'{hint}")
+                ctx.err(join(path, key), f"unknown key '{key}'; did you mean '{close}'?")
+            elif toolkit:
+                ctx.ignored(path, key)
+            else:
+                ctx.err(join(path, key), f"unknown key '{key}'")
 
 
 def want_mapping(ctx: Ctx, path: str, value: object, what: str = "a mapping") -> bool:

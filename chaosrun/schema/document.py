@@ -31,7 +31,7 @@ TOP_KEYS = (
 
 def validate_document(ctx: Ctx, doc: Mapping[str, Any]) -> tuple[FaultUse, ...]:
     """Check the whole Chaos Toolkit document; return the chaosrun faults its actions use."""
-    check_keys(ctx, "", doc, TOP_KEYS)
+    check_keys(ctx, "", doc, TOP_KEYS, toolkit=True)
     for key in ("title", "description"):
         if key not in doc:
             ctx.missing("", key)
@@ -47,6 +47,18 @@ def validate_document(ctx: Ctx, doc: Mapping[str, Any]) -> tuple[FaultUse, ...]:
         ctx.missing("", "method")
     else:
         walker.method("method", doc["method"])
+        if doc["method"] == [] and not _has_probes(doc.get("steady-state-hypothesis")):
+            ctx.err(
+                "method",
+                "an empty method is only for checking a steady-state hypothesis, and this "
+                "experiment has no hypothesis probe",
+            )
     if "rollbacks" in doc:
         walker.sequence("rollbacks", doc["rollbacks"], "rollback")
     return tuple(walker.faults)
+
+
+def _has_probes(hypothesis: object) -> bool:
+    """Chaos Toolkit runs an empty method "for only checking steady state hypothesis"; with
+    no probe either, the experiment would check nothing and still pass."""
+    return isinstance(hypothesis, dict) and bool(hypothesis.get("probes"))

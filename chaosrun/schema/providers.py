@@ -25,6 +25,7 @@ from chaosrun.schema.common import (
     want_str,
 )
 from chaosrun.schema.python_provider import check_python_provider
+from chaosrun.schema.shell import shell_syntax, split_arguments
 
 __all__ = ["check_provider"]
 
@@ -53,13 +54,19 @@ def check_provider(
         return None
     prov = typing.cast(dict[str, Any], value)
     if "type" not in prov:
-        check_keys(ctx, path, prov, sorted({k for keys in _PROVIDER_KEYS.values() for k in keys}))
+        check_keys(
+            ctx,
+            path,
+            prov,
+            sorted({k for keys in _PROVIDER_KEYS.values() for k in keys}),
+            toolkit=True,
+        )
         ctx.missing(path, "type", " (python, http or process)")
         return None
     kind = one_of(ctx, join(path, "type"), prov["type"], tuple(_PROVIDER_KEYS), "provider type")
     if kind is None:
         return None
-    check_keys(ctx, path, prov, _PROVIDER_KEYS[kind])
+    check_keys(ctx, path, prov, _PROVIDER_KEYS[kind], toolkit=True)
     if kind != "python":
         _OTHER_PROVIDERS[kind](ctx, path, prov)
         return None
@@ -103,15 +110,44 @@ def _process_provider(ctx: Ctx, path: str, prov: Mapping[str, Any]) -> None:
     if executable and "${" not in executable and not shutil.which(os.path.expanduser(executable)):
         ctx.err(join(path, "path"), f"cannot find executable {show(executable)}")
     if "arguments" in prov:
-        arguments, where = prov["arguments"], join(path, "arguments")
-        if not isinstance(arguments, list):
-            ctx.err(where, "process arguments must be a list of strings (no shell)")
-        else:
-            for i, argument in enumerate(arguments):
-                if not isinstance(argument, str):
-                    ctx.err(f"{where}[{i}]", f"expected a string, got {show(argument)}")
+        _process_arguments(ctx, join(path, "arguments"), prov["arguments"])
     if "timeout" in prov:
         want_number(ctx, join(path, "timeout"), prov["timeout"], low=0, allow_var=True)
+
+
+def _process_arguments(ctx: Ctx, where: str, arguments: object) -> None:
+    """A list or a mapping of scalars (Chaos Toolkit runs them without a shell, each value
+    `str()`-ed, null and "" dropped), or a string: split and run without a shell too when it
+    uses no shell syntax (`chaosrun.schema.shell`), refused unless --allow-shell when it does."""
+    if isinstance(arguments, str):
+        try:
+            split_arguments(arguments)
+        except ValueError as exc:
+            ctx.err(where, f"cannot split process arguments: {str(exc).lower()}")
+            return
+        syntax = shell_syntax(arguments)
+        if syntax is not None and not ctx.allow_shell:
+            ctx.err(
+                where,
+                f"process arguments use shell syntax ({syntax!r}): refused; pass --allow-shell "
+                "to run them through /bin/sh",
+            )
+        return
+    if isinstance(arguments, dict):
+        ctx.warn(where, "mapping arguments are deprecated by Chaos Toolkit; use a list")
+        for key, value in typing.cast(dict[str, object], arguments).items():
+            _scalar_argument(ctx, join(where, key), value)
+    elif isinstance(arguments, list):
+        for i, value in enumerate(arguments):
+            _scalar_argument(ctx, f"{where}[{i}]", value)
+    else:
+        got = describe(arguments)
+        ctx.err(where, f"expected a list, a mapping or a string of arguments, got {got}")
+
+
+def _scalar_argument(ctx: Ctx, where: str, value: object) -> None:
+    if isinstance(value, list | dict):
+        ctx.err(where, f"expected a string, a number, a boolean or null, got {describe(value)}")
 
 
 _OTHER_PROVIDERS: dict[str, Callable[[Ctx, str, Mapping[str, Any]], None]] = {

@@ -100,7 +100,7 @@ def check_controls(ctx: Ctx, path: str, value: object) -> None:
         if not want_mapping(ctx, item, control, "a control mapping"):
             continue
         control = typing.cast(dict[str, Any], control)
-        check_keys(ctx, item, control, _CONTROL_KEYS)
+        check_keys(ctx, item, control, _CONTROL_KEYS, toolkit=True)
         if "ref" in control:
             want_str(ctx, join(item, "ref"), control["ref"])
             continue
@@ -115,16 +115,16 @@ def _runtime(ctx: Ctx, path: str, value: object) -> None:
     if not want_mapping(ctx, path, value):
         return
     runtime = typing.cast(dict[str, Any], value)
-    check_keys(ctx, path, runtime, ("rollbacks", "hypothesis"))
+    check_keys(ctx, path, runtime, ("rollbacks", "hypothesis"), toolkit=True)
     rollbacks, hypothesis = join(path, "rollbacks"), join(path, "hypothesis")
     if "rollbacks" in runtime and want_mapping(ctx, rollbacks, runtime["rollbacks"]):
-        check_keys(ctx, rollbacks, runtime["rollbacks"], ("strategy",))
+        check_keys(ctx, rollbacks, runtime["rollbacks"], ("strategy",), toolkit=True)
         if "strategy" in runtime["rollbacks"]:
             strategy = runtime["rollbacks"]["strategy"]
             one_of(ctx, join(rollbacks, "strategy"), strategy, _ROLLBACK_STRATEGIES, "strategy")
     if "hypothesis" in runtime and want_mapping(ctx, hypothesis, runtime["hypothesis"]):
         block = runtime["hypothesis"]
-        check_keys(ctx, hypothesis, block, ("strategy", "freq", "fail_fast"))
+        check_keys(ctx, hypothesis, block, ("strategy", "freq", "fail_fast"), toolkit=True)
         if "strategy" in block:
             strategy = block["strategy"]
             one_of(ctx, join(hypothesis, "strategy"), strategy, _HYPOTHESIS_STRATEGIES, "strategy")

@@ -68,14 +68,20 @@ def _dict_tolerance(
     ctx: Ctx, path: str, tol: dict[str, Any], probe: Callable[[str, dict[str, Any]], None]
 ) -> None:
     if "type" not in tol:
-        check_keys(ctx, path, tol, sorted({k for keys in _TOLERANCE_KEYS.values() for k in keys}))
+        check_keys(
+            ctx,
+            path,
+            tol,
+            sorted({k for keys in _TOLERANCE_KEYS.values() for k in keys}),
+            toolkit=True,
+        )
         ctx.missing(path, "type", " (probe, regex, jsonpath or range)")
         return
     kind = one_of(ctx, join(path, "type"), tol["type"], _TOLERANCE_TYPES, "tolerance type")
     if kind == "probe":
         probe(path, tol)
     elif kind is not None:
-        check_keys(ctx, path, tol, _TOLERANCE_KEYS[kind])
+        check_keys(ctx, path, tol, _TOLERANCE_KEYS[kind], toolkit=True)
         if "target" in tol:
             want_str(ctx, join(path, "target"), tol["target"])
         _TOLERANCE_CHECKS[kind](ctx, path, tol)

@@ -286,3 +286,24 @@ def test_a_python_provider_naming_os_is_refused_before_anything_runs(tmp_path: P
     allowed = run_cli(tmp_path, "validate", str(own), "--allow-module", "mylib")
     assert allowed.returncode == 2  # now allowed, and mylib is not installed here
     assert "cannot import module 'mylib.faults'" in allowed.stderr
+
+
+def test_warnings_and_the_shell_opt_in(tmp_path: Path) -> None:
+    good = REPO / "tests" / "fixtures" / "good" / "ct_dry_run_key.yaml"
+    warned = run_cli(tmp_path, "validate", str(good))
+    assert warned.returncode == 0, warned.stderr
+    assert warned.stdout.splitlines() == [f"ok {good}"]
+    assert warned.stderr.splitlines()[0] == (
+        f"chaosrun: warning: {good}:3: dry_run: 'dry_run' is ignored by Chaos Toolkit"
+    )
+    dry = run_cli(tmp_path, "run", str(good), "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert f"chaosrun: warning: {good}:3: dry_run:" in dry.stderr
+    piped = REPO / "tests" / "fixtures" / "bad" / "process_shell_pipe.yaml"
+    for args in (("validate", str(piped)), ("run", str(piped), "--dry-run")):
+        refused = run_cli(tmp_path, *args)
+        assert refused.returncode == 2
+        assert "shell syntax ('|'): refused; pass --allow-shell" in refused.stderr
+    allowed = run_cli(tmp_path, "validate", str(piped), "--allow-shell")
+    assert allowed.returncode == 0, allowed.stderr
+    assert not (tmp_path / "runs").exists()

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chaosrun.errors import EXIT_USAGE, InputError
-from chaosrun.load import MAX_BYTES, load_experiment, validate_files
+from chaosrun.load import MAX_BYTES, check_files, load_experiment, validate_files
 from chaosrun.model import (
     KNOWN_VARIANTS,
     ChaosrunSpec,
@@ -25,6 +25,7 @@ from chaosrun.model import (
     UrlTarget,
 )
 from chaosrun.schema import tolerances
+from chaosrun.schema.common import MAX_WARNINGS
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 BAD = FIXTURES / "bad"
@@ -87,8 +88,9 @@ BAD_CASES = [
         "method_not_list.yaml:3: method: expected a list of activities, got a mapping",
     ),
     (
-        "method_empty.yaml",
-        "method_empty.yaml:3: method: expected at least one activity, got an empty list",
+        "method_empty_without_hypothesis.yaml",
+        "method_empty_without_hypothesis.yaml:3: method: an empty method is only for checking a "
+        "steady-state hypothesis, and this experiment has no hypothesis probe",
     ),
     (
         "bad_rollback_strategy.yaml",
@@ -116,10 +118,6 @@ BAD_CASES = [
         "ref 'slow-catalgo' does not match any earlier activity; did you mean 'slow-catalog'?",
     ),
     (
-        "rollback_is_probe.yaml",
-        "rollback_is_probe.yaml:12: rollbacks[0].type: rollbacks must have type 'action'",
-    ),
-    (
         "tolerance_on_action.yaml",
         "tolerance_on_action.yaml:6: method[0].tolerance: tolerance is only allowed on probes",
     ),
@@ -127,6 +125,16 @@ BAD_CASES = [
         "hypothesis_probe_without_tolerance.yaml",
         "hypothesis_probe_without_tolerance.yaml:6: steady-state-hypothesis.probes[0]: "
         "missing required key 'tolerance' (every hypothesis probe needs one)",
+    ),
+    (
+        "hypothesis_ref_without_tolerance.yaml",
+        "hypothesis_ref_without_tolerance.yaml:10: steady-state-hypothesis.probes[1]: "
+        "missing required key 'tolerance' (every hypothesis probe needs one)",
+    ),
+    (
+        "hypothesis_ref_misspelled_tolerance.yaml",
+        "hypothesis_ref_misspelled_tolerance.yaml:11: steady-state-hypothesis.probes[1].toleranse: "
+        "unknown key 'toleranse'; did you mean 'tolerance'?",
     ),
     # tolerances
     (
@@ -172,9 +180,24 @@ BAD_CASES = [
         "unknown provider type 'pyhton'; did you mean 'python'?",
     ),
     (
-        "process_arguments_string.yaml",
-        "process_arguments_string.yaml:9: method[0].provider.arguments: "
-        "process arguments must be a list of strings (no shell)",
+        "process_shell_semicolon.yaml",
+        "process_shell_semicolon.yaml:9: method[0].provider.arguments: process arguments use "
+        "shell syntax (';'): refused; pass --allow-shell to run them through /bin/sh",
+    ),
+    (
+        "process_shell_pipe.yaml",
+        "process_shell_pipe.yaml:9: method[0].provider.arguments: process arguments use "
+        "shell syntax ('|'): refused; pass --allow-shell to run them through /bin/sh",
+    ),
+    (
+        "process_arguments_open_quote.yaml",
+        "process_arguments_open_quote.yaml:9: method[0].provider.arguments: "
+        "cannot split process arguments: no closing quotation",
+    ),
+    (
+        "process_arguments_nested.yaml",
+        "process_arguments_nested.yaml:11: method[0].provider.arguments.--tags: "
+        "expected a string, a number, a boolean or null, got a list",
     ),
     (
         "process_path_not_found.yaml",
@@ -380,8 +403,12 @@ def test_validate_files_reports_every_independent_error() -> None:
 @pytest.mark.usefixtures("in_bad")
 def test_validate_files_keeps_file_order_and_skips_good_files() -> None:
     good = str(GOOD / "minimal.yaml")
-    errors = validate_files(["method_empty.yaml", good, "empty.yaml", "missing.yaml"])
-    assert [error.file for error in errors] == ["method_empty.yaml", "empty.yaml", "missing.yaml"]
+    errors = validate_files(["method_not_list.yaml", good, "empty.yaml", "missing.yaml"])
+    assert [error.file for error in errors] == [
+        "method_not_list.yaml",
+        "empty.yaml",
+        "missing.yaml",
+    ]
     assert errors[-1].expected == "file not found"
     assert validate_files([good]) == []
     assert validate_files([]) == []
@@ -461,6 +488,81 @@ def test_good_fixtures_match_what_chaos_toolkit_loads(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     raw = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
     assert load_experiment(path).document == raw
+
+
+# Keys Chaos Toolkit ignores, and what it deprecates: warnings, the file stays valid.
+GOOD_WARNINGS = {
+    "ct_dry_run_key.yaml": [
+        "ct_dry_run_key.yaml:3: dry_run: 'dry_run' is ignored by Chaos Toolkit",
+        "ct_dry_run_key.yaml:4: owner: 'owner' is ignored by Chaos Toolkit",
+        "ct_dry_run_key.yaml:8: method[0].notes: 'notes' is ignored by Chaos Toolkit",
+        "ct_dry_run_key.yaml:9: method[0].provider.retries: 'retries' is ignored by Chaos Toolkit",
+    ],
+    "ct_python_timeout.yaml": [
+        "ct_python_timeout.yaml:13: method[0].provider.timeout: "
+        "'timeout' is ignored by Chaos Toolkit",
+    ],
+    "ct_process_mapping_args.yaml": [
+        "ct_process_mapping_args.yaml:9: method[0].provider.arguments: "
+        "mapping arguments are deprecated by Chaos Toolkit; use a list",
+    ],
+}
+
+
+@pytest.mark.parametrize("path", sorted(GOOD.iterdir()), ids=lambda p: p.name)
+def test_good_fixture_warnings(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(GOOD)
+    (report,) = check_files([path.name])
+    assert report.errors == ()
+    expected = GOOD_WARNINGS.get(path.name, [])
+    assert [str(warning) for warning in report.warnings] == expected
+    assert [str(warning) for warning in load_experiment(path.name).warnings] == expected
+
+
+@pytest.mark.parametrize(
+    ("extra", "errors", "warnings"),
+    [
+        ("dry: true\n", [], ["'dry' is ignored by Chaos Toolkit"]),
+        ("revision: 2\n", ["unknown key 'revision'; did you mean 'version'?"], []),
+        ("titel: t2\n", ["unknown key 'titel'; did you mean 'title'?"], []),
+    ],
+)
+def test_unknown_keys_near_a_known_one_are_errors(
+    tmp_path: Path, extra: str, errors: list[str], warnings: list[str]
+) -> None:
+    (report,) = check_files([write(tmp_path, MINIMAL + extra)])
+    assert [e.expected for e in report.errors] == errors
+    assert [w.expected for w in report.warnings] == warnings
+
+
+def test_chaosrun_block_keys_stay_errors(tmp_path: Path) -> None:
+    path = write(tmp_path, MINIMAL + "extensions:\n  - name: chaosrun\n    owner: me\n")
+    (report,) = check_files([path])
+    assert [(e.key_path, e.expected) for e in report.errors] == [
+        ("extensions[0].owner", "unknown key 'owner'")
+    ]
+
+
+def test_keys_next_to_a_ref(tmp_path: Path) -> None:
+    text = MINIMAL + "  - {ref: slow, type: action, name: again, pauses: {after: 1}}\n"
+    (report,) = check_files([write(tmp_path, text)])
+    assert report.errors == ()
+    assert [(w.key_path, w.expected) for w in report.warnings] == [
+        ("method[1].name", "'name' is ignored by Chaos Toolkit"),
+        ("method[1].pauses", "'pauses' is ignored by Chaos Toolkit"),
+    ]
+    (report,) = check_files([write(tmp_path, MINIMAL + "  - {ref: slow, type: acton}\n")])
+    assert [e.expected for e in report.errors] == [
+        "unknown activity type 'acton'; did you mean 'action'?"
+    ]
+
+
+def test_warnings_are_bounded(tmp_path: Path) -> None:
+    extra = "".join(f"unread{i}: {i}\n" for i in range(MAX_WARNINGS + 5))
+    (report,) = check_files([write(tmp_path, MINIMAL + extra)])
+    assert report.errors == ()
+    assert len(report.warnings) == MAX_WARNINGS + 1
+    assert str(report.warnings[-1]) == f"{tmp_path / 'x.yaml'}: 5 more warnings, not listed"
 
 
 def test_shipped_experiments_are_valid() -> None:

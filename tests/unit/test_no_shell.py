@@ -3,9 +3,10 @@
 chaosrun starts its own processes with argument lists (the scan below keeps it so), and Chaos
 Toolkit's process provider uses a shell exactly when `arguments` is a string (in
 `chaoslib.provider.process.run_process_activity`: `shell = True`, `f"{path} {arguments}"`), so
-the validator accepts only a list of strings there. With a list, `path` is resolved by
-`shutil.which` and run directly: no shell metacharacter in it has any effect, so `path` needs no
-rule of its own beyond "an executable that exists".
+the validator accepts a string only when it uses no shell syntax (it is then split and run
+without a shell, `chaosrun.schema.shell`), or with --allow-shell. With a list or a mapping,
+`path` is resolved by `shutil.which` and run directly: no shell metacharacter in it has any
+effect, so `path` needs no rule of its own beyond "an executable that exists".
 """
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ def _process_experiment(provider: dict[str, Any]) -> str:
 
 
 ARGUMENT_LINE = 11  # of "arguments" in _process_experiment's JSON
+SHELL = "refused; pass --allow-shell to run them through /bin/sh"
 
 
 @pytest.mark.parametrize(
@@ -144,22 +146,31 @@ ARGUMENT_LINE = 11  # of "arguments" in _process_experiment's JSON
     [
         (
             {"path": "echo", "arguments": "restart catalog; rm -rf /tmp/x"},
-            [(ARGUMENT_LINE, "process arguments must be a list of strings (no shell)")],
+            [(ARGUMENT_LINE, f"process arguments use shell syntax (';'): {SHELL}")],
         ),
         (
             {"path": "echo", "arguments": "$(id)"},
-            [(ARGUMENT_LINE, "process arguments must be a list of strings (no shell)")],
+            [(ARGUMENT_LINE, f"process arguments use shell syntax ('$('): {SHELL}")],
         ),
+        ({"path": "echo", "arguments": "restart 'catalog; now' ${name}"}, []),
+        ({"path": "echo", "arguments": {"--flag": "value", "--n": 3, "-q": None}}, []),
         (
-            {"path": "echo", "arguments": {"--flag": "value"}},
-            [(ARGUMENT_LINE, "process arguments must be a list of strings (no shell)")],
-        ),
-        (
-            {"path": "echo", "arguments": ["ok", 3, None]},
+            {"path": "echo", "arguments": {"--flag": {"nested": 1}}},
             [
-                (ARGUMENT_LINE + 2, "expected a string, got 3"),
-                (ARGUMENT_LINE + 3, "expected a string, got null"),
+                (
+                    ARGUMENT_LINE + 1,
+                    "expected a string, a number, a boolean or null, got a mapping",
+                )
             ],
+        ),
+        ({"path": "echo", "arguments": ["ok", 3, None]}, []),
+        (
+            {"path": "echo", "arguments": ["ok", [1]]},
+            [(ARGUMENT_LINE + 2, "expected a string, a number, a boolean or null, got a list")],
+        ),
+        (
+            {"path": "echo", "arguments": 3},
+            [(ARGUMENT_LINE, "expected a list, a mapping or a string of arguments, got a number")],
         ),
         (
             {"path": "echo; rm -rf /tmp/x", "arguments": []},
@@ -169,7 +180,7 @@ ARGUMENT_LINE = 11  # of "arguments" in _process_experiment's JSON
         ({"path": sys.executable}, []),
     ],
 )
-def test_process_provider_takes_an_argument_list(
+def test_process_provider_arguments(
     tmp_path: Path, provider: dict[str, Any], expected: list[tuple[int, str]]
 ) -> None:
     path = tmp_path / "process.json"
@@ -177,10 +188,12 @@ def test_process_provider_takes_an_argument_list(
     assert [(e.line, e.expected) for e in validate_files([path])] == expected
 
 
-def test_string_arguments_message(tmp_path: Path) -> None:
+def test_shell_syntax_message_and_the_opt_in(tmp_path: Path) -> None:
     path = tmp_path / "process.json"
-    path.write_text(_process_experiment({"path": "echo", "arguments": "-n x; id"}))
+    path.write_text(_process_experiment({"path": "echo", "arguments": "-n x 2>/dev/null"}))
     assert [str(e) for e in validate_files([path])] == [
         f"{path}:{ARGUMENT_LINE}: method[0].provider.arguments: "
-        "process arguments must be a list of strings (no shell)"
+        "process arguments use shell syntax ('2>'): refused; pass --allow-shell to run them "
+        "through /bin/sh"
     ]
+    assert validate_files([path], allow_shell=True) == []

@@ -69,9 +69,7 @@ def _experiment(
     if spec is not None and spec.abort_when:
         guards = [{"probe": g.probe} for g in spec.abort_when if isinstance(g, ProbeGuard)]
         doc["extensions"] = [{"name": "chaosrun", "abort_when": guards}]
-    return Experiment(
-        Path("exp.yaml"), "t", doc, spec or ChaosrunSpec(), (), build_steps(doc, {})
-    )
+    return Experiment(Path("exp.yaml"), "t", doc, spec or ChaosrunSpec(), (), build_steps(doc, {}))
 
 
 def test_every_fault_kind_is_known_to_the_plan() -> None:
@@ -362,3 +360,21 @@ def test_the_plan_is_json_ready() -> None:
         ("fail_for", "inject", "catalog"),
         ("latency", "revert", "catalog"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "shown"),
+    [
+        (
+            "ct_process_string_args.yaml",
+            "process python3 -c \"import sys; print(sys.argv[1:])\" a 'b c' hello world",
+        ),
+        (
+            "ct_process_mapping_args.yaml",
+            "process echo --service catalog --count 3 --verbose --extra",
+        ),
+    ],
+)
+def test_process_arguments_are_shown_as_chaos_toolkit_passes_them(fixture: str, shown: str) -> None:
+    experiment = load_experiment(REPO / "tests" / "fixtures" / "good" / fixture)
+    assert build_plan(experiment, RUNNING).method[0].provider == shown
