@@ -304,9 +304,10 @@ def _chaos_run_options(run: argparse.ArgumentParser) -> None:
     run.add_argument(
         "--rollback-strategy",
         choices=("default", "always", "never", "deviated"),
-        help="when the experiment's rollbacks run, as in chaos run (default: the experiment's "
-        "runtime.rollbacks.strategy, else always). Faults chaosrun injected are reverted "
-        "whatever this says",
+        metavar="STRATEGY",
+        help="when the experiment's rollbacks run, as in chaos run: default, always, never "
+        "or deviated (default: the experiment's runtime.rollbacks.strategy, else always). "
+        "Faults chaosrun injected are reverted whatever this says",
     )
     run.add_argument(
         "--hypothesis-strategy",
@@ -317,8 +318,10 @@ def _chaos_run_options(run: argparse.ArgumentParser) -> None:
             "during-method-only",
             "continuously",
         ),
-        help="when the steady-state hypothesis is checked, as in chaos run (default: the "
-        "experiment's runtime.hypothesis.strategy, else default)",
+        metavar="STRATEGY",
+        help="when the steady-state hypothesis is checked, as in chaos run: default, "
+        "before-method-only, after-method-only, during-method-only or continuously (default: "
+        "the experiment's runtime.hypothesis.strategy, else default)",
     )
     run.add_argument(
         "--settings",
@@ -450,11 +453,8 @@ def _check_settings_controls(settings: Any, name: str | None, allowed_modules: l
 def _dry_run(experiment: Experiment, variant: str | None, out: _Output, options: RunOptions) -> int:
     from dataclasses import replace
 
-    from chaosrun.engine.options import resolve_runtime
-    from chaosrun.engine.plan import build_plan
-    from chaosrun.engine.reach import touched
+    from chaosrun.engine.dryrun import dry_run_plan
     from chaosrun.engine.redact import Redactor
-    from chaosrun.engine.target import view_target
     from chaosrun.report.plan import plan_data, plan_lines, plan_text
     from chaosrun.report.wrap import columns
     from chaosrun.schema.steps import build_steps
@@ -464,12 +464,7 @@ def _dry_run(experiment: Experiment, variant: str | None, out: _Output, options:
     # (redact.MIN_SUBSTRING_LEN) is still masked where it is a whole argument value.
     document = redactor.data(experiment.document)
     masked = replace(experiment, document=document, steps=build_steps(document, experiment.lines))
-    view = view_target(experiment, _home(), variant)
-    unknown = "http://127.0.0.1:<port chosen at start>"
-    urls = (view.service_url or unknown, view.toxiproxy_url or unknown)
-    systems = touched(experiment, os.environ, target_urls=urls)  # masked when shown
-    runtime = resolve_runtime(experiment.document, options)
-    plan = build_plan(masked, view, systems, runtime.rollback_strategy)
+    plan = dry_run_plan(experiment, _home(), variant, options, os.environ, masked)
     if out.as_json:
         out.document(plan_document(redactor.data(plan_data(plan))))
     else:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from chaosrun.engine.plan import build_plan
-from chaosrun.engine.target import view_target
+from chaosrun.engine.dryrun import dry_run_plan
+from chaosrun.engine.options import RunOptions
 from chaosrun.load import load_experiment
 from chaosrun.report.plan import plan_lines
 
@@ -55,8 +55,10 @@ HELP_ROWS = {
         "    run       run one experiment (against the running lab, or an ephemeral one)",
     ],
     "run": [
-        "usage: chaosrun run [-h] [--json] [--journal PATH] [--variant NAME] [--dry-run]",
-        "                    [--allow-target HOST] [--allow-module PREFIX]",
+        "usage: chaosrun run [-h] [--json] [--journal-path PATH]",
+        "                    [--var KEY[:TYPE]=VALUE] [--var-file FILE]",
+        "                    [--rollback-strategy STRATEGY]",
+        "                    [--hypothesis-strategy STRATEGY] [--settings FILE]",
         "Targets must be loopback (localhost, 127.0.0.0/8, ::1) unless allowed with",
         "  --allow-target HOST   allow this non-loopback host (repeatable). Without it,",
     ],
@@ -115,7 +117,7 @@ def test_dry_run_plan_fits_80_columns(tmp_path: Path, monkeypatch: pytest.Monkey
     assert screen.status == 0, screen.text
     monkeypatch.chdir(REPO)  # the plan names the file as given
     experiment = load_experiment("experiments/bulkhead.yaml")
-    planned = plan_lines(build_plan(experiment, view_target(experiment, home, None)))
+    planned = plan_lines(dry_run_plan(experiment, home, None, RunOptions(), os.environ))
     assert screen.flat() == _flat("\n".join(planned))  # every word of the plan, none cut
     rows = [
         "dry run of experiments/bulkhead.yaml: Recommendations slowed - the bulkhead",
