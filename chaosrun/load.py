@@ -19,6 +19,7 @@ from chaosrun.model import Experiment
 from chaosrun.schema.common import MAX_ERRORS, Ctx, TooManyErrors, describe
 from chaosrun.schema.document import validate_document
 from chaosrun.schema.extension import chaosrun_spec
+from chaosrun.schema.preflight import check_preflight
 from chaosrun.schema.source import MAX_BYTES, read_text
 from chaosrun.schema.yamlmap import MAX_CHARS, MAX_DEPTH, MAX_NODES, MAX_SOURCE_NODES, parse
 
@@ -117,6 +118,7 @@ def _check(path: Path, text: str, ctx: Ctx) -> tuple[Experiment | None, list[Inp
         return None, sorted(ctx.errors, key=lambda error: error.line or 0)
     faults = validate_document(ctx, doc)
     spec = chaosrun_spec(ctx, doc)
+    check_preflight(ctx, doc, spec)  # what validates, runs (chaosrun.schema.preflight)
     if ctx.errors:
         return None, sorted(ctx.errors, key=lambda error: error.line or 0)
     experiment = Experiment(path, cast(str, doc["title"]), doc, spec, faults)

@@ -108,6 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     from chaoslib.experiment import run_experiment
     from chaoslib.types import Strategy
 
+    from chaosrun.engine.convert import install
+
+    install()  # "${name}" arguments from env strings become the int/float/bool declared
+
     settings = {"runtime": {"rollbacks": {"strategy": "always"}}}
     handler = _make_handler(run_dir / EVENTS_FILE, redactor)
     journal = run_experiment(
