@@ -108,9 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     from chaoslib.experiment import run_experiment
     from chaoslib.types import Strategy
 
-    from chaosrun.engine.convert import install
+    from chaosrun.engine import convert, tolerance_guard
 
-    install()  # "${name}" arguments from env strings become the int/float/bool declared
+    convert.install()  # "${name}" arguments from env strings become the int/float/bool declared
+    tolerance_guard.install()  # a tolerance that cannot read the probe's value is not met
 
     settings = {"runtime": {"rollbacks": {"strategy": "always"}}}
     handler = _make_handler(run_dir / EVENTS_FILE, redactor)
