@@ -22,6 +22,7 @@ from chaosrun.model import Experiment
 from chaosrun.schema.common import MAX_ERRORS, Ctx, TooManyErrors, describe
 from chaosrun.schema.document import validate_document
 from chaosrun.schema.extension import chaosrun_spec
+from chaosrun.schema.preflight import check_preflight
 from chaosrun.schema.reserved import check_reserved_keys
 from chaosrun.schema.source import MAX_BYTES, read_text
 from chaosrun.schema.steps import build_steps, needs_target
@@ -159,6 +160,7 @@ def _check(path: Path, text: str, ctx: Ctx) -> tuple[Experiment | None, list[Inp
     faults = validate_document(ctx, doc)
     spec = chaosrun_spec(ctx, doc)
     check_reserved_keys(ctx, doc)
+    check_preflight(ctx, doc, spec)  # what validates, runs (chaosrun.schema.preflight)
     if ctx.errors:
         return None, _by_line(ctx.errors)
     steps = build_steps(doc, ctx.lines)

@@ -23,6 +23,7 @@ first row that applies wins; it also names the run's first real cause):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -32,6 +33,7 @@ __all__ = [
     "PhaseState",
     "RunFacts",
     "RunVerdict",
+    "activity_error",
     "facts_from_journal",
     "judge_run",
     "probe_miss",
@@ -237,10 +239,25 @@ def _method_empty(journal: Mapping[str, Any]) -> bool:
 
 
 def _error(run: Mapping[str, Any]) -> str:
-    exception = run.get("exception")
-    if isinstance(exception, list) and exception:
-        return str(exception[-1]).strip()
-    return "no error recorded"
+    return activity_error(run.get("exception")) or "no error recorded"
+
+
+# "module.Class: " prefixes around an activity's error: chaoslib's ActivityFailed carries the
+# function's exception as text, and chaosrun's own errors are lines written for the user already.
+_WRAPPER = re.compile(r"(?:chaoslib\.exceptions\.ActivityFailed|chaosrun\.errors\.[A-Za-z]+): ")
+
+
+def activity_error(exception: object) -> str | None:
+    """The one line that says what went wrong, from a journal's `exception` (Chaos Toolkit
+    stores the traceback as a list of lines): its last line, without chaoslib's ActivityFailed
+    and chaosrun's error class names. Other class names stay: they say what failed."""
+    if not isinstance(exception, list) or not exception:
+        return None
+    lines = str(exception[-1]).strip().splitlines()
+    text = lines[-1].strip() if lines else ""
+    while (wrapper := _WRAPPER.match(text)) is not None:
+        text = text[wrapper.end() :]
+    return text
 
 
 def _name(run: Mapping[str, Any]) -> str:

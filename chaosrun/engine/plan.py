@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from chaosrun.engine.preflight import missing_proxy
 from chaosrun.engine.reach import System, configuration_values, substitute
 from chaosrun.faults import REGISTRY, toxic_name
 from chaosrun.model import (
@@ -252,9 +253,8 @@ class _Planner:
         proxy = str(args.get("proxy"))
         view = self.proxies.get(proxy)
         if self.target.kind != "url" and view is None:
-            self.warnings.append(
-                f"proxy '{proxy}' does not exist on the target: the fault would fail"
-            )
+            missing = missing_proxy(proxy, self.proxies)
+            self.warnings.append(f"{missing} (a run stops before injecting anything)")
         elif view is not None and view.toxics and func == "inject":
             held = ", ".join(view.toxics)
             self.warnings.append(f"proxy '{proxy}' already carries toxics: {held}")

@@ -1,8 +1,10 @@
 """The supervisor: owns a run from target to journal, whatever happens to the worker.
 
 validate (done by the caller) -> reconcile dead runs -> resolve the target (running lab, or an
-ephemeral one) -> start the worker -> follow its events, enforce the deadline, forward Ctrl-C ->
-replay the undo log -> write the journal atomically -> stop the ephemeral lab.
+ephemeral one) -> check it against the experiment (`chaosrun.engine.preflight`: a refusal is
+journaled, then raised, exit 2, before anything is injected) -> start the worker -> follow its
+events, enforce the deadline, forward Ctrl-C -> replay the undo log -> write the journal
+atomically -> stop the ephemeral lab.
 """
 
 from __future__ import annotations
@@ -30,11 +32,13 @@ from chaosrun.engine.journal import JOURNAL_FILE, compose_journal, read_json_obj
 from chaosrun.engine.lock import RunLock, acquire
 from chaosrun.engine.measurement import Measurement, begin_measurement, end_measurement
 from chaosrun.engine.options import RunOptions
+from chaosrun.engine.preflight import target_refusal
 from chaosrun.engine.reconcile import reconcile_dead_runs
 from chaosrun.engine.restore import FaultsLeft, Restoration, faults_left, restore
 from chaosrun.engine.rundir import RunRecord, me, new_run_dir, update_state, write_record
 from chaosrun.engine.target import Target, ephemeral_lab_dir, release_target, resolve_target
 from chaosrun.engine.worker import EVENTS_FILE, WORKER_JOURNAL_FILE
+from chaosrun.errors import InputError
 from chaosrun.model import Experiment
 
 __all__ = ["INTERRUPT_GRACE_S", "RunOutcome", "supervise"]
@@ -73,6 +77,7 @@ def supervise(
         measurement: Measurement | None = None
         measured: dict[str, Any] | None = None
         lock: RunLock | None = None
+        refused: InputError | None = None
         abort = Abort()
         restoration: Restoration | None = None
         left: FaultsLeft | None = None
@@ -88,24 +93,30 @@ def supervise(
                     write_record(run_dir, record)
                 lock = acquire(target.toxiproxy_url, run_id, str(experiment.path))
                 on_event({"event": "target", "phase": "ready", "target": target.describe()})
-                measurement = begin_measurement(experiment, target, run_dir, on_event)
+                refused = target_refusal(experiment, target.toxiproxy_url, target.service_url)
+            else:
+                on_event({"event": "target", "phase": "none"})
+                refused = None
+            if refused is not None:  # nothing started, nothing injected: journal, then exit 2
+                worker_result = {"status_override": "failed", "reason": str(refused)}
+            else:
+                if target is not None:
+                    measurement = begin_measurement(experiment, target, run_dir, on_event)
                 if measurement is not None:
                     record = replace(record, load=measurement.load.ref)
                     write_record(run_dir, record)
-            else:
-                on_event({"event": "target", "phase": "none"})
-            worker_result = run_worker(
-                experiment,
-                run_dir,
-                target,
-                record,
-                signals,
-                on_event,
-                measurement,
-                abort,
-                options or RunOptions(),
-                options_environ or {},
-            )
+                worker_result = run_worker(
+                    experiment,
+                    run_dir,
+                    target,
+                    record,
+                    signals,
+                    on_event,
+                    measurement,
+                    abort,
+                    options or RunOptions(),
+                    options_environ or {},
+                )
         except BaseException:
             update_state(run_dir, record, "finished")
             raise
@@ -172,6 +183,8 @@ def supervise(
         write_atomic(final_path, text)
     unreverted = restoration.unreverted if restoration else 0
     update_state(run_dir, record, "needs-revert" if unreverted else "finished")
+    if refused is not None:
+        raise refused
     return RunOutcome(
         status=str(journal["status"]),
         deviated=bool(journal.get("deviated")),

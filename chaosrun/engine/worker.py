@@ -114,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     from chaoslib.experiment import run_experiment
     from chaoslib.types import Schedule, Strategy
 
+    from chaosrun.engine import convert, tolerance_guard
+
+    convert.install()  # "${name}" arguments from env strings become the int/float/bool declared
+    tolerance_guard.install()  # a tolerance that cannot read the probe's value is not met
+
     runtime = resolve_runtime(experiment, options)
     settings = {
         **options.settings,

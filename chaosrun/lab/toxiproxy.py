@@ -107,7 +107,8 @@ class ToxiproxyClient:
             conn.close()
         if response.status >= 400:
             raise ToxiproxyError(
-                f"Toxiproxy {method} {path} failed with {response.status}: {_error_text(raw)}",
+                f"Toxiproxy refused: {response.status} {_error_text(raw)} "
+                f"({method} {self.url}{path})",
                 status=response.status,
             )
         if not raw:

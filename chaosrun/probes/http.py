@@ -9,14 +9,29 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import aiohttp
 
 from chaosrun.measure.percentile import nearest_rank
 from chaosrun.probes._config import service_url
 
-__all__ = ["sli_sample", "summarise"]
+__all__ = ["SliSample", "sli_sample", "summarise"]
+
+
+class SliSample(TypedDict):
+    """What `sli_sample` returns; a range tolerance names one key as its `target`."""
+
+    requests: int
+    ok: int
+    errors: int
+    availability: float
+    p50_ms: float
+    p90_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    path: str
 
 
 def summarise(latencies_ms: list[float], ok: int, total: int) -> dict[str, Any]:
@@ -75,11 +90,11 @@ def sli_sample(
     concurrency: int = 4,
     timeout_s: float = 2.0,
     configuration: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> SliSample:
     """Send `requests` GETs (or for `duration_s` seconds when > 0) and summarise the SLIs."""
     if requests < 1 or concurrency < 1 or timeout_s <= 0 or duration_s < 0:
         raise ValueError("requests, concurrency and timeout_s must be positive")
     url = service_url(configuration) + "/" + path.lstrip("/")
     result = asyncio.run(_sample(url, requests, duration_s or None, concurrency, timeout_s))
     result["path"] = path
-    return result
+    return cast(SliSample, result)

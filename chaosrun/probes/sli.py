@@ -10,15 +10,36 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from chaosrun.measure.timeline import read_timeline
 from chaosrun.measure.trailing import trailing_sli
 
-__all__ = ["LOAD_RATE_ENV", "TIMELINE_ENV", "live_sli"]
+__all__ = ["LOAD_RATE_ENV", "TIMELINE_ENV", "LiveSli", "live_sli"]
 
 TIMELINE_ENV = "CHAOSRUN_TIMELINE"
 LOAD_RATE_ENV = "CHAOSRUN_LOAD_RATE"
+
+
+class LiveSli(TypedDict):
+    """What `live_sli` returns; a range tolerance names one key as its `target`.
+
+    `availability` and the latencies are None when the window holds no request."""
+
+    endpoint: str
+    window_s: float
+    requests: int
+    expected: int | None
+    unanswered: int
+    ok: int
+    errors: int
+    degraded: int
+    availability: float | None
+    p50_ms: float | None
+    p90_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
 
 
 def live_sli(
@@ -28,7 +49,7 @@ def live_sli(
     settle_s: float = 0.0,
     margin_s: float = 0.5,
     configuration: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> LiveSli:
     """SLIs of the requests scheduled in [now - margin_s - window_s, now - margin_s).
 
     The load records a request when it completes, so a request still unanswered after
@@ -50,19 +71,24 @@ def live_sli(
         time.sleep(settle_s)
     rate = float(os.environ.get(LOAD_RATE_ENV) or 0)
     sli = trailing_sli(read_timeline(Path(path)), time.time(), window_s, margin_s, rate, endpoint)
-    result: dict[str, Any] = {
-        "endpoint": endpoint or "*",
-        "window_s": window_s,
-        "requests": sli.requests,
-        "expected": sli.expected,
-        "unanswered": sli.unanswered,
-        "ok": sli.ok,
-        "errors": sli.errors,
-        "degraded": sli.degraded,
-        "availability": None if sli.availability is None else round(sli.availability, 6),
-    }
-    for name, q in (("p50_ms", 50), ("p90_ms", 90), ("p95_ms", 95), ("p99_ms", 99)):
-        value = sli.percentile_ms(q / 100)
-        result[name] = None if value is None else round(value, 3)
-    result["max_ms"] = round(sli.latencies_ms[-1], 3) if sli.latencies_ms else None
-    return result
+
+    def ms(q: float) -> float | None:
+        value = sli.percentile_ms(q)
+        return None if value is None else round(value, 3)
+
+    return LiveSli(
+        endpoint=endpoint or "*",
+        window_s=window_s,
+        requests=sli.requests,
+        expected=sli.expected,
+        unanswered=sli.unanswered,
+        ok=sli.ok,
+        errors=sli.errors,
+        degraded=sli.degraded,
+        availability=None if sli.availability is None else round(sli.availability, 6),
+        p50_ms=ms(0.50),
+        p90_ms=ms(0.90),
+        p95_ms=ms(0.95),
+        p99_ms=ms(0.99),
+        max_ms=round(sli.latencies_ms[-1], 3) if sli.latencies_ms else None,
+    )

@@ -14,7 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from chaosrun.checks.outcome import probe_miss, tolerance_text
+from chaosrun.checks.outcome import activity_error, probe_miss, tolerance_text
 from chaosrun.report.summary import brief_output
 from chaosrun.report.wrap import wrap_line
 
@@ -157,7 +157,7 @@ class LiveConsole:
         duration = float(run.get("duration") or 0.0)
         detail = _fmt_output(brief_output(run.get("output")))
         if run.get("exception"):
-            mark, detail = _BAD, str(run["exception"][-1]).strip()
+            mark, detail = _BAD, str(activity_error(run["exception"]))
         elif status != "succeeded":
             mark = _BAD
         elif activity.get("type") == "probe" and "tolerance" not in activity:
@@ -172,7 +172,7 @@ def _probe_row(run: dict[str, Any]) -> tuple[str, str]:
     activity = run.get("activity") or {}
     name = f"[bold]{_escape(str(activity.get('name')))}[/]"
     if run.get("exception") or run.get("status") != "succeeded":
-        error = str((run.get("exception") or ["no error recorded"])[-1]).strip()
+        error = activity_error(run.get("exception")) or "no error recorded"
         return _BAD, f"{name} raised: {_escape(error)}"
     if run.get("tolerance_met") is False:
         miss = probe_miss(run).split(" gave ", 1)[-1]

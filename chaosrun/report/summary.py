@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaosrun.checks.outcome import facts_from_journal, judge_run, probe_miss, tolerance_text
+from chaosrun.checks.outcome import (
+    activity_error,
+    facts_from_journal,
+    judge_run,
+    probe_miss,
+    tolerance_text,
+)
 
 __all__ = ["brief_output", "probe_results", "summarise_run"]
 
@@ -29,13 +35,6 @@ def brief_output(output: Any) -> Any:
     return output
 
 
-def _last_line(exception: Any) -> str | None:
-    """Chaos Toolkit stores an activity's exception as a list of traceback lines."""
-    if isinstance(exception, list) and exception:
-        return str(exception[-1]).strip()
-    return None
-
-
 def probe_results(journal: dict[str, Any]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     states = journal.get("steady_states") or {}
@@ -52,7 +51,7 @@ def probe_results(journal: dict[str, Any]) -> list[dict[str, Any]]:
                     "tolerance_met": met,
                     "tolerance": tolerance_text(activity.get("tolerance")),
                     "output": brief_output(run.get("output")),
-                    "error": _last_line(run.get("exception")),
+                    "error": activity_error(run.get("exception")),
                     "miss": probe_miss(run) if met is False else None,
                 }
             )
@@ -71,7 +70,7 @@ def _activities(runs: list[dict[str, Any]] | None, phase: str) -> list[dict[str,
                 "status": run.get("status"),
                 "duration_s": round(float(run.get("duration") or 0.0), 3),
                 "output": brief_output(run.get("output")),
-                "error": _last_line(run.get("exception")),
+                "error": activity_error(run.get("exception")),
             }
         )
     return rows

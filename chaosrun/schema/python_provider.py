@@ -27,7 +27,7 @@ from chaosrun.schema.common import (
 )
 from chaosrun.schema.modules import module_refusal
 
-__all__ = ["check_python_provider", "fault_kinds", "fault_limits"]
+__all__ = ["check_python_provider", "fault_kinds", "fault_limits", "simple_type"]
 
 _SUPPLIED = frozenset({"configuration", "secrets"})  # Chaos Toolkit passes these itself
 _BINDABLE = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
@@ -171,7 +171,7 @@ def _signature(fn: Callable[..., Any]) -> inspect.Signature:
         return inspect.signature(fn)
 
 
-def _simple_type(annotation: object) -> tuple[str | None, bool]:
+def simple_type(annotation: object) -> tuple[str | None, bool]:
     """('int'|'float'|'str'|'bool' or None, whether None is allowed) for an annotation."""
     if isinstance(annotation, str):
         text = annotation.strip().strip("'\"").replace("typing.", "")
@@ -185,7 +185,7 @@ def _simple_type(annotation: object) -> tuple[str | None, bool]:
         args = typing.get_args(annotation)
         rest = [arg for arg in args if arg is not type(None)]
         if len(rest) == 1:
-            return _simple_type(rest[0])[0], len(rest) < len(args)
+            return simple_type(rest[0])[0], len(rest) < len(args)
         return None, False
     if annotation in (int, float, str, bool):
         return typing.cast(type, annotation).__name__, False
@@ -195,7 +195,7 @@ def _simple_type(annotation: object) -> tuple[str | None, bool]:
 def _type_problem(annotation: object, value: object) -> str | None:
     if isinstance(value, str) and "${" in value:
         return None
-    name, optional = _simple_type(annotation)
+    name, optional = simple_type(annotation)
     if name is None or (value is None and optional):
         return None
     what, accepts = _SIMPLE_TYPES[name]

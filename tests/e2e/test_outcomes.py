@@ -61,10 +61,28 @@ def test_an_http_probe_answered_404_against_200_is_not_a_pass(lab: dict[str, Any
 def test_a_failed_method_action_is_not_a_pass(lab: dict[str, Any]) -> None:
     summary = _run(lab, "method-fails.yaml")
     assert summary["verdict"] == "failed"
-    assert summary["reason"].startswith(
-        "the method failed: action 'slow-a-proxy-that-does-not-exist' failed: "
+    refused = (
+        "Toxiproxy refused: 409 toxic already exists "
+        f"(POST {lab['toxiproxy_api']}/proxies/catalog/toxics)"
     )
-    assert summary["reason"].endswith("failed with 404: proxy not found")
+    assert summary["reason"] == (
+        f"the method failed: action 'slow-down-catalog-again' failed: {refused}"
+    )
+
+
+def test_a_fault_error_reaches_the_console_as_one_chaosrun_line(lab: dict[str, Any]) -> None:
+    """Not chaoslib's `ActivityFailed: chaosrun.errors.ToxiproxyError: ...` chain."""
+    result = run_cli(lab["home"], "run", str(EXPERIMENTS / "method-fails.yaml"))
+    assert result.returncode == 1, result.stdout + result.stderr
+    refused = (
+        "Toxiproxy refused: 409 toxic already exists "
+        f"(POST {lab['toxiproxy_api']}/proxies/catalog/toxics)"
+    )
+    text = " ".join(result.stdout.split())  # rich wraps long lines at 80 columns
+    assert f"method: action slow-down-catalog-again failed: {refused}" in text
+    assert "chaoslib.exceptions" not in result.stdout + result.stderr
+    assert "ToxiproxyError" not in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_the_console_never_ticks_a_probe_that_missed_its_tolerance(lab: dict[str, Any]) -> None:

@@ -205,7 +205,7 @@ def test_configuration_templates_are_filled_as_chaos_toolkit_will(
         "not loopback; pass --allow-target 192.168.1.1 to allow it"
     ]
     from_env = "configuration:\n  api: {type: env, key: API_URL}\n"
-    monkeypatch.setenv("API_URL", "set")  # validation refuses an unset one (test_load.py)
+    monkeypatch.setenv("API_URL", "http://127.0.0.1:1")  # validation refuses an unset one
     experiment = _experiment(tmp_path, from_env, _probe("${api}/x"))
     assert _messages(experiment, API_URL="http://127.0.0.1:9000") == []
     assert _messages(experiment, API_URL="http://10.0.0.1:9000") == [

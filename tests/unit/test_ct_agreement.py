@@ -25,6 +25,8 @@ SAFETY_RULES = {
     "process_shell_pipe.yaml": "shell syntax in process arguments needs --allow-shell",
     "process_shell_semicolon.yaml": "shell syntax in process arguments needs --allow-shell",
     "fault_argument_out_of_limits.yaml": "fault arguments stay within their kind's limits",
+    "fault_argument_template_out_of_limits.yaml": "a ${name} fault argument within its limits",
+    "control_module_not_allowed.yaml": "control modules follow the python module rule",
 }
 
 # The chaosrun extension block: Chaos Toolkit ignores it, chaosrun reads it.
@@ -63,6 +65,16 @@ FAILS_WHEN_RUN = {
     "process_arguments_open_quote.yaml": "/bin/sh fails on the open quote at run time",
     "tags_not_list.yaml": "a string is read as a list of one-character tags",
     "tolerance_on_action.yaml": "Chaos Toolkit never checks a tolerance on an action",
+    # What validates, runs (chaosrun.schema.preflight): each fails mid-run under Chaos Toolkit.
+    "control_module_missing.yaml": "Chaos Toolkit fails to load the control when the run starts",
+    "fault_argument_template_unresolved.yaml": "the ${name} is sent as written",
+    "fault_argument_template_wrong_type.yaml": "a string where the fault needs an integer",
+    "http_url_not_a_url.yaml": "requests raises MissingSchema in the worker",
+    "http_url_template_not_a_url.yaml": "requests raises MissingSchema in the worker",
+    "pauses_exceed_deadline.yaml": "the deadline interrupts the run in its pauses",
+    "range_tolerance_without_target.yaml": "conversion from dict to Decimal: the worker dies",
+    "target_on_scalar_probe.yaml": "chaoslib calls .get() on a string",
+    "tolerance_target_not_a_key.yaml": "the tolerance reads a key the probe never returns",
 }
 
 NOT_GIVEN_TO_CHAOS_TOOLKIT = {"alias_bomb.yaml": "its expansion is exponential"}

@@ -321,6 +321,75 @@ BAD_CASES = [
         "deadline_too_long.yaml:5: extensions[0].deadline_s: "
         "expected a number at most 86400, got 100000",
     ),
+    # what validates, runs (chaosrun.schema.preflight)
+    (
+        "http_url_not_a_url.yaml",
+        "http_url_not_a_url.yaml:11: steady-state-hypothesis.probes[0].provider.url: "
+        "expected an http:// or https:// URL with a host, got 'x'",
+    ),
+    (
+        "http_url_template_not_a_url.yaml",
+        "http_url_template_not_a_url.yaml:10: method[0].provider.url: expected an "
+        "http:// or https:// URL with a host, got '127.0.0.1:8080/health' (from "
+        "'${health}')",
+    ),
+    (
+        "range_tolerance_without_target.yaml",
+        "range_tolerance_without_target.yaml:11: "
+        "steady-state-hypothesis.probes[0].tolerance: a range tolerance on "
+        "chaosrun.probes.sli.live_sli needs a 'target': it returns a mapping (endpoint, "
+        "window_s, requests, expected, unanswered, ok, errors, degraded, availability, "
+        "p50_ms, p90_ms, p95_ms, p99_ms, max_ms)",
+    ),
+    (
+        "tolerance_target_not_a_key.yaml",
+        "tolerance_target_not_a_key.yaml:11: "
+        "steady-state-hypothesis.probes[0].tolerance.target: "
+        "chaosrun.probes.sli.live_sli returns no key 'availabilty'; did you mean "
+        "'availability'?",
+    ),
+    (
+        "fault_argument_template_unresolved.yaml",
+        "fault_argument_template_unresolved.yaml:12: "
+        "method[0].provider.arguments.latency_ms: '${my_latency}' does not resolve: no "
+        "configuration key 'my_latency'; did you mean 'my_latncy'?",
+    ),
+    (
+        "fault_argument_template_wrong_type.yaml",
+        "fault_argument_template_wrong_type.yaml:12: "
+        "method[0].provider.arguments.latency_ms: '${my_latency}' is 'fast' "
+        "(configuration.my_latency, line 4): expected an integer",
+    ),
+    (
+        "fault_argument_template_out_of_limits.yaml",
+        "fault_argument_template_out_of_limits.yaml:12: "
+        "method[0].provider.arguments.latency_ms: '${my_latency}' is '-5' "
+        "(configuration.my_latency, line 4): expected latency_ms in [0, 3600000]",
+    ),
+    (
+        "control_module_missing.yaml",
+        "control_module_missing.yaml:7: controls[0].provider.module: cannot import "
+        "control module 'chaosrun.no_such_control' (Chaos Toolkit would skip the "
+        "control without a word)",
+    ),
+    (
+        "control_module_not_allowed.yaml",
+        "control_module_not_allowed.yaml:13: method[0].controls[0].provider.module: "
+        "module 'subprocess' is never allowed: it runs commands or arbitrary code (use "
+        "a Chaos Toolkit extension or your own module)",
+    ),
+    (
+        "pauses_exceed_deadline.yaml",
+        "pauses_exceed_deadline.yaml:5: extensions[0].deadline_s: deadline_s: 4 s "
+        "cannot hold the experiment's declared pauses (11 s in all; the longest 10 s at "
+        "method[0].pauses.after, line 14)",
+    ),
+    (
+        "target_on_scalar_probe.yaml",
+        "target_on_scalar_probe.yaml:8: "
+        "steady-state-hypothesis.probes[0].tolerance.target: 'target' picks a key of a "
+        "mapping, but chaosrun.probes.service.breaker_state returns a str",
+    ),
 ]
 
 MINIMAL = """\

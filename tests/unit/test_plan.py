@@ -293,11 +293,15 @@ def test_warnings_for_proxies_that_do_not_exist_or_already_carry_toxics() -> Non
         [
             _action("a", "latency", "inject", proxy="payments", latency_ms=1),
             _action("b", "latency", "inject", proxy="auth", latency_ms=1),
+            _action("c", "latency", "inject", proxy="authentication", latency_ms=1),
         ]
     )
     assert build_plan(experiment, RUNNING).warnings == (
-        "proxy 'payments' does not exist on the target: the fault would fail",
+        "proxy 'payments' does not exist on the target; proxies there: auth, catalog, "
+        "recommendations (a run stops before injecting anything)",
         "proxy 'auth' already carries toxics: other_toxic",
+        "proxy 'authentication' does not exist on the target; did you mean 'auth'? proxies "
+        "there: auth, catalog, recommendations (a run stops before injecting anything)",
     )
 
 

@@ -1,0 +1,120 @@
+"""Before anything is injected, the target is checked against the experiment.
+
+Once the supervisor holds the target (and its lock), and before the load or the worker starts:
+
+- every `proxy` argument of every chaosrun fault (`Experiment.faults`; `${name}` filled from the
+  configuration as Chaos Toolkit will) must name a proxy the target's Toxiproxy has, or the
+  fault would fail mid-run with a 404 after the earlier faults were injected;
+- every http provider `url` must be an http(s) URL with a host once filled with what the run
+  knows (the environment, the target's URLs): what `chaosrun validate` had to leave open.
+
+`target_problems` is pure (experiment + the target's proxy names + environment -> problems);
+`target_refusal` reads the proxies and returns the first problem as an InputError (exit 2): the
+supervisor journals the run, then raises it.
+`missing_proxy` is the one wording of a missing proxy, shared with the dry-run plan.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Iterator, Mapping
+from typing import Any
+
+from chaosrun.engine.reach import configuration_values, substitute
+from chaosrun.errors import InputError
+from chaosrun.lab.toxiproxy import ToxiproxyClient
+from chaosrun.model import Experiment
+from chaosrun.names import SERVICE_URL_KEY, TOXIPROXY_URL_KEY
+from chaosrun.schema.common import did_you_mean
+from chaosrun.schema.preflight import Resolver, check_urls
+
+__all__ = ["missing_proxy", "target_problems", "target_refusal"]
+
+
+def missing_proxy(name: str, proxies: Collection[str]) -> str:
+    """ "proxy 'x' does not exist on the target; did you mean 'y'? proxies there: ..."."""
+    names = sorted(proxies)
+    hint = did_you_mean(name, names)
+    if not hint:  # a shortened or lengthened name ("authentication" for "auth")
+        lower = name.lower()
+        near = [p for p in names if min(len(p), len(lower)) >= 3 and _prefixed(p.lower(), lower)]
+        hint = f"; did you mean '{near[0]}'?" if len(near) == 1 else ";"
+    there = ", ".join(names) or "none"
+    return f"proxy '{name}' does not exist on the target{hint} proxies there: {there}"
+
+
+def _prefixed(a: str, b: str) -> bool:
+    return a.startswith(b) or b.startswith(a)
+
+
+def target_problems(
+    experiment: Experiment,
+    proxies: Collection[str],
+    urls: Mapping[str, str],
+    environ: Mapping[str, str],
+) -> list[tuple[str, str]]:
+    """(key path, problem) for each fault proxy the target lacks and each url that is no URL.
+
+    `urls`: the target's service_url and toxiproxy_url, which chaosrun puts in the
+    configuration. Pure."""
+    doc = experiment.document
+    mapping = {**configuration_values(doc, environ), **urls}
+    used = {(f.kind, f.func, f.activity) for f in experiment.faults}
+    found: list[tuple[str, str]] = []
+    for path, kind, func, name, arguments in _fault_actions(doc):
+        if (kind, func, name) not in used or "proxy" not in arguments:
+            continue
+        proxy = substitute(arguments["proxy"], mapping)
+        if isinstance(proxy, str) and "${" not in proxy and proxy not in proxies:
+            found.append((f"{path}.provider.arguments.proxy", missing_proxy(proxy, proxies)))
+    found.extend(check_urls(doc, Resolver.of(doc, environ, urls)))
+    return found
+
+
+def target_refusal(
+    experiment: Experiment,
+    toxiproxy_url: str,
+    service_url: str,
+    environ: Mapping[str, str] | None = None,
+) -> InputError | None:
+    """The first problem of `target_problems` on the target's proxies, as an InputError.
+
+    An unreachable Toxiproxy raises ToxiproxyUnreachable (exit 3), as it would a moment later."""
+    proxies = ToxiproxyClient(toxiproxy_url).proxies()
+    urls = {SERVICE_URL_KEY: service_url, TOXIPROXY_URL_KEY: toxiproxy_url}
+    problems = target_problems(
+        experiment, proxies, urls, os.environ if environ is None else environ
+    )
+    if not problems:
+        return None
+    path, problem = problems[0]
+    return InputError(str(experiment.path), path, experiment.line(path), problem)
+
+
+def _fault_actions(
+    doc: Mapping[str, Any],
+) -> Iterator[tuple[str, str, str, str, Mapping[str, Any]]]:
+    """(key path, kind, func, activity name, arguments) of every chaosrun fault activity."""
+    hypothesis = doc.get("steady-state-hypothesis")
+    sections = {
+        "steady-state-hypothesis.probes": hypothesis.get("probes")
+        if isinstance(hypothesis, Mapping)
+        else None,
+        "method": doc.get("method"),
+        "rollbacks": doc.get("rollbacks"),
+    }
+    for section, activities in sections.items():
+        for i, activity in enumerate(activities if isinstance(activities, list) else []):
+            provider = activity.get("provider") if isinstance(activity, Mapping) else None
+            if not isinstance(provider, Mapping):
+                continue
+            parts = str(provider.get("module")).split(".")
+            arguments = provider.get("arguments")
+            if parts[:2] == ["chaosrun", "faults"] and len(parts) == 3:
+                yield (
+                    f"{section}[{i}]",
+                    parts[2],
+                    str(provider.get("func")),
+                    str(activity.get("name")),
+                    arguments if isinstance(arguments, Mapping) else {},
+                )
