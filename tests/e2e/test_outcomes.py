@@ -63,7 +63,7 @@ def test_a_failed_method_action_is_not_a_pass(lab: dict[str, Any]) -> None:
     assert summary["verdict"] == "failed"
     refused = (
         "Toxiproxy refused: 409 toxic already exists "
-        f"(POST {lab['toxiproxy_api']}/proxies/catalog/toxics)"
+        f"(POST {lab['toxiproxy_url']}/proxies/catalog/toxics)"
     )
     assert summary["reason"] == (
         f"the method failed: action 'slow-down-catalog-again' failed: {refused}"
@@ -76,7 +76,7 @@ def test_a_fault_error_reaches_the_console_as_one_chaosrun_line(lab: dict[str, A
     assert result.returncode == 1, result.stdout + result.stderr
     refused = (
         "Toxiproxy refused: 409 toxic already exists "
-        f"(POST {lab['toxiproxy_api']}/proxies/catalog/toxics)"
+        f"(POST {lab['toxiproxy_url']}/proxies/catalog/toxics)"
     )
     text = " ".join(result.stdout.split())  # rich wraps long lines at 80 columns
     assert f"method: action slow-down-catalog-again failed: {refused}" in text

@@ -66,7 +66,7 @@ def test_a_missing_proxy_stops_the_run_before_anything_is_injected(
         "recommendations"
     )
     assert "Traceback" not in result.stdout + result.stderr
-    assert is_clean(ToxiproxyClient(lab["toxiproxy_api"]))
+    assert is_clean(ToxiproxyClient(lab["toxiproxy_url"]))
     runs = sorted((lab["home"] / "runs").iterdir(), key=lambda p: p.stat().st_mtime)
     run_dir = runs[-1]
     journal = json.loads((run_dir / "journal.json").read_text())
@@ -101,7 +101,7 @@ def test_a_fault_argument_from_an_environment_string_reaches_toxiproxy_as_an_int
     assert injected["status"] == "succeeded", injected.get("exception")
     assert injected["output"]["type"] == "latency"
     assert injected["activity"]["provider"]["arguments"]["latency_ms"] == "${my_latency}"
-    assert is_clean(ToxiproxyClient(lab["toxiproxy_api"]))
+    assert is_clean(ToxiproxyClient(lab["toxiproxy_url"]))
     bad = {**os.environ, "CHAOSRUN_TEST_LATENCY": "fast"}
     refused = run_cli(lab["home"], "validate", str(path), environ=bad)
     assert refused.returncode == 2

@@ -139,7 +139,7 @@ def test_probe_safeguard_runs_a_chaos_toolkit_probe(own_lab: tuple[Path, LabInfo
             },
         }
         doc["extensions"] = [
-            {"name": "chaosrun", "deadline_s": 60, "abort_when": [{"probe": probe, "every_s": 0.2}]}
+            {"name": "chaosrun", "deadline_s": 90, "abort_when": [{"probe": probe, "every_s": 0.2}]}
         ]
 
     experiment = _with(HELD, home, guard)

@@ -131,7 +131,7 @@ def test_every_variation_that_validates_runs_without_a_traceback(
     lab: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     home: Path = lab["home"]
-    client = ToxiproxyClient(lab["toxiproxy_api"])
+    client = ToxiproxyClient(lab["toxiproxy_url"])
     counts: Counter[str] = Counter()
     folder = tmp_path_factory.mktemp("variations")
 

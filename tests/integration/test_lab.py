@@ -26,7 +26,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabInfo]:
 
 
 def _config(info: LabInfo) -> dict[str, str]:
-    return {"service_url": info.service_url, "toxiproxy_url": info.toxiproxy_url}
+    return {"chaosrun_service_url": info.service_url, "chaosrun_toxiproxy_url": info.toxiproxy_url}
 
 
 def test_two_labs_side_by_side_then_nothing_left(tmp_path: Path) -> None:

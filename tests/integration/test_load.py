@@ -40,7 +40,7 @@ def _proxy(info: LabInfo, name: str) -> ProxyInfo:
 
 
 def _config(info: LabInfo) -> dict[str, Any]:
-    return {"toxiproxy_url": info.toxiproxy_url}
+    return {"chaosrun_toxiproxy_url": info.toxiproxy_url}
 
 
 def _argv(base_url: str, out: Path, *extra: str) -> list[str]:
