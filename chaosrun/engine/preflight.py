@@ -17,13 +17,12 @@ supervisor journals the run, then raises it.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterator, Mapping
-from typing import Any
+from collections.abc import Collection, Mapping
 
 from chaosrun.engine.reach import configuration_values, substitute
 from chaosrun.errors import InputError
 from chaosrun.lab.toxiproxy import ToxiproxyClient
-from chaosrun.model import Experiment
+from chaosrun.model import Experiment, PythonCall
 from chaosrun.names import SERVICE_URL_KEY, TOXIPROXY_URL_KEY
 from chaosrun.schema.common import did_you_mean
 from chaosrun.schema.preflight import Resolver, check_urls
@@ -59,14 +58,17 @@ def target_problems(
     configuration. Pure."""
     doc = experiment.document
     mapping = {**configuration_values(doc, environ), **urls}
-    used = {(f.kind, f.func, f.activity) for f in experiment.faults}
     found: list[tuple[str, str]] = []
-    for path, kind, func, name, arguments in _fault_actions(doc):
-        if (kind, func, name) not in used or "proxy" not in arguments:
+    for step in experiment.steps:
+        call = step.call
+        if step.ref is not None or not isinstance(call, PythonCall):
             continue
-        proxy = substitute(arguments["proxy"], mapping)
+        if not call.module.startswith("chaosrun.faults.") or "proxy" not in call.arguments:
+            continue
+        proxy = substitute(call.arguments["proxy"], mapping)
         if isinstance(proxy, str) and "${" not in proxy and proxy not in proxies:
-            found.append((f"{path}.provider.arguments.proxy", missing_proxy(proxy, proxies)))
+            path = f"{step.key_path}.provider.arguments.proxy"
+            found.append((path, missing_proxy(proxy, proxies)))
     found.extend(check_urls(doc, Resolver.of(doc, environ, urls)))
     return found
 
@@ -89,32 +91,3 @@ def target_refusal(
         return None
     path, problem = problems[0]
     return InputError(str(experiment.path), path, experiment.line(path), problem)
-
-
-def _fault_actions(
-    doc: Mapping[str, Any],
-) -> Iterator[tuple[str, str, str, str, Mapping[str, Any]]]:
-    """(key path, kind, func, activity name, arguments) of every chaosrun fault activity."""
-    hypothesis = doc.get("steady-state-hypothesis")
-    sections = {
-        "steady-state-hypothesis.probes": hypothesis.get("probes")
-        if isinstance(hypothesis, Mapping)
-        else None,
-        "method": doc.get("method"),
-        "rollbacks": doc.get("rollbacks"),
-    }
-    for section, activities in sections.items():
-        for i, activity in enumerate(activities if isinstance(activities, list) else []):
-            provider = activity.get("provider") if isinstance(activity, Mapping) else None
-            if not isinstance(provider, Mapping):
-                continue
-            parts = str(provider.get("module")).split(".")
-            arguments = provider.get("arguments")
-            if parts[:2] == ["chaosrun", "faults"] and len(parts) == 3:
-                yield (
-                    f"{section}[{i}]",
-                    parts[2],
-                    str(provider.get("func")),
-                    str(activity.get("name")),
-                    arguments if isinstance(arguments, Mapping) else {},
-                )

@@ -268,3 +268,10 @@ def test_probes_of_the_chaosrun_block_are_checked(tmp_path: Path) -> None:
         f"chaosrun: {tmp_path / 'exp.yaml'}:10: extensions[0].abort_when[0].probe.provider.url: "
         "host '10.0.0.1' is not loopback; pass --allow-target 10.0.0.1 to allow it"
     ]
+
+
+def test_the_file_is_read_once_refusals_keep_their_lines_without_it(tmp_path: Path) -> None:
+    experiment = _experiment(tmp_path, "", _probe("http://10.0.0.1/health"))
+    (tmp_path / "exp.yaml").unlink()  # parsed once: nothing may need the file again
+    (refused,) = refusals(experiment, find_violations(experiment))
+    assert (refused.key_path, refused.line) == ("method[0].provider.url", 6)
