@@ -396,7 +396,9 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
     settings = read_settings(args.settings) if args.settings else {}
     _check_settings_controls(settings, args.settings, args.allow_module)
     os.environ.update(variables.environ)  # as chaos run does with .env var files
-    experiment = load_experiment(args.file, args.allow_module, args.allow_shell)
+    experiment = load_experiment(
+        args.file, args.allow_module, args.allow_shell, variables.configuration.keys()
+    )
     for warning in experiment.warnings:
         _error(str(warning), prefix=_WARNING)
     options = RunOptions(

@@ -11,7 +11,7 @@ validation in the rest of `chaosrun.schema`; this module only puts them together
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -54,15 +54,21 @@ class FileReport:
 
 
 def load_experiment(
-    path: str | Path, allowed_modules: Sequence[str] = (), allow_shell: bool = False
+    path: str | Path,
+    allowed_modules: Sequence[str] = (),
+    allow_shell: bool = False,
+    given_configuration: Collection[str] = (),
 ) -> Experiment:
     """Load and validate one experiment file; raise its first problem as an InputError.
 
     `allowed_modules`: module prefixes python providers may name beyond chaosrun's, chaoslib's
     and installed Chaos Toolkit extensions' (`chaosrun.schema.modules`). `allow_shell`: process
     arguments may use shell syntax (`chaosrun.schema.shell`). Warnings are in
-    `Experiment.warnings`."""
-    experiment, errors, _ = _load(path, tuple(allowed_modules), allow_shell)
+    `Experiment.warnings`. `given_configuration`: configuration keys the command line sets
+    (`--var`, `--var-file`), which need no environment variable, as in `chaos run`."""
+    experiment, errors, _ = _load(
+        path, tuple(allowed_modules), allow_shell, frozenset(given_configuration)
+    )
     if errors or experiment is None:
         raise errors[0]
     return experiment
@@ -88,10 +94,18 @@ def check_files(
 
 
 def _load(
-    path: str | Path, allowed_modules: tuple[str, ...], allow_shell: bool
+    path: str | Path,
+    allowed_modules: tuple[str, ...],
+    allow_shell: bool,
+    given_configuration: frozenset[str] = frozenset(),
 ) -> tuple[Experiment | None, list[InputError], list[InputError]]:
     name = str(path)
-    ctx = Ctx(name, allowed_modules=allowed_modules, allow_shell=allow_shell)
+    ctx = Ctx(
+        name,
+        allowed_modules=allowed_modules,
+        allow_shell=allow_shell,
+        given_configuration=given_configuration,
+    )
     try:
         experiment, errors = _load_file(Path(path), ctx)
     except InputError as exc:

@@ -58,6 +58,7 @@ class Ctx:
     warnings: list[InputError] = field(default_factory=list)
     allow_shell: bool = False  # --allow-shell: process arguments may use shell syntax
     unlisted_warnings: int = 0  # beyond MAX_WARNINGS
+    given_configuration: frozenset[str] = frozenset()  # keys set by --var / --var-file
 
     def line(self, path: str) -> int | None:
         while path not in self.lines:

@@ -67,7 +67,8 @@ def _secrets(ctx: Ctx, path: str, value: object) -> None:
 def _configuration(ctx: Ctx, path: str, value: object) -> None:
     if want_mapping(ctx, path, value):
         for key, entry in typing.cast(dict[str, object], value).items():
-            _env_reference(ctx, join(path, key), entry)
+            if key not in ctx.given_configuration:  # chaos run: --var stands in for the env
+                _env_reference(ctx, join(path, key), entry)
 
 
 def _env_reference(ctx: Ctx, path: str, entry: object) -> None:

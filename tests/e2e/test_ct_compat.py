@@ -97,6 +97,9 @@ def test_var_and_var_file_set_configuration_as_chaos_run_does(tmp_path: Path) ->
     environ = {k: v for k, v in os.environ.items() if k != "CT_TOKEN"}
     refused = run_cli(tmp_path, "run", str(experiment), "--json", environ=environ)
     assert refused.returncode == 2  # CT_TOKEN unset and no default: Chaos Toolkit refuses too
+    given = run_cli(tmp_path, "run", str(experiment), "--json", "--var", "token=v", environ=environ)
+    assert given.returncode == 0, given.stderr  # as in chaos run, --var stands in for it
+    assert _outputs(_journal(given)) == {"say": ["hello", "nobody", "v"]}
     result = run_cli(
         tmp_path,
         "run",
