@@ -11,9 +11,11 @@ PYTEST_WORKERS ?= 2
 
 .PHONY: setup demo test test-slow lint bench bench-accuracy clean
 
-# tmux: the e2e tests read chaosrun's output off a real 80-column terminal (tests/e2e/terminal.py).
+# tmux: the e2e tests read chaosrun's output off a real 80-column terminal (tests/e2e/terminal.py);
+# haproxy: the external target the lab does not contain (tests/e2e/external.py, bench-accuracy).
 setup: $(STAMP) $(TOXIPROXY)
-	command -v tmux >/dev/null || (apt-get update && apt-get install -y tmux)
+	command -v tmux >/dev/null && command -v haproxy >/dev/null || \
+		(apt-get update && apt-get install -y tmux haproxy)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -24,7 +24,8 @@ the dependency's fault period (see `expectations`); "E" is the set of endpoints 
   nothing had to be, e.g. an open breaker shed the load first): the bulkhead was not exercised;
   the sentence gives the peak in flight so the two cases read apart.
 
-A missing snapshot or no fault on the dependency fails all three verdicts.
+A missing snapshot or no fault on the dependency judges none of the three (each says what it
+would need).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import math
 
 from chaosrun.checks.expectations import (
     BulkheadExpectation,
-    all_failed,
+    all_not_judged,
     fault_subject,
     fmt_ms,
     n_of,
@@ -42,7 +43,7 @@ from chaosrun.checks.expectations import (
     requests_in,
     using,
 )
-from chaosrun.checks.observation import DependencySnapshot, Observation, Verdict
+from chaosrun.checks.observation import DependencySnapshot, Observation, Verdict, not_judged
 from chaosrun.measure.timeline import RequestRecord
 
 __all__ = ["CHECK_NAMES", "check_bulkhead"]
@@ -62,7 +63,7 @@ def check_bulkhead(observation: Observation, expectation: BulkheadExpectation) -
     )
     subject = fault_subject(observation, dep)
     if isinstance(subject, str):
-        return all_failed(CHECK_NAMES, expected, subject)
+        return all_not_judged(CHECK_NAMES, expected, subject)
     snapshot, period = subject
     end = period_end(observation, period)
     window = [(period.injected_at, end)]
@@ -89,7 +90,7 @@ def _isolation(
         return Verdict(name, False, expected, observed)
     records = list(requests_in(observation.timeline, e.isolated_endpoints, window))
     if not records:
-        return Verdict(name, False, expected, "no request on them during the fault")
+        return not_judged(name, expected, "requests on them during the fault (none)")
     ok = [r for r in records if r.ok]
     availability = len(ok) / len(records)
     p99 = percentile((r.latency_ms for r in ok), 99.0)

@@ -30,7 +30,8 @@ next transition out of open (pybreaker's lazy open -> half-open), or the end of 
   previous one's target, each one of closed -> open, open -> half-open, half-open -> closed,
   half-open -> open (any number of half-open trials; a late re-open is fine).
 
-A disabled breaker, a missing snapshot or no fault on the dependency fail all six verdicts.
+A disabled breaker fails all six verdicts; a missing snapshot or no fault on the dependency
+judges none of them (each says what it would need).
 
 The verdicts over the open periods (fails_fast, stops_traffic, half_opens) are in
 `_breaker_open`, those over the transitions alone (opens, closes, sequence) in
@@ -52,6 +53,7 @@ from chaosrun.checks._breaker_transitions import VALID_TRANSITIONS, closes, open
 from chaosrun.checks.expectations import (
     BreakerExpectation,
     all_failed,
+    all_not_judged,
     fault_subject,
     n_of,
     observation_end,
@@ -89,7 +91,7 @@ def check_circuit_breaker(
     )
     subject = fault_subject(observation, dep)
     if isinstance(subject, str):
-        return all_failed(CHECK_NAMES, expected, subject)
+        return all_not_judged(CHECK_NAMES, expected, subject)
     snapshot, period = subject
     end = observation_end(observation)
     endpoints = using(observation, dep)

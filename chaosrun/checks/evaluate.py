@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from typing import Any
 
 from chaosrun.checks.observation import Observation, Verdict
@@ -95,7 +94,8 @@ def evaluate(
         "load": load_summary,
         "measurement_trusted": not short,
         "recovery": recovery,
-        "verdicts": [asdict(v) for v in verdicts],
-        "checks_failed": sum(1 for v in verdicts if not v.passed),
+        "verdicts": [v.to_dict() for v in verdicts],
+        "checks_failed": sum(1 for v in verdicts if v.status == "failed"),
+        "checks_not_judged": sum(1 for v in verdicts if v.status == "not-judged"),
         "measurement_notes": notes,
     }

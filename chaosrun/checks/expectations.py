@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from chaosrun.checks.observation import DependencySnapshot, Observation, Verdict
+from chaosrun.checks.observation import DependencySnapshot, Observation, Verdict, not_judged
 from chaosrun.measure.percentile import nearest_rank
 from chaosrun.measure.timeline import RequestRecord
 
@@ -33,11 +33,14 @@ __all__ = [
     "FaultPeriod",
     "TimeoutExpectation",
     "all_failed",
+    "all_not_judged",
     "fault_period",
     "fault_subject",
     "fmt_ms",
     "fmt_s",
     "n_of",
+    "no_fault",
+    "no_snapshot",
     "observation_end",
     "percentile",
     "period_end",
@@ -94,13 +97,24 @@ def fault_subject(
     observation: Observation, dependency: str
 ) -> tuple[DependencySnapshot, FaultPeriod] | str:
     """The dependency's snapshot and fault period, or why no check of it can be judged."""
-    snapshot = observation.dependencies.get(dependency)
-    if snapshot is None:
-        return f"no state of {dependency} in the observation"
     period = fault_period(observation, dependency)
     if period is None:
-        return f"no fault on {dependency} in the observation"
+        return no_fault(dependency)
+    snapshot = observation.dependencies.get(dependency)
+    if snapshot is None:
+        return no_snapshot(dependency)
     return snapshot, period
+
+
+def no_fault(dependency: str) -> str:
+    return f"a fault on {dependency} during the run (none took effect)"
+
+
+def no_snapshot(dependency: str) -> str:
+    return (
+        f"what reached {dependency} and the service's account of it (the lab's /state); "
+        "this target gives neither"
+    )
 
 
 def period_end(observation: Observation, period: FaultPeriod) -> float:
@@ -158,8 +172,13 @@ def percentile(values: Iterable[float], pct: float) -> float | None:
 
 
 def all_failed(names: Sequence[str], expected: Sequence[str], observed: str) -> list[Verdict]:
-    """One failed verdict per property, all for the same reason (e.g. nothing to measure)."""
+    """One failed verdict per property, all for the same reason."""
     return [Verdict(n, False, e, observed) for n, e in zip(names, expected, strict=True)]
+
+
+def all_not_judged(names: Sequence[str], expected: Sequence[str], needs: str) -> list[Verdict]:
+    """One not-judged verdict per property, all needing the same thing to be judged."""
+    return [not_judged(n, e, needs) for n, e in zip(names, expected, strict=True)]
 
 
 def n_of(count: int, noun: str) -> str:

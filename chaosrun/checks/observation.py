@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from chaosrun.measure.timeline import RequestRecord
 
@@ -17,17 +18,46 @@ __all__ = [
     "FaultWindow",
     "Observation",
     "Verdict",
+    "VerdictStatus",
+    "not_judged",
 ]
+
+
+VerdictStatus = Literal["passed", "failed", "not-judged"]
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """One check's result. `expected`/`observed` are short human sentences for the console."""
+    """One check's result. `expected`/`observed` are short human sentences for the console.
+
+    A verdict that could not be judged (`judged` False: nothing to judge it from) is never a
+    pass: `passed` is False and `observed` says what it would need."""
 
     check: str  # e.g. "circuit_breaker.opens"
     passed: bool
     expected: str
     observed: str
+    judged: bool = True
+
+    @property
+    def status(self) -> VerdictStatus:
+        if not self.judged:
+            return "not-judged"
+        return "passed" if self.passed else "failed"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "check": self.check,
+            "status": self.status,
+            "passed": self.passed and self.judged,
+            "expected": self.expected,
+            "observed": self.observed,
+        }
+
+
+def not_judged(check: str, expected: str, needs: str) -> Verdict:
+    """A verdict that could not be judged; `needs`: what it would need, one sentence."""
+    return Verdict(check, False, expected, f"not judged: {needs}", judged=False)
 
 
 @dataclass(frozen=True, slots=True)

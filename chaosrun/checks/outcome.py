@@ -41,7 +41,14 @@ __all__ = [
 ]
 
 Verdict = Literal[
-    "passed", "failed", "not-steady", "deviated", "inconclusive", "aborted", "interrupted"
+    "passed",
+    "failed",
+    "not-steady",
+    "deviated",
+    "inconclusive",
+    "not-judged",
+    "aborted",
+    "interrupted",
 ]
 PhaseState = Literal["met", "not-met", "errored", "absent", "not-run"]
 StepsState = Literal["ok", "failed", "not-run"]
@@ -52,6 +59,7 @@ EXIT_CODES: Mapping[str, int] = {
     "not-steady": 1,
     "deviated": 1,
     "inconclusive": 1,
+    "not-judged": 1,
     "aborted": 4,
     "interrupted": 130,
 }
@@ -69,6 +77,7 @@ class RunFacts:
     measured_verdicts: int  # resilience verdicts judged from the measurement (RTO, expect)
     failed_verdicts: tuple[str, ...]  # "check: observed" of each failed one
     measurement_trusted: bool
+    unjudged_verdicts: tuple[str, ...] = ()  # "check: what it would need" of each not judged
     reason: str | None = None  # the supervisor's reason for an abort / interruption / failure
     before_detail: str = ""  # the first failing probe: what it saw against its tolerance
     method_detail: str = ""
@@ -120,7 +129,20 @@ def _decide(f: RunFacts) -> tuple[Verdict, str | None]:
         more = len(f.failed_verdicts) - 1
         rest = f" (and {more} more)" if more else ""
         return "failed", f"resilience verdict failed: {first}{rest}"
+    if f.unjudged_verdicts:
+        first = f.unjudged_verdicts[0]
+        more = len(f.unjudged_verdicts) - 1
+        rest = f" (and {more} more)" if more else ""
+        return "not-judged", f"a resilience verdict could not be judged: {first}{rest}"
     return "passed", None
+
+
+def _status(verdict: Mapping[str, Any]) -> str:
+    """A verdict's status; journals from before "not-judged" existed have `passed` only."""
+    status = verdict.get("status")
+    if isinstance(status, str):
+        return status
+    return "passed" if verdict.get("passed") else "failed"
 
 
 def facts_from_journal(journal: Mapping[str, Any]) -> RunFacts:
@@ -139,7 +161,10 @@ def facts_from_journal(journal: Mapping[str, Any]) -> RunFacts:
     rollbacks, rollbacks_detail = _steps(journal.get("rollbacks"), ran=True)
     verdicts = [v for v in chaosrun.get("verdicts") or [] if isinstance(v, Mapping)]
     failed = tuple(
-        f"{v.get('check')}: {v.get('observed')}" for v in verdicts if not v.get("passed")
+        f"{v.get('check')}: {v.get('observed')}" for v in verdicts if _status(v) == "failed"
+    )
+    unjudged = tuple(
+        f"{v.get('check')}: {v.get('observed')}" for v in verdicts if _status(v) == "not-judged"
     )
     notes = [str(n) for n in chaosrun.get("measurement_notes") or []]
     trusted = chaosrun.get("measurement_trusted") is not False
@@ -151,6 +176,7 @@ def facts_from_journal(journal: Mapping[str, Any]) -> RunFacts:
         rollbacks=rollbacks,
         measured_verdicts=len(verdicts),
         failed_verdicts=failed,
+        unjudged_verdicts=unjudged,
         measurement_trusted=trusted,
         reason=worker.get("reason") if isinstance(worker.get("reason"), str) else None,
         before_detail=before_detail,

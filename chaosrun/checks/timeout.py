@@ -14,8 +14,8 @@ scheduled in it, latency from the scheduled time.
   never met the fault -- partial toxicity, a retry after clearing -- may be fast and not degraded.)
 - ``retry.capped``: at the dependency, no request id (the gateway's ``X-Chaosrun-Request``) has
   more than 1 + max_retries attempts (the highest ``X-Chaosrun-Attempt`` or the number of its
-  arrivals, whichever is larger), over every arrival the far side recorded. Fails when no arrival
-  carried a request id.
+  arrivals, whichever is larger), over every arrival the far side recorded. Not judged when no
+  arrival carried a request id.
 - ``retry.backoff``: gaps between consecutive arrivals of one request's attempts at the far side.
   Growth: at least MIN_RETRIED requests made >= 3 attempts, and in >= GROWTH_SHARE of them the
   second gap is longer than the first (exponential backoff doubles before any cap; later gaps
@@ -29,7 +29,10 @@ scheduled in it, latency from the scheduled time.
   be observed (a latency fault under a retry budget allows 2 attempts, all after timeouts) the
   verdict fails and says so: use a fault with fast failures (fail_for, reset_peer) to see it.
 
-A missing snapshot or no fault on the dependency fails all four verdicts.
+No fault on the dependency: none of the four is judged. `timeout.bounded` and
+`timeout.fallback` need only the timeline and the fault windows, so they are judged on any
+target; the retry verdicts need what reached the dependency (not judged without it), and so do
+they when no request is seen to judge them by.
 """
 
 from __future__ import annotations
@@ -41,14 +44,17 @@ from collections.abc import Sequence
 from chaosrun.checks.expectations import (
     TimeoutExpectation,
     all_failed,
-    fault_subject,
+    all_not_judged,
+    fault_period,
     fmt_ms,
     n_of,
+    no_fault,
+    no_snapshot,
     percentile,
     period_end,
     requests_in,
 )
-from chaosrun.checks.observation import Arrival, Observation, Verdict
+from chaosrun.checks.observation import Arrival, Observation, Verdict, not_judged
 from chaosrun.measure.timeline import RequestRecord
 
 __all__ = [
@@ -81,13 +87,12 @@ def check_timeout(observation: Observation, expectation: TimeoutExpectation) -> 
         f"{e.endpoint} answers within {bound + e.epsilon_ms:g} ms ({how} + {e.epsilon_ms:g} ms)",
         f"{e.endpoint} answers 200 with a fallback instead of waiting (> "
         f"{e.timeout_ms + e.epsilon_ms:g} ms) for {dep}",
-        f"at most {1 + e.max_retries} attempts per request at {dep}",
+        f"at most {n_of(1 + e.max_retries, 'attempt')} per request at {dep}",
         "backoff grows between attempts and has jitter",
     )
-    subject = fault_subject(observation, dep)
-    if isinstance(subject, str):
-        return all_failed(CHECK_NAMES, expected, subject)
-    snapshot, period = subject
+    period = fault_period(observation, dep)
+    if period is None:
+        return all_not_judged(CHECK_NAMES, expected, no_fault(dep))
     end = period_end(observation, period)
     responses = list(requests_in(observation.timeline, [e.endpoint], [(period.injected_at, end)]))
     uses = observation.endpoints_using.get(e.endpoint)
@@ -99,6 +104,9 @@ def check_timeout(observation: Observation, expectation: TimeoutExpectation) -> 
             _bounded(e, responses, bound, expected[0]),
             _fallback(e, responses, expected[1]),
         ]
+    snapshot = observation.dependencies.get(dep)
+    if snapshot is None:  # the response side is judged from the timeline alone
+        return [*verdicts, *all_not_judged(CHECK_NAMES[2:], expected[2:], no_snapshot(dep))]
     retried = _attempts(snapshot.arrivals)
     return [*verdicts, _capped(e, retried, expected[2]), _backoff(e, retried, expected[3])]
 
@@ -108,7 +116,7 @@ def _bounded(
 ) -> Verdict:
     name = "timeout.bounded"
     if not responses:
-        return Verdict(name, False, expected, f"no request on {e.endpoint} during the fault")
+        return not_judged(name, expected, f"requests on {e.endpoint} during the fault (none)")
     latencies = [r.latency_ms for r in responses]
     worst = max(latencies)
     observed = (
@@ -121,7 +129,7 @@ def _bounded(
 def _fallback(e: TimeoutExpectation, responses: Sequence[RequestRecord], expected: str) -> Verdict:
     name = "timeout.fallback"
     if not responses:
-        return Verdict(name, False, expected, f"no request on {e.endpoint} during the fault")
+        return not_judged(name, expected, f"requests on {e.endpoint} during the fault (none)")
     limit = e.timeout_ms + e.epsilon_ms
     not_200 = [r for r in responses if r.status != 200 or r.error]
     degraded = sum(1 for r in responses if r.degraded and r.status == 200)
@@ -158,8 +166,8 @@ def _count(attempts: Sequence[Arrival]) -> int:
 def _capped(e: TimeoutExpectation, by_id: dict[str, list[Arrival]], expected: str) -> Verdict:
     name, dep = "retry.capped", e.dependency
     if not by_id:
-        observed = f"no arrival at {dep} carried a request id: attempts cannot be counted"
-        return Verdict(name, False, expected, observed)
+        needs = f"arrivals at {dep} that carry a request id (none did): to count attempts"
+        return not_judged(name, expected, needs)
     counts = {rid: _count(attempts) for rid, attempts in by_id.items()}
     cap = 1 + e.max_retries
     worst_id = max(counts, key=lambda rid: counts[rid])
@@ -182,8 +190,11 @@ def _backoff(e: TimeoutExpectation, by_id: dict[str, list[Arrival]], expected: s
         if len(attempts) >= 2
     ]
     if len(gaps) < MIN_RETRIED:
-        observed = f"{n_of(len(gaps), 'retried request')} at {e.dependency}: too few to see backoff"
-        return Verdict(name, False, expected, observed)
+        needs = (
+            f"at least {MIN_RETRIED} retried requests at {e.dependency} to see backoff "
+            f"(saw {len(gaps)})"
+        )
+        return not_judged(name, expected, needs)
     three = [g for g in gaps if len(g) >= 2]
     grew = sum(1 for g in three if g[1] > g[0])
     if len(three) < MIN_RETRIED:

@@ -33,6 +33,7 @@ _VERDICT_STYLE = {
     "failed": "bold red",
     "not-steady": "bold red",
     "inconclusive": "bold yellow",
+    "not-judged": "bold yellow",
     "interrupted": "bold yellow",
     "aborted": "bold yellow",
 }
@@ -313,14 +314,26 @@ def _render_checks(console: Console, checks: Sequence[dict[str, Any]]) -> None:
         return
     console.print("[bold]Resilience verdicts[/]")
     rows: list[tuple[str, str]] = []
-    for (passed, observed), group in groupby(checks, key=lambda c: (c["passed"], c["observed"])):
+    for (status, observed), group in groupby(checks, key=lambda c: (_status(c), c["observed"])):
         members = list(group)
-        mark = "[green]PASS[/]" if passed else "[red]FAIL[/]"
+        mark = _CHECK_MARK[status]
         for check in members:
             rows.append((mark, f"[bold]{check['check']}[/]: expected {_escape(check['expected'])}"))
             mark = "    "
         rows.append(("    ", f"[dim]observed:[/] {_escape(str(observed))}"))
     _rows(console, rows)
+
+
+_CHECK_MARK = {
+    "passed": "[green]PASS[/]",
+    "failed": "[red]FAIL[/]",
+    "not-judged": "[yellow]N/J [/]",
+}
+
+
+def _status(check: dict[str, Any]) -> str:
+    status = check.get("status")
+    return status if status in _CHECK_MARK else ("passed" if check.get("passed") else "failed")
 
 
 def _render_faults(console: Console, summary: dict[str, Any]) -> None:

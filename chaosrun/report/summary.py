@@ -91,6 +91,7 @@ def summarise_run(journal: dict[str, Any], exit_code: int, journal_path: str) ->
         "verdict": outcome["verdict"],
         "checks": chaosrun.get("verdicts") or [],
         "checks_failed": checks_failed,
+        "checks_not_judged": int(chaosrun.get("checks_not_judged") or 0),
         "recovery": _recovery_brief(chaosrun.get("recovery")),
         "load": _load_brief(chaosrun.get("load")),
         "measurement_trusted": chaosrun.get("measurement_trusted"),

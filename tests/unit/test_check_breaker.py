@@ -309,16 +309,25 @@ def test_an_invalid_transition_fails_sequence() -> None:
     )
 
 
+NO_STATE = (
+    "not judged: what reached catalog and the service's account of it (the lab's /state); "
+    "this target gives neither"
+)
+NO_FAULT = "not judged: a fault on catalog during the run (none took effect)"
+
+
 @pytest.mark.parametrize(
     ("obs", "observed"),
     [
-        (Observation((), (FAULT,), {}, USES), "no state of catalog in the observation"),
-        (dataclasses.replace(observation(), faults=()), "no fault on catalog in the observation"),
+        (Observation((), (FAULT,), {}, USES), NO_STATE),
+        (dataclasses.replace(observation(), faults=()), NO_FAULT),
     ],
 )
-def test_nothing_to_judge_fails_every_property(obs: Observation, observed: str) -> None:
+def test_nothing_to_judge_judges_no_property(obs: Observation, observed: str) -> None:
     v = verdicts(obs)
-    assert [(x.passed, x.observed) for x in v.values()] == [(False, observed)] * 6
+    assert [(x.status, x.passed, x.observed) for x in v.values()] == [
+        ("not-judged", False, observed)
+    ] * 6
 
 
 def test_the_fault_never_cleared_fails_closes() -> None:

@@ -152,6 +152,16 @@ def test_slow_isolated_endpoint_fails_isolation() -> None:
     assert v["cap"].passed and v["rejects_fast"].passed
 
 
+def test_no_request_on_the_isolated_endpoints_judges_no_isolation() -> None:
+    obs = observation()
+    others = tuple(r for r in obs.timeline if r.endpoint != "/api/profile")
+    v = verdicts(dataclasses.replace(obs, timeline=others))
+    assert (v["isolation"].status, v["isolation"].observed) == (
+        "not-judged",
+        "not judged: requests on them during the fault (none)",
+    )
+
+
 def test_queueing_bulkhead_fails_rejects_fast() -> None:
     # A bulkhead that makes extra calls wait for a slot (then rejects some after 200+ ms) instead
     # of rejecting at once: the rejections are slow and the queue pushes the p99 past the SLO.
@@ -182,12 +192,16 @@ def test_isolated_endpoint_that_uses_the_dependency_fails_isolation() -> None:
     )
 
 
-def test_no_fault_or_no_state_fails_every_property() -> None:
+def test_no_fault_or_no_state_judges_no_property() -> None:
     v = verdicts(dataclasses.replace(observation(), faults=()))
-    assert {(x.passed, x.observed) for x in v.values()} == {
-        (False, "no fault on catalog in the observation")
+    assert {(x.status, x.observed) for x in v.values()} == {
+        ("not-judged", "not judged: a fault on catalog during the run (none took effect)")
     }
     v = verdicts(dataclasses.replace(observation(), dependencies={}))
-    assert {(x.passed, x.observed) for x in v.values()} == {
-        (False, "no state of catalog in the observation")
+    assert {(x.status, x.observed) for x in v.values()} == {
+        (
+            "not-judged",
+            "not judged: what reached catalog and the service's account of it (the lab's "
+            "/state); this target gives neither",
+        )
     }

@@ -202,18 +202,34 @@ def test_attempts_are_counted_even_without_attempt_numbers() -> None:
     assert v["retry.capped"].observed.startswith("max 5 attempts per request")
 
 
-def test_arrivals_without_request_ids_fail_the_retry_properties() -> None:
+def test_arrivals_without_request_ids_judge_no_retry_property() -> None:
     # Models a gateway that does not send X-Chaosrun-Request: nothing can be counted.
     anonymous = [dataclasses.replace(a, request_id=None, attempt=None) for a in healthy_arrivals()]
     v = verdicts(observation(arrivals=anonymous))
-    assert (v["retry.capped"].passed, v["retry.capped"].observed) == (
-        False,
-        "no arrival at catalog carried a request id: attempts cannot be counted",
+    assert (v["retry.capped"].status, v["retry.capped"].observed) == (
+        "not-judged",
+        "not judged: arrivals at catalog that carry a request id (none did): to count attempts",
     )
-    assert (v["retry.backoff"].passed, v["retry.backoff"].observed) == (
-        False,
-        "0 retried requests at catalog: too few to see backoff",
+    assert (v["retry.backoff"].status, v["retry.backoff"].observed) == (
+        "not-judged",
+        "not judged: at least 3 retried requests at catalog to see backoff (saw 0)",
     )
+    assert v["timeout.bounded"].status == "passed"  # the response side is still judged
+
+
+def test_without_what_reached_the_dependency_the_response_side_is_still_judged() -> None:
+    # An explicit target: no /state, no arrivals; the timeline and the fault windows remain.
+    v = verdicts(dataclasses.replace(observation(), dependencies={}))
+    assert [x.status for x in v.values()] == ["passed", "passed", "not-judged", "not-judged"]
+    slow = dataclasses.replace(
+        observation(),
+        dependencies={},
+        timeline=tuple(
+            dataclasses.replace(r, latency_ms=r.latency_ms + 5000.0) for r in observation().timeline
+        ),
+    )
+    w = verdicts(slow)
+    assert (w["timeout.bounded"].status, w["retry.capped"].status) == ("failed", "not-judged")
 
 
 def test_constant_backoff_fails_backoff() -> None:
@@ -260,17 +276,17 @@ def test_endpoint_not_using_the_dependency_fails_bounded_and_fallback() -> None:
     assert v["retry.capped"].passed
 
 
-def test_no_request_during_the_fault_fails_bounded_and_fallback() -> None:
+def test_no_request_during_the_fault_judges_neither_bounded_nor_fallback() -> None:
     obs = observation()
     early = tuple(r for r in obs.timeline if r.scheduled < T0 + 1.0)
     v = verdicts(dataclasses.replace(obs, timeline=early))
-    assert [(x.passed, x.observed) for x in list(v.values())[:2]] == [
-        (False, "no request on /api/browse during the fault")
+    assert [(x.status, x.observed) for x in list(v.values())[:2]] == [
+        ("not-judged", "not judged: requests on /api/browse during the fault (none)")
     ] * 2
 
 
-def test_no_fault_fails_every_property() -> None:
+def test_no_fault_judges_no_property() -> None:
     v = verdicts(dataclasses.replace(observation(), faults=()))
-    assert {(x.passed, x.observed) for x in v.values()} == {
-        (False, "no fault on catalog in the observation")
+    assert {(x.status, x.observed) for x in v.values()} == {
+        ("not-judged", "not judged: a fault on catalog during the run (none took effect)")
     }

@@ -85,6 +85,13 @@ def journal(
 
 PASS = {"check": "recovery.rto", "passed": True, "observed": "recovered after 1.0 s"}
 FAIL = {"check": "recovery.rto", "passed": False, "observed": "recovered after 9.0 s"}
+FAILED_CAUSE = "resilience verdict failed: recovery.rto: recovered after 9.0 s"
+UNJUDGED = {
+    "check": "timeout.bounded",
+    "status": "not-judged",
+    "passed": False,
+    "observed": "not judged: load on /api/play while the fault is active",
+}
 MISS = "probe 'p99' gave 12.5 for p99_ms, tolerance: between 0 and 0.001 (on p99_ms)"
 NOT_STEADY = dict(before=state(probe("p99", met=False)), after={}, run=[])
 
@@ -183,6 +190,23 @@ ROWS: list[tuple[str, dict[str, Any], str, int, str | None]] = [
         "failed",
         1,
         "resilience verdict failed: recovery.rto: recovered after 9.0 s (and 1 more)",
+    ),
+    (
+        "a verdict not judged",
+        dict(verdicts=[PASS, UNJUDGED]),
+        "not-judged",
+        1,
+        "a resilience verdict could not be judged: timeout.bounded: not judged: load on "
+        "/api/play while the fault is active",
+    ),
+    ("failed wins over not judged", dict(verdicts=[UNJUDGED, FAIL]), "failed", 1, FAILED_CAUSE),
+    (
+        "not judged, untrusted measurement",
+        dict(verdicts=[UNJUDGED], trusted=False),
+        "inconclusive",
+        1,
+        "the measurement is not trusted: the load fell short of its target (rate 80/100): "
+        "figures are not trusted",
     ),
     ("all held", dict(verdicts=[PASS]), "passed", 0, None),
     ("untrusted without verdicts", dict(trusted=False), "passed", 0, None),

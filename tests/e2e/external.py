@@ -1,0 +1,136 @@
+"""A target the lab does not contain: Debian's HAProxy in front of a tiny backend, via Toxiproxy.
+
+    client -> HAProxy (timeout server, errorfile 504 as a fallback) -> Toxiproxy "api" -> backend
+
+HAProxy's `timeout server` is the timeout under test; on expiry it answers its 504 errorfile,
+written here as a 200 with `X-Chaosrun-Degraded` (a fallback answer, as a service would give).
+The backend is `bench/external/backend.py`; every process runs on a free port of 127.0.0.1 and is
+stopped by PID.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chaosrun.lab.ports import free_ports, is_listening
+from chaosrun.lab.toxiproxy import ToxiproxyClient
+
+REPO = Path(__file__).resolve().parents[2]
+BACKEND = REPO / "bench" / "external" / "backend.py"
+
+CONFIG = """\
+global
+    maxconn 1024
+
+defaults
+    mode http
+    timeout connect 500ms
+    timeout client 5s
+    timeout server {server_timeout}
+    retries 0
+    errorfile 504 {fallback}
+
+frontend web
+    bind 127.0.0.1:{port}
+    default_backend api
+
+backend api
+    server a 127.0.0.1:{upstream}
+"""
+
+FALLBACK = (
+    "HTTP/1.0 200 OK\r\n"
+    "Cache-Control: no-cache\r\n"
+    "Connection: close\r\n"
+    "Content-Type: application/json\r\n"
+    "X-Chaosrun-Degraded: haproxy-fallback\r\n"
+    "\r\n"
+    '{"fallback": true}\n'
+)
+
+
+@dataclass(slots=True)
+class External:
+    service_url: str
+    toxiproxy_url: str
+    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    ports: list[int] = field(default_factory=list)
+
+    def stop(self) -> list[int]:
+        for proc in self.procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=5.0)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5.0)
+        return [p for p in self.ports if is_listening(p)]
+
+
+def _spawn(argv: list[str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+
+
+def _wait(port: int, proc: subprocess.Popen[bytes], what: str) -> None:
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        if is_listening(port):
+            return
+        time.sleep(0.02)
+    raise RuntimeError(f"{what} did not listen on 127.0.0.1:{port}")
+
+
+@contextlib.contextmanager
+def external_target(workdir: Path, server_timeout_ms: int) -> Iterator[External]:
+    """HAProxy with `timeout server` = server_timeout_ms, its backend behind Toxiproxy "api"."""
+    haproxy = shutil.which("haproxy")
+    if haproxy is None:
+        raise RuntimeError("haproxy not found: `make setup` installs it (apt-get install haproxy)")
+    server = os.environ.get("TOXIPROXY_SERVER") or str(REPO / ".tools/bin/toxiproxy-server")
+    workdir.mkdir(parents=True, exist_ok=True)
+    port, api_port, listen, backend_port = free_ports(4)
+    target = External(f"http://127.0.0.1:{port}", f"http://127.0.0.1:{api_port}")
+    target.ports = [port, api_port, listen, backend_port]
+    try:
+        argv = [sys.executable, str(BACKEND), "--name", "api", "--port", str(backend_port)]
+        target.procs.append(_spawn(argv, workdir / "backend.log"))
+        _wait(backend_port, target.procs[-1], "backend")
+        argv = [server, "-host", "127.0.0.1", "-port", str(api_port)]
+        target.procs.append(_spawn(argv, workdir / "toxiproxy.log"))
+        _wait(api_port, target.procs[-1], "toxiproxy")
+        ToxiproxyClient(target.toxiproxy_url).create_proxy(
+            "api", f"127.0.0.1:{listen}", f"127.0.0.1:{backend_port}"
+        )
+        fallback = workdir / "fallback.http"
+        fallback.write_text(FALLBACK)
+        config = workdir / "haproxy.cfg"
+        config.write_text(
+            CONFIG.format(
+                server_timeout=f"{server_timeout_ms}ms",
+                fallback=fallback,
+                port=port,
+                upstream=listen,
+            )
+        )
+        target.procs.append(_spawn([haproxy, "-db", "-f", str(config)], workdir / "haproxy.log"))
+        _wait(port, target.procs[-1], "haproxy")
+        yield target
+    finally:
+        target.stop()
