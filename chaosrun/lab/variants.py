@@ -26,6 +26,10 @@ _VARIANTS: dict[str, Callable[[DependencyPolicy], DependencyPolicy]] = {
     "no-fallback": lambda p: replace(p, fallback=False),
     "breaker-never-closes": lambda p: replace(p, breaker_never_closes=True),
     "timeout-too-long": lambda p: replace(p, timeout_ms=_TOO_LONG_TIMEOUT_MS),
+    # Retries at once, one after another: no backoff growth, no jitter (the cap still holds).
+    "no-backoff": lambda p: replace(
+        p, backoff_initial_ms=0.0, backoff_max_ms=0.0, backoff_jitter_ms=0.0
+    ),
 }
 
 VARIANT_NAMES: tuple[str, ...] = (
@@ -37,6 +41,7 @@ VARIANT_NAMES: tuple[str, ...] = (
     "no-fallback",
     "breaker-never-closes",
     "timeout-too-long",
+    "no-backoff",
 )
 assert set(VARIANT_NAMES) == set(_VARIANTS)
 

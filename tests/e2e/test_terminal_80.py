@@ -199,7 +199,7 @@ def test_run_errors_wrap_on_a_terminal(tmp_path: Path) -> None:
     assert message == [
         "chaosrun: --variant: unknown variant 'no-such'; known: healthy, no-breaker,",
         "    no-timeout, no-bulkhead, no-retry-cap, no-fallback, breaker-never-closes,",
-        "    timeout-too-long",
+        "    timeout-too-long, no-backoff",
     ]
     screen = _on_screen(tmp_path, "run", BAD)
     assert screen.status == 2, screen.text

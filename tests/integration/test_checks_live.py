@@ -107,6 +107,8 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "timeout-too-long": (("timeout.bounded", "timeout.fallback"), ("retry.capped",)),
     "no-retry-cap": (("retry.capped",), ()),
     "no-bulkhead": (("bulkhead.cap", "bulkhead.rejects_fast"), ("retry.capped",)),
+    "no-fallback": (("timeout.fallback",), ("retry.capped", "bulkhead.cap")),
+    "no-backoff": (("retry.backoff",), ("retry.capped", "bulkhead.cap")),
     "healthy": ((), ALL_CHECKS),
 }
 

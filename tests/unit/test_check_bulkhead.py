@@ -205,3 +205,34 @@ def test_no_fault_or_no_state_judges_no_property() -> None:
             "/state); this target gives neither",
         )
     }
+
+
+# Isolation fails on either half of the SLO alone (a fixture failing both would leave either
+# clause untested).
+
+
+def test_isolation_fails_on_availability_alone_just_below_the_slo() -> None:
+    def failing(first: float) -> Callable[[float], tuple[int, float]]:
+        return lambda t: (503, 4.0) if 1.0 <= t < first else (200, 4.0)
+
+    held = verdicts(observation(profile=failing(1.03)))["isolation"]  # 3 of 300: 0.99
+    assert (held.status, held.observed) == (
+        "passed",
+        "availability 0.9900 (3 of 300 failed), p99 4.0 ms",
+    )
+    isolation = verdicts(observation(profile=failing(1.04)))["isolation"]  # 4 of 300
+    assert (isolation.status, isolation.observed) == (
+        "failed",
+        "availability 0.9867 (4 of 300 failed), p99 4.0 ms",
+    )
+
+
+def test_isolation_fails_on_latency_alone() -> None:
+    def slow(t: float) -> tuple[int, float]:
+        return (200, 501.0) if 1.0 <= t < 4.0 else (200, 4.0)
+
+    isolation = verdicts(observation(profile=slow))["isolation"]
+    assert (isolation.status, isolation.observed) == (
+        "failed",
+        "availability 1.0000 (0 of 300 failed), p99 501.0 ms",
+    )

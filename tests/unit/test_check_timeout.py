@@ -290,3 +290,39 @@ def test_no_fault_judges_no_property() -> None:
     assert {(x.status, x.observed) for x in v.values()} == {
         ("not-judged", "not judged: a fault on catalog during the run (none took effect)")
     }
+
+
+# One condition at a time, at its edge: each test fails a single clause (mutation testing
+# showed fixtures that failed two at once left either clause untested).
+
+
+def test_bounded_holds_up_to_bound_plus_epsilon_and_fails_just_past_it() -> None:
+    limit = 350.0 + 100.0  # budget + the default epsilon
+
+    def at(latency: float) -> Callable[[float], Answer]:
+        return lambda t: (200, latency, True) if 1.0 <= t < 1.05 else _healthy(t)
+
+    assert verdicts(observation(at(limit)))["timeout.bounded"].status == "passed"
+    assert verdicts(observation(at(limit + 0.5)))["timeout.bounded"].status == "failed"
+
+
+def test_fallback_allows_a_slow_plain_answer_up_to_timeout_plus_epsilon_only() -> None:
+    limit = 150.0 + 100.0  # timeout + the default epsilon
+
+    def plain(latency: float) -> Callable[[float], Answer]:
+        return lambda t: (200, latency, False) if 1.0 <= t < 1.05 else _healthy(t)
+
+    assert verdicts(observation(plain(limit)))["timeout.fallback"].status == "passed"
+    late = verdicts(observation(plain(limit + 0.5)))["timeout.fallback"]
+    assert (late.status, late.observed) == (
+        "failed",
+        "300 of 300 answered 200, 295 degraded; 5 waited without fallback (up to 250.5 ms)",
+    )
+
+
+def test_attempt_numbers_count_even_when_earlier_attempts_were_not_seen() -> None:
+    # One arrival per request id, but numbered 4: three attempts happened before it.
+    arrivals = [*healthy_arrivals(), Arrival(T0 + 2.5, "/catalog", True, "late", 4)]
+    capped = verdicts(observation(arrivals=arrivals))["retry.capped"]
+    assert capped.status == "failed"
+    assert capped.observed.endswith("; 1 request over 3, e.g. late")

@@ -156,6 +156,7 @@ EXPECTED_CHANGES: dict[str, dict[str, Any]] = {
     "no-fallback": {"fallback": False},
     "breaker-never-closes": {"breaker_never_closes": True},
     "timeout-too-long": {"timeout_ms": 2000.0},
+    "no-backoff": {"backoff_initial_ms": 0.0, "backoff_max_ms": 0.0, "backoff_jitter_ms": 0.0},
 }
 
 
@@ -192,5 +193,6 @@ def test_unknown_variant_is_a_value_error_listing_the_names() -> None:
         apply_variant(DEFAULT_TOPOLOGY, "no-brakes")
     assert str(info.value) == (
         "unknown lab variant 'no-brakes'; expected one of: healthy, no-breaker, no-timeout, "
-        "no-bulkhead, no-retry-cap, no-fallback, breaker-never-closes, timeout-too-long"
+        "no-bulkhead, no-retry-cap, no-fallback, breaker-never-closes, timeout-too-long, "
+        "no-backoff"
     )
