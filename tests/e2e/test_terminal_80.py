@@ -106,7 +106,8 @@ def test_help_is_80_columns_when_piped(tmp_path: Path) -> None:
 def test_the_lab_up_variants_are_never_split_at_hyphens(tmp_path: Path) -> None:
     screen = _on_screen(tmp_path, "lab", "up", "--help")
     words = screen.flat().split()
-    for name in ("no-breaker,", "no-bulkhead,", "breaker-never-closes,", "timeout-too-long"):
+    names = ("no-breaker,", "no-bulkhead,", "breaker-never-closes,", "timeout-too-long,")
+    for name in (*names, "no-backoff"):
         assert name in words
     assert not [row for row in screen.lines if row.rstrip().endswith("-")]
 
