@@ -19,7 +19,13 @@ from chaosrun.checks.observation import (
     Observation,
     Verdict,
 )
-from chaosrun.checks.timeout import CHECK_NAMES, bound_ms, check_timeout
+from chaosrun.checks.timeout import (
+    CHECK_NAMES,
+    GROWTH_SHARE,
+    MIN_RETRIED,
+    bound_ms,
+    check_timeout,
+)
 from chaosrun.measure.timeline import RequestRecord
 
 T0 = 1_796_017_540.0
@@ -326,3 +332,79 @@ def test_attempt_numbers_count_even_when_earlier_attempts_were_not_seen() -> Non
     capped = verdicts(observation(arrivals=arrivals))["retry.capped"]
     assert capped.status == "failed"
     assert capped.observed.endswith("; 1 request over 3, e.g. late")
+
+
+def _backoff(arrivals: list[Arrival]) -> Verdict:
+    return verdicts(observation(arrivals=arrivals))["retry.backoff"]
+
+
+def _grown(n: int, first: float = 20.0) -> list[Arrival]:
+    """n requests that failed fast 3 times: first gaps first..first+n-1 ms, second gaps double."""
+    return [
+        a for i in range(n) for a in _request(f"g-{i}", 1.0 + 0.1 * i, [first + i, 2 * (first + i)])
+    ]
+
+
+def test_backoff_is_judged_from_exactly_the_minimum_of_retried_requests() -> None:
+    exactly = _backoff(_grown(MIN_RETRIED))
+    assert (exactly.status, exactly.observed) == (
+        "passed",
+        "second gap longer in 3 of 3 requests with 3+ attempts; first gaps after a fast "
+        "failure: IQR 2.0 ms over 3 requests (min 1 ms)",
+    )
+    fewer = _backoff(_grown(MIN_RETRIED - 1))
+    assert fewer.status == "not-judged"
+
+
+def test_equal_gaps_are_no_growth_and_growth_needs_its_share() -> None:
+    # Exactly equal gaps (multiples of 1/128 s are exact at this epoch), first gaps spread.
+    flat = [
+        Arrival(T0 + 1.0 + i / 8 + k * (2 + i) / 128, "/catalog", True, f"e-{i}", k + 1)
+        for i in range(4)
+        for k in range(3)
+    ]
+    assert _backoff(flat).observed.startswith("second gap longer in 0 of 4 requests")
+    assert _backoff(flat).status == "failed"
+    # exactly GROWTH_SHARE (3 of 4) grew: enough
+    share = _grown(3) + [
+        Arrival(T0 + 1.875 + k / 64, "/catalog", True, "e", k + 1) for k in range(3)
+    ]
+    assert (_backoff(share).status, GROWTH_SHARE) == ("passed", 0.75)
+    flat_two = [
+        Arrival(T0 + 1.75 + i / 8 + k * (3 + i) / 128, "/catalog", True, f"f-{i}", k + 1)
+        for i in range(2)
+        for k in range(3)
+    ]
+    two_of_four = _grown(2) + flat_two
+    assert _backoff(two_of_four).status == "failed"
+
+
+def test_growth_not_observable_fails_even_with_jitter() -> None:
+    # Many fast failures retried once (jitter visible), only two requests made 3 attempts.
+    once = [a for i in range(6) for a in _request(f"o-{i}", 1.0 + 0.1 * i, [20.0 + 3 * i])]
+    verdict = _backoff(once + _grown(2))
+    assert verdict.status == "failed"
+    assert verdict.observed.startswith("growth not observable (2 requests made 3+ attempts)")
+
+
+def test_jitter_is_read_from_the_first_gaps_only() -> None:
+    # First gaps spread by 3 ms; second gaps all equal to the same 100 ms: jitter is seen.
+    spread = [a for i in range(4) for a in _request(f"j-{i}", 1.0 + 0.1 * i, [20.0 + 3 * i, 100.0])]
+    assert _backoff(spread).status == "passed"
+    same_first = [
+        a for i in range(4) for a in _request(f"k-{i}", 1.0 + 0.1 * i, [20.0, 40.0 + 5 * i])
+    ]
+    assert _backoff(same_first).observed.endswith("IQR 0.0 ms over 4 requests (min 1 ms)")
+    assert _backoff(same_first).status == "failed"
+
+
+def test_attempt_numbers_order_the_attempts_not_arrival_times() -> None:
+    # Attempt 3 logged before attempt 2 (two far-side workers): the numbers give the order.
+    # By number the gaps are 62.5 then -46.875 ms (no growth); by arrival time 15.625 then
+    # 46.875 ms (growth). Times are multiples of 1/64 s: exact at this epoch.
+    reordered = [
+        Arrival(T0 + 1.0 + i / 4 + dt, "/catalog", True, f"r-{i}", n)
+        for i in range(3)
+        for n, dt in ((1, 0.0), (2, 0.0625), (3, 0.015625))
+    ]
+    assert _backoff(reordered).observed.startswith("second gap longer in 0 of 3 requests")
