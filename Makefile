@@ -66,6 +66,7 @@ bench: setup bench-accuracy
 	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/run.py
 	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/load.py
 	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/safety.py
+	$(BIN)/python bench/recorder.py
 
 # Reported ttd/rto/recovery-after-clear vs ground-truth outages (lab + HAProxy in front of two
 # backends), ~12 min; ACCURACY_ARGS=--quick for ~4 min. HAProxy comes from the distribution.

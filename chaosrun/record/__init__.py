@@ -1,0 +1,1 @@
+"""Recording what reaches a dependency, from outside it (`chaosrun.record.relay`)."""
