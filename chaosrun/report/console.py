@@ -88,10 +88,8 @@ class LiveConsole:
                 if lab
                 else "explicit target"
             )
-            self.console.print(
-                f"[dim]target:[/] {where}  service {target['service_url']}  "
-                f"toxiproxy {target['toxiproxy_url']}"
-            )
+            text = f"{where}  service {target['service_url']}  toxiproxy {target['toxiproxy_url']}"
+            _rows(self.console, [("[dim]target:[/]", _escape(text))], indent=0)
         elif kind == "target" and event.get("phase") == "none":
             self.console.print(
                 "[dim]target:[/] none (a plain Chaos Toolkit experiment: no lab started)"
