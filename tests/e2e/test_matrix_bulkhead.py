@@ -25,4 +25,5 @@ def test_no_bulkhead_fails_the_cap(tmp_path: Path) -> None:
     code, summary = run_experiment(tmp_path, "bulkhead", "no-bulkhead")
     assert code == 1, describe(summary)
     cap = verdicts(summary)["bulkhead.cap"]
-    assert cap["passed"] is False, describe(summary)
+    assert cap["status"] == "failed", describe(summary)
+    assert cap["observed"].endswith("gateway bulkhead limit none"), describe(summary)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -22,14 +23,21 @@ def test_healthy_lab_passes_every_timeout_check(tmp_path: Path, attempt: int) ->
 
 
 @pytest.mark.parametrize(
-    ("variant", "failing"),
+    ("variant", "failing", "why"),
     [
-        ("no-timeout", "timeout.bounded"),
-        ("timeout-too-long", "timeout.bounded"),
-        ("no-retry-cap", "retry.capped"),
+        ("no-timeout", "timeout.bounded", r"^max (\d+\.\d) ms "),
+        ("timeout-too-long", "timeout.bounded", r"^max (\d+\.\d) ms "),
+        ("no-retry-cap", "retry.capped", r"; \d+ requests? over 3, e\.g\. "),
     ],
 )
-def test_broken_variants_fail_their_check(tmp_path: Path, variant: str, failing: str) -> None:
+def test_broken_variants_fail_their_check(
+    tmp_path: Path, variant: str, failing: str, why: str
+) -> None:
     code, summary = run_experiment(tmp_path, "timeouts", variant)
     assert code == 1, describe(summary)
-    assert verdicts(summary)[failing]["passed"] is False, describe(summary)
+    verdict = verdicts(summary)[failing]
+    assert verdict["status"] == "failed", describe(summary)
+    found = re.search(why, verdict["observed"])
+    assert found is not None, describe(summary)
+    if failing == "timeout.bounded":  # waited the 1000 ms latency out, far past 350 + 150 ms
+        assert float(found.group(1)) > 900.0, describe(summary)
