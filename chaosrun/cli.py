@@ -393,8 +393,7 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
     if args.dry_run and args.journal_path is not None:
         raise UsageError("--journal-path: a dry run writes no journal")
     variables = parse_vars(args.var, args.var_file)
-    settings = read_settings(args.settings) if args.settings else {}
-    _check_settings_controls(settings, args.settings, args.allow_module)
+    settings = read_settings(args.settings, args.allow_module) if args.settings else {}
     os.environ.update(variables.environ)  # as chaos run does with .env var files
     experiment = load_experiment(
         args.file, args.allow_module, args.allow_shell, variables.configuration.keys()
@@ -436,20 +435,6 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
     else:
         render_verdict(console, summary)
     return code
-
-
-def _check_settings_controls(settings: Any, name: str | None, allowed_modules: list[str]) -> None:
-    """Controls of a settings file run in the worker: the python module rule applies to them."""
-    from chaosrun.errors import UsageError
-    from chaosrun.schema.modules import module_refusal
-
-    controls = settings.get("controls") if hasattr(settings, "get") else None
-    for key, control in (controls or {}).items() if isinstance(controls, dict) else ():
-        provider = control.get("provider") if isinstance(control, dict) else None
-        module = provider.get("module") if isinstance(provider, dict) else None
-        refused = module_refusal(str(module), allowed_modules) if module else None
-        if refused:
-            raise UsageError(f"--settings {name}: controls.{key}.provider.module: {refused}")
 
 
 def _dry_run(experiment: Experiment, variant: str | None, out: _Output, options: RunOptions) -> int:

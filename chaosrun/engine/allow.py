@@ -20,9 +20,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
-from chaosrun.engine.reach import FileReader, touched
+from chaosrun.engine.reach import FileReader, touched, url_host
 from chaosrun.errors import InputError, UsageError
 from chaosrun.model import Experiment, UrlTarget
 
@@ -105,7 +104,7 @@ def find_violations(
     target = experiment.chaosrun.target
     target_hosts = set()
     if isinstance(target, UrlTarget):
-        target_hosts = {_host(target.service_url), _host(target.toxiproxy_url)}
+        target_hosts = {url_host(target.service_url), url_host(target.toxiproxy_url)}
     found: list[Violation] = []
     for system in touched(experiment, environ or {}, read_file):
         if system.kind == "process" or (system.kind == "extension" and system.host is None):
@@ -141,14 +140,6 @@ def require_allowed(
     errors = refusals(experiment, find_violations(experiment, allowed, environ))
     if errors:
         raise errors[0]
-
-
-def _host(url: str) -> str | None:
-    try:
-        host = urlsplit(url.strip()).hostname
-    except ValueError:
-        return None
-    return host or None
 
 
 def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from chaosrun.engine.preflight import missing_proxy
-from chaosrun.engine.reach import System, configuration_values, substitute
+from chaosrun.engine.reach import System, command_line, configuration_values, substitute
 from chaosrun.faults import REGISTRY, toxic_name
 from chaosrun.model import (
     PERCENTILES,
@@ -231,13 +231,7 @@ class _Planner:
         if isinstance(call, HttpCall):
             return f"http {call.method} {substitute(call.url, self.mapping)}"
         if isinstance(call, ProcessCall):
-            args = substitute(call.arguments, self.mapping)
-            if isinstance(args, str):  # as written: one command line
-                return f"process {call.path} {args}".rstrip()
-            if isinstance(args, Mapping):  # Chaos Toolkit passes key, value, ...
-                args = [a for pair in args.items() for a in pair if a not in (None, "")]
-            words = [str(a) for a in (args or [])]
-            return f"process {' '.join([call.path, *words])}"
+            return f"process {command_line(call.path, substitute(call.arguments, self.mapping))}"
         return "no provider"
 
     def fault(self, call: Call | None, step: str) -> FaultPlan | None:

@@ -15,6 +15,7 @@ non-loopback hosts into refusals, and the dry run lists them all.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -24,12 +25,15 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from chaosrun.engine.convert import Unconvertible, convert
 from chaosrun.model import Experiment, HttpCall, ProcessCall, PythonCall, Step, UrlTarget
 from chaosrun.names import SERVICE_URL_KEY, TOXIPROXY_URL_KEY
+from chaosrun.schema.steps import chaosrun_block_index
 
 __all__ = [
     "LAB_URL",
     "System",
+    "command_line",
     "configuration_values",
     "kube_api_server",
     "substitute",
@@ -83,7 +87,7 @@ def touched(
     secrets = _secret_values(experiment.document, environ)
     found: list[System] = []
     if isinstance(target, UrlTarget):
-        index = _block(experiment)
+        index = chaosrun_block_index(experiment.document)
         for key, url in (
             ("service_url", target.service_url),
             ("toxiproxy_url", target.toxiproxy_url),
@@ -116,14 +120,7 @@ def _systems(
         note = "" if known else "cannot tell before the run which host this template names"
         yield System("http", f"{call.method} {text}", host, path, step.line, via, known, note)
     elif isinstance(call, ProcessCall):
-        arguments = substitute(call.arguments, mapping)
-        if isinstance(arguments, Mapping):
-            words = [str(w) for pair in arguments.items() for w in pair if w not in (None, "")]
-        elif isinstance(arguments, list):
-            words = [str(w) for w in arguments if w not in (None, "")]
-        else:
-            words = [str(arguments)] if arguments else []
-        command = " ".join([call.path, *words])
+        command = command_line(call.path, substitute(call.arguments, mapping))
         path = f"{step.key_path}.provider.path"
         yield System("process", command, None, path, step.line, via, note="a local process")
     elif isinstance(call, PythonCall):
@@ -157,6 +154,17 @@ def _python(
     elif top != "chaoslib":
         note = f"{call.module}.{call.func}: chaosrun cannot tell what this module contacts"
         yield System("extension", call.module, None, path, step.line, via, False, note)
+
+
+def command_line(path: str, arguments: Any) -> str:
+    """A process provider's command as Chaos Toolkit runs it: a string as written, a mapping
+    flattened to key, value, ..., None and "" dropped."""
+    if isinstance(arguments, str):
+        return f"{path} {arguments}".rstrip()
+    if isinstance(arguments, Mapping):
+        arguments = [w for pair in arguments.items() for w in pair]
+    words = [str(w) for w in arguments or [] if w not in (None, "")]
+    return " ".join([path, *words])
 
 
 def kube_api_server(
@@ -217,38 +225,36 @@ def _read_file(path: str) -> str | None:
         return None
 
 
-def _block(experiment: Experiment) -> int:
-    extensions = experiment.document.get("extensions") or []
-    return next(
-        i
-        for i, e in enumerate(extensions)
-        if isinstance(e, Mapping) and e.get("name") == "chaosrun"
-    )
-
-
 def configuration_values(
     document: Mapping[str, Any], environ: Mapping[str, str] | None = None
 ) -> dict[str, Any]:
     """The configuration as Chaos Toolkit will load it; env entries only when `environ` is given.
 
-    Other dynamic entries (any other `type`) are unknown before the run and left out.
+    An env entry takes its variable, else its default, converted by its `env_var_type` as
+    chaoslib does (int, float); one unset without a default, or that does not convert, is
+    unknown before the run and left out, as are the other dynamic entries (any other `type`).
     """
     values: dict[str, Any] = {}
     configuration = document.get("configuration")
     if not isinstance(configuration, Mapping):
         return values
     for key, value in configuration.items():
-        if isinstance(value, Mapping) and "type" in value:
-            name = value.get("key")
-            if environ is None or value.get("type") != "env" or not isinstance(name, str):
-                continue
-            if name in environ:
-                values[key] = environ[name]
-            elif "default" in value:
-                values[key] = value["default"]
-            continue
-        values[key] = value
+        if not isinstance(value, Mapping) or "type" not in value:
+            values[key] = value
+        elif environ is not None and value.get("type") == "env":
+            with contextlib.suppress(LookupError, Unconvertible):
+                values[key] = env_value(value, environ)
     return values
+
+
+def env_value(entry: Mapping[str, Any], environ: Mapping[str, str]) -> object:
+    """An env entry's value as Chaos Toolkit loads it; LookupError when it has none."""
+    name = entry.get("key")
+    if not isinstance(name, str) or (name not in environ and "default" not in entry):
+        raise LookupError(name)
+    raw = environ.get(name, entry.get("default"))
+    kind = {"int": "int", "integer": "int", "float": "float", "number": "float"}
+    return convert(raw, kind.get(str(entry.get("env_var_type"))))
 
 
 def _secret_values(

@@ -27,7 +27,6 @@ validate and then fail once the target is up:
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import inspect
 import os
@@ -39,11 +38,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chaosrun.engine.convert import Unconvertible, convert, lone_template, target_type
+from chaosrun.engine.reach import configuration_values
 from chaosrun.model import ChaosrunSpec, UrlTarget
 from chaosrun.names import SERVICE_URL_KEY, TOXIPROXY_URL_KEY
 from chaosrun.schema.common import Ctx, did_you_mean, is_number, join, show
 from chaosrun.schema.modules import module_refusal
 from chaosrun.schema.python_provider import fault_limits
+from chaosrun.schema.steps import chaosrun_block_index
 
 __all__ = ["Resolver", "check_preflight", "check_urls", "returned_keys"]
 
@@ -68,17 +69,12 @@ class Resolver:
     ) -> Resolver:
         """Configuration and secrets as Chaos Toolkit loads them; `urls` fill the target's."""
         names: set[str] = set(urls)
-        values: dict[str, Any] = {}
+        values = configuration_values(doc, environ)
         where: dict[str, str] = {}
         configuration = doc.get("configuration")
-        for key, entry in (configuration if isinstance(configuration, dict) else {}).items():
+        for key in configuration if isinstance(configuration, dict) else {}:
             names.add(key)
             where[key] = f"configuration.{key}"
-            if not isinstance(entry, dict) or "type" not in entry:
-                values[key] = entry
-            elif entry.get("type") == "env":
-                with contextlib.suppress(LookupError, Unconvertible):  # unknown before the run
-                    values[key] = _env_value(entry, environ)
         secrets = doc.get("secrets")
         for scope in (secrets if isinstance(secrets, dict) else {}).values():
             if isinstance(scope, dict):
@@ -102,16 +98,6 @@ class Resolver:
     def unresolved(self, name: str) -> str:
         hint = did_you_mean(name, sorted(self.names))
         return f"'${{{name}}}' does not resolve: no configuration key '{name}'{hint}"
-
-
-def _env_value(entry: Mapping[str, Any], environ: Mapping[str, str]) -> object:
-    """An env entry's value as Chaos Toolkit loads it (`env_var_type` int/float applied)."""
-    name = entry.get("key")
-    if not isinstance(name, str) or (name not in environ and "default" not in entry):
-        raise LookupError(name)
-    raw = environ.get(name, entry.get("default"))
-    kind = {"int": "int", "integer": "int", "float": "float", "number": "float"}
-    return convert(raw, kind.get(str(entry.get("env_var_type"))))
 
 
 def check_preflight(ctx: Ctx, doc: Mapping[str, Any], spec: ChaosrunSpec) -> None:
@@ -323,7 +309,7 @@ def _pauses(ctx: Ctx, doc: Mapping[str, Any], spec: ChaosrunSpec) -> None:
     seconds, longest = max(pauses)
     at = f"{seconds:g} s at {longest}, line {ctx.line(longest)}"
     held = at if len(pauses) == 1 else f"{total:g} s in all; the longest {at}"
-    index = _chaosrun_index(doc)
+    index = chaosrun_block_index(doc)
     where = "" if index is None else f"extensions[{index}].deadline_s"
     ctx.err(
         where,
@@ -359,14 +345,6 @@ def _with_provider(path: str, value: object) -> Iterator[tuple[str, Mapping[str,
     elif isinstance(value, list):
         for i, item in enumerate(value):
             yield from _with_provider(f"{path}[{i}]", item)
-
-
-def _chaosrun_index(doc: Mapping[str, Any]) -> int | None:
-    extensions = doc.get("extensions")
-    for i, extension in enumerate(extensions if isinstance(extensions, list) else []):
-        if isinstance(extension, dict) and extension.get("name") == "chaosrun":
-            return i
-    return None
 
 
 def _is_http_url(url: str) -> bool:

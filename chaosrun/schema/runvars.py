@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from chaosrun.errors import UsageError
+from chaosrun.schema.modules import module_refusal
 
 __all__ = ["Vars", "parse_vars", "read_settings"]
 
@@ -109,8 +110,11 @@ def _read_var_file(
         environ[key.strip()] = value
 
 
-def read_settings(name: str) -> Mapping[str, Any]:
-    """A Chaos Toolkit settings file (YAML); chaosrun reads its `runtime` and `controls`."""
+def read_settings(name: str, allowed_modules: Sequence[str] = ()) -> Mapping[str, Any]:
+    """A Chaos Toolkit settings file (YAML); chaosrun reads its `runtime` and `controls`.
+
+    Its controls run in the worker: their modules follow the python provider rule
+    (`chaosrun.schema.modules`), decided before anything imports them."""
     try:
         data = yaml.safe_load(Path(name).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -120,4 +124,11 @@ def read_settings(name: str) -> Mapping[str, Any]:
         return {}
     if not isinstance(data, Mapping):
         raise UsageError(f"--settings {name}: expected a mapping of settings")
+    controls = data.get("controls")
+    for key, control in controls.items() if isinstance(controls, Mapping) else ():
+        provider = control.get("provider") if isinstance(control, Mapping) else None
+        module = provider.get("module") if isinstance(provider, Mapping) else None
+        refused = module_refusal(str(module), allowed_modules) if module else None
+        if refused:
+            raise UsageError(f"--settings {name}: controls.{key}.provider.module: {refused}")
     return data
