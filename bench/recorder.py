@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from chaosrun.lab.ports import free_ports, is_listening  # noqa: E402
-from chaosrun.record.relay import relay_argv  # noqa: E402
+from chaosrun.record.relay import Route, relay_argv  # noqa: E402
 
 BLOCK = 200
 
@@ -93,7 +93,7 @@ def main() -> int:
         work / "backend.log",
     )
     relay = _start(
-        relay_argv(relay_port, f"127.0.0.1:{backend_port}", work / "exchanges.jsonl"),
+        relay_argv([Route("b", relay_port, f"127.0.0.1:{backend_port}")], work / "exchanges.jsonl"),
         relay_port,
         work / "relay.log",
     )

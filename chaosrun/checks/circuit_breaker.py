@@ -40,7 +40,11 @@ The verdicts over the open periods (fails_fast, stops_traffic, half_opens) are i
 
 from __future__ import annotations
 
-from chaosrun.checks._breaker_common import hit, names, open_periods
+import itertools
+from dataclasses import replace
+
+from chaosrun.checks._breaker_common import OpenPeriod, open_periods, rel
+from chaosrun.checks._breaker_observed import observed_periods, transitions_of
 from chaosrun.checks._breaker_open import (
     IN_FLIGHT_GRACE_S,
     STRAY_ARRIVALS_ALLOWED,
@@ -52,16 +56,16 @@ from chaosrun.checks._breaker_open import (
 from chaosrun.checks._breaker_transitions import VALID_TRANSITIONS, closes, opens, sequence
 from chaosrun.checks.expectations import (
     BreakerExpectation,
-    all_failed,
     all_not_judged,
     fault_subject,
     n_of,
     observation_end,
     using,
 )
-from chaosrun.checks.observation import Observation, Verdict
+from chaosrun.checks.observation import DependencySnapshot, Observation, Verdict, not_judged
 
 __all__ = [
+    "BLOCKING_FAULTS",
     "CHECK_NAMES",
     "IN_FLIGHT_GRACE_S",
     "STRAY_ARRIVALS_ALLOWED",
@@ -69,6 +73,9 @@ __all__ = [
     "VALID_TRANSITIONS",
     "check_circuit_breaker",
 ]
+
+# Faults that keep every request from reaching the dependency, breaker or not.
+BLOCKING_FAULTS = frozenset({"proxy_down", "enable_proxy"})
 
 CHECK_NAMES = tuple(
     f"circuit_breaker.{p}"
@@ -93,23 +100,72 @@ def check_circuit_breaker(
     if isinstance(subject, str):
         return all_not_judged(CHECK_NAMES, expected, subject)
     snapshot, period = subject
+    if not snapshot.recorded:
+        needs = f"what reached {dep} (not recorded): an open breaker is a silence there"
+        return all_not_judged(CHECK_NAMES, expected, needs)
+    blocking = sorted(
+        {f.kind for f in observation.faults if f.target == dep and f.kind in BLOCKING_FAULTS}
+    )
+    if blocking:
+        needs = (
+            f"a fault that lets requests reach {dep} ({', '.join(blocking)} stops them all: "
+            "an open breaker cannot be told from it there)"
+        )
+        return all_not_judged(CHECK_NAMES, expected, needs)
     end = observation_end(observation)
     endpoints = using(observation, dep)
-    if not snapshot.breaker_enabled:
-        hits = hit(observation, endpoints, period.injected_at, period.cleared_at or end)
-        return all_failed(
-            CHECK_NAMES,
-            expected,
-            f"no breaker on {dep} (disabled at the gateway) while {n_of(hits, 'request')} on "
-            f"{names(endpoints)} were degraded or failed during the fault",
-        )
-    transitions = snapshot.transitions
-    opened = open_periods(transitions)
-    return [
-        opens(observation, e, transitions, period.injected_at, period.cleared_at, end),
+    wanted = frozenset(endpoints)
+    calls = sorted(r.scheduled for r in observation.timeline if r.endpoint in wanted)
+    opened = observed_periods(snapshot.arrivals, calls, period.injected_at, end)
+    seen = transitions_of(opened)
+    account = _account(snapshot, period.injected_at)
+    verdicts = [
+        opens(observation, e, seen, period.injected_at, period.cleared_at, end),
         fails_fast(observation, e, opened, end, endpoints),
-        stops_traffic(observation, e, opened, end),
+        stops_traffic(observation, e, _claimed(snapshot) or opened, end),
         half_opens(observation, e, opened, endpoints, period.injected_at),
-        closes(e, transitions, period.injected_at, period.cleared_at, end),
-        sequence(transitions, period.injected_at),
+        closes(e, seen, period.injected_at, period.cleared_at, end),
     ]
+    if not opened:
+        why = _traffic_kept_reaching(snapshot, calls, period.injected_at, period.cleared_at or end)
+        verdicts = [
+            v if v.passed else replace(v, observed=f"{v.observed}; {why}") for v in verdicts
+        ]
+    if snapshot.has_account:
+        verdicts.append(sequence(snapshot.transitions, period.injected_at))
+    else:
+        needs = "the service's breaker states (a breaker's transitions are not visible outside it)"
+        verdicts.append(not_judged(CHECK_NAMES[5], expected[5], needs))
+    return [replace(v, account=account) for v in verdicts]
+
+
+def _claimed(snapshot: DependencySnapshot) -> list[OpenPeriod]:
+    """The open periods the service reports: nothing may reach the dependency in them either."""
+    return open_periods(snapshot.transitions) if snapshot.has_account else []
+
+
+def _traffic_kept_reaching(
+    snapshot: DependencySnapshot, calls: list[float], start: float, end: float
+) -> str:
+    during = [a.at for a in snapshot.arrivals if start <= a.at < end]
+    requests = sum(1 for t in calls if start <= t < end)
+    edges = [start, *during, end]
+    longest = max((b - a for a, b in itertools.pairwise(edges)), default=0.0)
+    return (
+        f"traffic kept reaching {snapshot.name} through the fault: "
+        f"{n_of(len(during), 'arrival')} for {n_of(requests, 'request')} using it, "
+        f"longest silence {longest * 1000:.0f} ms"
+    )
+
+
+def _account(snapshot: DependencySnapshot, injected_at: float) -> str | None:
+    if not snapshot.has_account:
+        return None
+    if not snapshot.breaker_enabled:
+        return f"no breaker on {snapshot.name}"
+    ts = snapshot.transitions
+    if not ts:
+        return "no transition (closed throughout)"
+    path = ", ".join(f"{t.from_state}->{t.to_state} {rel(t.at - injected_at)}" for t in ts[:3])
+    more = f", ... ({len(ts)} in all)" if len(ts) > 3 else ""
+    return f"{path} injection{more}"

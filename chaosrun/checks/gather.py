@@ -1,11 +1,12 @@
-"""Assemble an `Observation` from what a run recorded: the timeline, the fault windows and the
-JSON documents of the services (the gateway's ``GET /state``, each dependency's ``GET /_stats``).
+"""Assemble an `Observation` from what a run recorded: the timeline, the fault windows, what
+reached each dependency (the recording relay's routes, else the lab dependency's ``GET /_stats``)
+and the service's own account (the lab gateway's ``GET /state``).
 
 Pure apart from parsing: no I/O, no clock. Malformed entries are skipped, never guessed:
 
-- one `DependencySnapshot` per dependency in the gateway state (a dependency missing from it gets
-  none, so its checks fail with "no state"); its far side (arrivals, max in flight) comes from
-  ``dependency_stats[name]`` when present, else it is empty;
+- one `DependencySnapshot` per dependency that was recorded or that the service gave an account
+  of (`has_account`); its far side (arrivals, max in flight) comes from the recording when one
+  was made for it, else from ``dependency_stats[name]``, else it is empty (`recorded` False);
 - breaker transitions ``{"at", "from", "to"}`` (epoch s); arrivals ``{"wall", "path", "failed",
   "request_id", "attempt"}`` with ``wall`` as the arrival time (epoch s);
 - `endpoints_using` (path -> dependencies) defaults to the gateway state's ``"endpoints"``;
@@ -29,6 +30,7 @@ from chaosrun.checks.observation import (
     Observation,
 )
 from chaosrun.measure.timeline import RequestRecord
+from chaosrun.record.read import RouteRecord
 
 __all__ = ["build_observation", "parse_arrivals", "parse_snapshot"]
 
@@ -41,20 +43,35 @@ def build_observation(
     endpoints_using: Mapping[str, Sequence[str]] | None = None,
     since: float | None = None,
     baseline_state: Mapping[str, Any] | None = None,
+    recorded: Mapping[str, RouteRecord] | None = None,
 ) -> Observation:
-    deps = gateway_state.get("dependencies")
+    deps = _mapping(gateway_state.get("dependencies"))
     baseline = _mapping((baseline_state or {}).get("dependencies"))
+    recorded = recorded or {}
     snapshots: dict[str, DependencySnapshot] = {}
-    if isinstance(deps, Mapping):
-        for name, state in deps.items():
-            if isinstance(name, str) and isinstance(state, Mapping):
-                snapshot = parse_snapshot(name, state, dependency_stats.get(name))
-                before = baseline.get(name)
-                if isinstance(before, Mapping):
-                    snapshot = _minus(snapshot, parse_snapshot(name, before, None))
-                if since is not None:
-                    snapshot = _since(snapshot, since)
-                snapshots[name] = snapshot
+    names = [n for n in deps if isinstance(n, str) and isinstance(deps[n], Mapping)]
+    names += [n for n in recorded if n not in names]
+    for name in names:
+        state = deps.get(name)
+        snapshot = parse_snapshot(
+            name, state if isinstance(state, Mapping) else {}, dependency_stats.get(name)
+        )
+        if not isinstance(state, Mapping):
+            snapshot = replace(snapshot, has_account=False)
+        before = baseline.get(name)
+        if isinstance(before, Mapping):
+            snapshot = _minus(snapshot, parse_snapshot(name, before, None))
+        route = recorded.get(name)
+        if route is not None:
+            snapshot = replace(
+                snapshot,
+                arrivals=route.arrivals,
+                far_side_max_in_flight=route.max_in_flight,
+                recorded=True,
+            )
+        if since is not None:
+            snapshot = _since(snapshot, since)
+        snapshots[name] = snapshot
     if endpoints_using is None:
         declared = gateway_state.get("endpoints")
         endpoints_using = declared if isinstance(declared, Mapping) else {}
@@ -95,6 +112,7 @@ def parse_snapshot(
         arrivals=parse_arrivals(stats.get("arrivals")) if stats else (),
         retries=_int(state.get("retries")),
         timeouts=_int(state.get("timeouts")),
+        recorded=stats is not None,
     )
 
 

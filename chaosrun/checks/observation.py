@@ -38,6 +38,7 @@ class Verdict:
     expected: str
     observed: str
     judged: bool = True
+    account: str | None = None  # the service's own account, shown beside (never the evidence)
 
     @property
     def status(self) -> VerdictStatus:
@@ -46,12 +47,14 @@ class Verdict:
         return "passed" if self.passed else "failed"
 
     def to_dict(self) -> dict[str, object]:
+        extra = {"account": self.account} if self.account is not None else {}
         return {
             "check": self.check,
             "status": self.status,
             "passed": self.passed and self.judged,
             "expected": self.expected,
             "observed": self.observed,
+            **extra,
         }
 
 
@@ -77,18 +80,24 @@ class BreakerTransition:
 
 @dataclass(frozen=True, slots=True)
 class Arrival:
-    """A request as the dependency saw it arrive (far side)."""
+    """A request as it reached the dependency (far side), recorded outside the service."""
 
     at: float
     path: str
-    failed: bool
-    request_id: str | None = None  # the gateway's X-Chaosrun-Request header
+    failed: bool  # answered >= 500, or no answer at all
+    request_id: str | None = None  # the X-Chaosrun-Request header (the gateway's or the load's)
     attempt: int | None = None  # the gateway's X-Chaosrun-Attempt header (1 = first try)
+    ended: float | None = None  # the answer's last byte left the dependency (None: unknown)
 
 
 @dataclass(frozen=True, slots=True)
 class DependencySnapshot:
-    """A dependency seen from both sides at the end of the run: gateway /state + its /_stats."""
+    """A dependency seen from both sides at the end of the run.
+
+    The far side (`arrivals`, `far_side_max_in_flight`) is what reached the dependency,
+    recorded between Toxiproxy and it (`recorded`). The rest is the service's own account of
+    its calls (the lab gateway's ``/state``; `has_account` False when the service gave none):
+    shown beside the observed evidence."""
 
     name: str
     breaker_enabled: bool
@@ -100,6 +109,8 @@ class DependencySnapshot:
     arrivals: tuple[Arrival, ...]
     retries: int = 0
     timeouts: int = 0
+    has_account: bool = True
+    recorded: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,7 @@ from chaosrun.engine.watchdog import (
     ToxiproxyWatch,
     lab_process_exited,
     load_process_exited,
+    relay_exited,
 )
 from chaosrun.lab.procs import ProcessRef
 from chaosrun.measure.timeline import TimelineTail
@@ -36,11 +37,13 @@ class Guardian:
         rate: float,
         configuration: dict[str, Any],
         load: ProcessRef | None = None,
+        relay: ProcessRef | None = None,
     ) -> None:
         spec = experiment.chaosrun
         now = time.time()
         self.target = target
         self.load = load
+        self.relay = relay
         self._tail = TimelineTail(timeline) if timeline is not None else None
         sli_guards = tuple(g for g in spec.abort_when if isinstance(g, SliGuard))
         probe_guards = tuple(g for g in spec.abort_when if isinstance(g, ProbeGuard))
@@ -69,6 +72,7 @@ class Guardian:
         return (
             (lab_process_exited(lab, now) if lab is not None else None)
             or (load_process_exited(self.load, now) if self.load is not None else None)
+            or (relay_exited(self.relay, now) if self.relay is not None else None)
             or self._toxiproxy.poll(now)
             or self._refusals.poll(now)
             or (self._sli.poll(now, fresh) if self._sli is not None else None)

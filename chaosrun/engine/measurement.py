@@ -1,8 +1,10 @@
 """Measurement around a run: load before the worker starts, snapshots after it ends.
 
-begin: reset the dependencies' far-side counters, start the open-loop load, let it warm up.
-end:   keep the load running for the cooldown (recovery stays observable), stop it, read the
-       service state and far-side counters, then hand everything to the pure analysis.
+begin: when the run judges resilience verdicts, record what reaches each dependency
+       (`chaosrun.engine.recording`); start the open-loop load, let it warm up.
+end:   keep the load running for the cooldown (recovery stays observable), stop it, end the
+       recording, read the service's own account (``/state``, when it has one), then hand
+       everything to the pure analysis.
 """
 
 from __future__ import annotations
@@ -16,35 +18,26 @@ from typing import Any
 
 from chaosrun.engine import undo
 from chaosrun.engine.loadproc import LoadProcess, start_load
+from chaosrun.engine.recording import Recording, end_recording, start_recording
 from chaosrun.engine.target import Target
-from chaosrun.errors import LabError, ToxiproxyError
+from chaosrun.errors import LabError
 from chaosrun.fetch import fetch_json
-from chaosrun.lab.toxiproxy import ToxiproxyClient
 from chaosrun.measure.timeline import read_timeline
 from chaosrun.model import Experiment
+from chaosrun.record.read import read_recording
 
 __all__ = ["Measurement", "begin_measurement", "end_measurement"]
 
 _FIRST_RECORD_TIMEOUT_S = 10.0
-_ARRIVALS_LIMIT = 100_000
 
 
 @dataclass(slots=True)
 class Measurement:
     load: LoadProcess
-    dependency_urls: dict[str, str]  # name -> base URL of the dependency itself (behind its proxy)
     rate: float
     started_at: float  # the run's evidence begins here (a long-lived lab carries earlier runs)
     baseline_state: dict[str, Any]  # the service's /state at that moment ({} if unreadable)
-
-
-def _dependency_urls(target: Target) -> dict[str, str]:
-    """Every proxied dependency, found through the Toxiproxy API (works for any target)."""
-    try:
-        proxies = ToxiproxyClient(target.toxiproxy_url).proxies()
-    except ToxiproxyError:
-        return {}
-    return {name: f"http://{p.upstream}" for name, p in proxies.items()}
+    recording: Recording | None = None
 
 
 def _endpoints_using(target: Target, gateway_state: Any) -> dict[str, tuple[str, ...]]:
@@ -67,16 +60,20 @@ def begin_measurement(
     spec = experiment.chaosrun.load
     if spec is None:
         return None
-    urls = _dependency_urls(target)
+    recording = (
+        start_recording(target.toxiproxy_url, run_dir) if experiment.chaosrun.expect else None
+    )
     started_at = time.time()
     baseline: Any = {}
     with contextlib.suppress(OSError, ValueError):
         baseline = fetch_json(f"{target.service_url}/state")
-    for url in urls.values():
-        with contextlib.suppress(OSError, ValueError):
-            fetch_json(f"{url}/_stats/reset", method="POST")
     budget = experiment.chaosrun.deadline_s + spec.warmup_s + spec.cooldown_s + 60.0
-    load = start_load(spec, target.service_url, run_dir, budget)
+    try:
+        load = start_load(spec, target.service_url, run_dir, budget)
+    except BaseException:
+        if recording is not None:
+            end_recording(recording)
+        raise
     on_event(
         {
             "event": "load",
@@ -87,13 +84,19 @@ def begin_measurement(
     )
     if not load.wait_first_records(_FIRST_RECORD_TIMEOUT_S):
         load.stop()
+        if recording is not None:
+            end_recording(recording)
         raise LabError(
             f"the load process recorded no request within {_FIRST_RECORD_TIMEOUT_S:g} s; "
             f"see {run_dir / 'load.log'}"
         )
     time.sleep(spec.warmup_s)
     return Measurement(
-        load, urls, spec.rate, started_at, baseline if isinstance(baseline, dict) else {}
+        load,
+        spec.rate,
+        started_at,
+        baseline if isinstance(baseline, dict) else {},
+        recording,
     )
 
 
@@ -110,24 +113,29 @@ def end_measurement(
     `method_ran` no verdict is judged (there was nothing to judge)."""
     spec = experiment.chaosrun.load
     assert spec is not None
-    if not interrupted() and spec.cooldown_s > 0:
-        on_event({"event": "load", "phase": "cooldown", "seconds": spec.cooldown_s})
-        ends = time.monotonic() + spec.cooldown_s
-        while not interrupted() and (left := ends - time.monotonic()) > 0:
-            time.sleep(min(left, 0.05))
-    load_summary = measurement.load.stop()
     problems: list[str] = []
+    try:
+        if not interrupted() and spec.cooldown_s > 0:
+            on_event({"event": "load", "phase": "cooldown", "seconds": spec.cooldown_s})
+            ends = time.monotonic() + spec.cooldown_s
+            while not interrupted() and (left := ends - time.monotonic()) > 0:
+                time.sleep(min(left, 0.05))
+        load_summary = measurement.load.stop()
+    finally:
+        if measurement.recording is not None:
+            problems += end_recording(measurement.recording)
     gateway_state: Any = None
     try:
         gateway_state = fetch_json(f"{target.service_url}/state")
     except (OSError, ValueError) as exc:
-        problems.append(f"service state unavailable: {exc}")
-    stats: dict[str, Any] = {}
-    for name, url in measurement.dependency_urls.items():
+        problems.append(f"the service's own account (/state) unavailable: {exc}")
+    recorded = {}
+    if measurement.recording is not None:
         try:
-            stats[name] = fetch_json(f"{url}/_stats?limit={_ARRIVALS_LIMIT}")
-        except (OSError, ValueError) as exc:
-            problems.append(f"far-side counters of {name} unavailable: {exc}")
+            with open(measurement.recording.path, encoding="utf-8", errors="replace") as lines:
+                recorded = read_recording(lines)
+        except OSError as exc:
+            problems.append(f"the recording of what reached the dependencies is unreadable: {exc}")
     from chaosrun.checks.evaluate import evaluate
     from chaosrun.checks.gather import build_observation
 
@@ -135,10 +143,11 @@ def end_measurement(
         timeline=read_timeline(measurement.load.timeline),
         faults=undo.fault_windows(run_dir / "undo.log"),
         gateway_state=gateway_state if isinstance(gateway_state, dict) else {},
-        dependency_stats=stats,
+        dependency_stats={},
         endpoints_using=_endpoints_using(target, gateway_state),
         since=measurement.started_at,
         baseline_state=measurement.baseline_state,
+        recorded=recorded,
     )
     result = evaluate(
         observation,

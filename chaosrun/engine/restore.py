@@ -34,10 +34,16 @@ class Restoration:
 
 
 def restore(
-    log: Path, target: Target, everything: bool = False, timeout_s: float = 1.0
+    log: Path,
+    target: Target,
+    everything: bool = False,
+    timeout_s: float = 1.0,
+    keep: frozenset[undo.Op] = undo.RECORDING_OPS,
 ) -> Restoration:
+    """Revert the run's faults; entries whose op is in `keep` (the recording's) stay, and are
+    not counted as unreverted."""
     started = time.time()
-    outcomes = tuple(undo.replay(log, timeout_s, everything))
+    outcomes = tuple(undo.replay(log, timeout_s, everything, keep=keep))
     fallback: str | None = None
     error: str | None = None
     stuck = [e for e in undo.pending_entries(log) if e.op in _TOXIPROXY_OPS]
@@ -50,7 +56,7 @@ def restore(
         outcomes=outcomes,
         fallback=fallback,
         fallback_error=error,
-        unreverted=len(undo.pending_entries(log)),
+        unreverted=sum(1 for e in undo.pending_entries(log) if e.op not in keep),
         target=target,
         started=started,
         finished=time.time(),

@@ -34,6 +34,7 @@ from chaosrun.engine.measurement import Measurement, begin_measurement, end_meas
 from chaosrun.engine.options import RunOptions
 from chaosrun.engine.preflight import target_refusal
 from chaosrun.engine.reconcile import reconcile_dead_runs
+from chaosrun.engine.recording import end_recording
 from chaosrun.engine.restore import FaultsLeft, Restoration, faults_left, restore
 from chaosrun.engine.rundir import RunRecord, me, new_run_dir, update_state, write_record
 from chaosrun.engine.target import Target, ephemeral_lab_dir, release_target, resolve_target
@@ -121,29 +122,36 @@ def supervise(
             update_state(run_dir, record, "finished")
             raise
         finally:
-            if target is not None:
-                if abort.early is not None:
-                    target = abort.early.target
-                restoration = restore(
-                    run_dir / "undo.log", target, everything=abort.early is not None
-                )
-                target = restoration.target
-                left = faults_left(run_dir / "undo.log")
-                if restoration.outcomes or restoration.fallback:
-                    on_event(
-                        {"event": "undo", "outcomes": [o.to_dict() for o in restoration.outcomes]}
+            try:
+                if target is not None:
+                    if abort.early is not None:
+                        target = abort.early.target
+                    restoration = restore(
+                        run_dir / "undo.log", target, everything=abort.early is not None
                     )
-            events = read_events(run_dir / EVENTS_FILE)  # the worker has ended: all of them
-            if measurement is not None and target is not None:
-                measured = end_measurement(
-                    measurement,
-                    experiment,
-                    target,
-                    run_dir,
-                    lambda: signals.received is not None,
-                    on_event,
-                    method_ran=any(e.get("event") == "method" for e in events),
-                )
+                    target = restoration.target
+                    left = faults_left(run_dir / "undo.log")
+                    if restoration.outcomes or restoration.fallback:
+                        on_event(
+                            {
+                                "event": "undo",
+                                "outcomes": [o.to_dict() for o in restoration.outcomes],
+                            }
+                        )
+                events = read_events(run_dir / EVENTS_FILE)  # the worker has ended: all of them
+                if measurement is not None and target is not None:
+                    measured = end_measurement(
+                        measurement,
+                        experiment,
+                        target,
+                        run_dir,
+                        lambda: signals.received is not None,
+                        on_event,
+                        method_ran=any(e.get("event") == "method" for e in events),
+                    )
+            finally:
+                if measurement is not None and measurement.recording is not None:
+                    end_recording(measurement.recording)  # idempotent: the upstreams go back
             if target is not None:
                 release_target(target)
             if lock is not None:

@@ -36,7 +36,8 @@ __all__ = [
 ]
 
 UNDO_LOG_ENV = "CHAOSRUN_UNDO_LOG"
-Op = Literal["remove_toxic", "enable_proxy", "end_failure"]
+Op = Literal["remove_toxic", "enable_proxy", "end_failure", "restore_upstream"]
+RECORDING_OPS: frozenset[Op] = frozenset({"restore_upstream"})  # see chaosrun.engine.recording
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,7 @@ class UndoEntry:
     toxic: str | None
     at: float
     fault: str = ""  # the fault kind, e.g. "latency"
+    upstream: str | None = None  # restore_upstream: the proxy's upstream before it was moved
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,9 +80,17 @@ def _append(path: Path, record_: dict[str, object]) -> None:
 
 
 def record(
-    path: Path, op: Op, toxiproxy_url: str, proxy: str, toxic: str | None = None, fault: str = ""
+    path: Path,
+    op: Op,
+    toxiproxy_url: str,
+    proxy: str,
+    toxic: str | None = None,
+    fault: str = "",
+    upstream: str | None = None,
 ) -> UndoEntry:
-    entry = UndoEntry(uuid.uuid4().hex, op, toxiproxy_url, proxy, toxic, time.time(), fault)
+    entry = UndoEntry(
+        uuid.uuid4().hex, op, toxiproxy_url, proxy, toxic, time.time(), fault, upstream
+    )
     _append(path, {"kind": "undo", **asdict(entry)})
     return entry
 
@@ -163,21 +173,35 @@ def revert_entry(entry: UndoEntry, timeout_s: float = 2.0) -> bool:
         if exc.status == 404:
             return False
         raise
+    if entry.op == "restore_upstream":
+        if entry.upstream is None or proxy.upstream == entry.upstream:
+            return False
+        client.set_upstream(entry.proxy, entry.upstream)
+        return True
     if proxy.enabled:
         return False
     client.set_enabled(entry.proxy, True)
     return True
 
 
-def replay(path: Path, timeout_s: float = 2.0, everything: bool = False) -> list[ReplayOutcome]:
+def replay(
+    path: Path,
+    timeout_s: float = 2.0,
+    everything: bool = False,
+    keep: frozenset[Op] = frozenset(),
+    only: frozenset[Op] | None = None,
+) -> list[ReplayOutcome]:
     """Revert every entry not yet marked done, newest first. Idempotent: safe to call again.
 
     `everything` reverts the entries already marked done too: after an early revert while the
     worker was still running, a fault it applied just after that revert is marked done but live.
+    Entries whose op is in `keep` stay as they are (a recording outlives the faults); with
+    `only`, nothing but those ops is reverted.
     """
     outcomes = []
     ended = _self_ended(path)
     entries = all_entries(path) if everything else pending_entries(path)
+    entries = [e for e in entries if e.op not in keep and (only is None or e.op in only)]
     for entry in reversed(entries):
         if entry.id in ended:
             mark_done(path, entry.id)

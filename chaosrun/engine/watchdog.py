@@ -73,6 +73,14 @@ def load_process_exited(load: ProcessRef, now: float) -> Firing | None:
     return Firing("load alive", "load", observed, now, now)
 
 
+def relay_exited(relay: ProcessRef, now: float) -> Firing | None:
+    """The proxies point at the recording relay: without it the dependencies are cut off."""
+    if relay.alive():
+        return None
+    observed = f"recording relay (pid {relay.pid}) exited: the dependencies behind it are cut off"
+    return Firing("relay alive", "relay", observed, now, now)
+
+
 class ConnectionRefusals:
     """Whether every request completed over the last `refused_for_s` had its connection refused."""
 

@@ -17,8 +17,12 @@ from chaosrun.lab.toxiproxy import ToxiproxyClient
 __all__ = ["end_failure", "start_failure"]
 
 
+# Marks the call as chaosrun's own: a recording relay in front of the dependency leaves it out.
+_CONTROL = {"X-Chaosrun-Control": "failure-window"}
+
+
 def _post(url: str, timeout_s: float) -> dict[str, Any]:
-    request = urllib.request.Request(url, method="POST", data=b"")
+    request = urllib.request.Request(url, method="POST", data=b"", headers=_CONTROL)
     try:
         with urllib.request.urlopen(request, timeout=timeout_s) as response:
             data = json.loads(response.read())

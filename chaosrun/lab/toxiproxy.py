@@ -154,6 +154,12 @@ class ToxiproxyClient:
     def set_enabled(self, name: str, enabled: bool) -> Proxy:
         return Proxy.from_api(self._request("PATCH", f"/proxies/{_q(name)}", {"enabled": enabled}))
 
+    def set_upstream(self, name: str, upstream: str) -> Proxy:
+        """Point the proxy at another upstream (Toxiproxy restarts its listener: open
+        connections through it are closed; its toxics stay)."""
+        body = {"upstream": upstream}
+        return Proxy.from_api(self._request("PATCH", f"/proxies/{_q(name)}", body))
+
     # -- toxics ----------------------------------------------------------------------------
     def toxics(self, proxy: str) -> list[Toxic]:
         data = self._request("GET", f"/proxies/{_q(proxy)}/toxics") or []

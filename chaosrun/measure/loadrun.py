@@ -21,6 +21,8 @@
 - Error kinds: timeout (client timeout), connect (refused/unreachable), reset (disconnected or
   reset by the server, truncated body), other.
 - A response carrying a non-empty ``X-Chaosrun-Degraded`` header is recorded as degraded.
+- Every request carries ``X-Chaosrun-Request: <run token>-<n>``: a service that passes request
+  headers on (a reverse proxy does) lets the recording relay count each request's attempts.
 - One aiohttp session (keep-alive pool of up to `CONNECTION_LIMIT` connections, no cookies, no
   decompression).
 
@@ -32,6 +34,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
+import secrets
 import signal
 import time
 from array import array
@@ -50,6 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["DEGRADED_HEADER", "LATE_GRACE_S", "OpenLoopRun", "early_signals", "error_kind"]
 
 DEGRADED_HEADER = "X-Chaosrun-Degraded"
+REQUEST_HEADER = "X-Chaosrun-Request"
 FLUSH_EVERY_S = 0.05
 LATE_GRACE_S = 0.25
 CONNECTION_LIMIT = 2000
@@ -109,6 +114,8 @@ class OpenLoopRun:
         self.sent_by_endpoint: dict[str, int] = {}
         self.reached: dict[str, int] = {}
         self.tasks: set[asyncio.Task[None]] = set()
+        self._token = secrets.token_hex(4)
+        self._ids = itertools.count(1)
         self.start_mono = 0.0
         self.last_send_mono = 0.0
         self.stop_mono: float | None = None
@@ -167,7 +174,8 @@ class OpenLoopRun:
         degraded = False
         assert self.session is not None
         try:
-            async with self.session.get(url, allow_redirects=False) as response:
+            headers = {REQUEST_HEADER: f"{self._token}-{next(self._ids)}"}
+            async with self.session.get(url, allow_redirects=False, headers=headers) as response:
                 await response.read()
                 status = response.status
                 degraded = bool(response.headers.get(DEGRADED_HEADER))

@@ -1,13 +1,13 @@
 """A recording TCP relay: what reaches a dependency, seen from outside it.
 
-    python -m chaosrun.record.relay --port N --upstream HOST:PORT --out FILE
+    python -m chaosrun.record.relay --route NAME=PORT=HOST:PORT [--route ...] --out FILE
 
-Listens on 127.0.0.1:N and relays every connection byte for byte to the upstream. Each HTTP/1.x
-exchange is recorded (`chaosrun.record.tap`) as one JSON line in FILE: connection, when the
-request started and the response ended, method, path, the chaosrun request id and attempt
-headers, status. Connections are recorded too (`{"open": ...}` / `{"close": ...}` lines), so
-traffic that is not HTTP is still counted. Prints `READY <port>` once listening; SIGTERM or
-SIGINT -> the open connections are closed, the file flushed, exit 0.
+For each route, listens on 127.0.0.1:PORT and relays every connection byte for byte to
+HOST:PORT. Each HTTP/1.x exchange is recorded (`chaosrun.record.tap`) as one JSON line in FILE:
+the route, connection, when the request started and the response ended, method, path, the
+chaosrun request id and attempt headers, status. Connections are recorded too (`{"open": ...}` /
+`{"close": ...}` lines), so traffic that is not HTTP is still counted. Prints `READY` once every
+route listens; SIGTERM or SIGINT -> the open connections are closed, the file flushed, exit 0.
 
 Placed between Toxiproxy and a dependency's upstream, it records what the service under test
 sent to the dependency without the cooperation of either.
@@ -22,21 +22,34 @@ import json
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from chaosrun.measure.load import event_loop_factory
 from chaosrun.record.tap import Exchange, HttpTap
 
-__all__ = ["main", "relay_argv"]
+__all__ = ["Route", "main", "relay_argv"]
 
 _CHUNK = 65536
 
 
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Listen on 127.0.0.1:`port`, relay to `upstream` (HOST:PORT); records name it `name`."""
+
+    name: str
+    port: int
+    upstream: str
+
+    @property
+    def argument(self) -> str:
+        return f"{self.name}={self.port}={self.upstream}"
+
+
 class _Recorder:
-    def __init__(self, upstream: tuple[str, int], out: IO[str]) -> None:
-        self.upstream = upstream
+    def __init__(self, out: IO[str]) -> None:
         self.out = out
         self.connections = 0
         self.tasks: set[asyncio.Task[None]] = set()
@@ -45,29 +58,38 @@ class _Recorder:
         self.out.write(json.dumps(record, separators=(",", ":")) + "\n")
         self.out.flush()
 
-    def exchanges(self, done: list[Exchange]) -> None:
+    def exchanges(self, route: str, done: list[Exchange]) -> None:
         for exchange in done:
-            self.write(exchange.to_json())
+            self.write({"route": route, **exchange.to_json()})
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def handle(
+        self,
+        route: str,
+        upstream: tuple[str, int],
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+    ) -> None:
         self.connections += 1
         number = self.connections
         tap = HttpTap(number, time.time)
-        self.write({"open": number, "at": round(time.time(), 6)})
+        self.write({"route": route, "open": number, "at": round(time.time(), 6)})
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self.upstream)
+            up_reader, up_writer = await asyncio.open_connection(*upstream)
         except OSError as exc:
-            self.write({"close": number, "at": round(time.time(), 6), "error": str(exc)})
+            at = round(time.time(), 6)
+            self.write({"route": route, "close": number, "at": at, "error": str(exc)})
             writer.close()
             return
         try:
             await asyncio.gather(
                 self._pump(reader, up_writer, tap.from_client),
-                self._pump(up_reader, writer, lambda data: self.exchanges(tap.from_upstream(data))),
+                self._pump(
+                    up_reader, writer, lambda data: self.exchanges(route, tap.from_upstream(data))
+                ),
             )
         finally:
-            self.exchanges(tap.closed())
-            self.write({"close": number, "at": round(time.time(), 6)})
+            self.exchanges(route, tap.closed())
+            self.write({"route": route, "close": number, "at": round(time.time(), 6)})
             for w in (writer, up_writer):
                 with contextlib.suppress(Exception):
                     w.close()
@@ -91,63 +113,66 @@ class _Recorder:
                     writer.write_eof()
 
 
-async def _serve(port: int, upstream: tuple[str, int], out: IO[str]) -> None:
-    recorder = _Recorder(upstream, out)
+async def _serve(routes: Mapping[str, tuple[int, tuple[str, int]]], out: IO[str]) -> None:
+    recorder = _Recorder(out)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        recorder.tasks.add(task)
-        try:
-            await recorder.handle(reader, writer)
-        finally:
-            recorder.tasks.discard(task)
+    def handler(
+        route: str, upstream: tuple[str, int]
+    ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            recorder.tasks.add(task)
+            try:
+                await recorder.handle(route, upstream, reader, writer)
+            finally:
+                recorder.tasks.discard(task)
 
-    server = await asyncio.start_server(handle, "127.0.0.1", port, reuse_address=True)
-    print(f"READY {port}", flush=True)
-    async with server:
-        await stop.wait()
-        server.close()
-        for task in list(recorder.tasks):
-            task.cancel()
-        await asyncio.gather(*recorder.tasks, return_exceptions=True)
+        return handle
 
-
-def relay_argv(port: int, upstream: str, out: str | Path) -> list[str]:
-    """The command line that starts a relay on 127.0.0.1:`port` to `upstream` (HOST:PORT)."""
-    return [
-        sys.executable,
-        "-m",
-        "chaosrun.record.relay",
-        "--port",
-        str(port),
-        "--upstream",
-        upstream,
-        "--out",
-        str(out),
+    servers = [
+        await asyncio.start_server(handler(name, up), "127.0.0.1", port, reuse_address=True)
+        for name, (port, up) in routes.items()
     ]
+    print("READY " + " ".join(f"{n}={p}" for n, (p, _) in routes.items()), flush=True)
+    await stop.wait()
+    for server in servers:
+        server.close()
+    for task in list(recorder.tasks):
+        task.cancel()
+    await asyncio.gather(*recorder.tasks, return_exceptions=True)
 
 
-def _host_port(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {text!r}")
-    return host, int(port)
+def relay_argv(routes: list[Route], out: str | Path) -> list[str]:
+    """The command line that starts one relay process serving every route."""
+    argv = [sys.executable, "-m", "chaosrun.record.relay", "--out", str(out)]
+    for route in routes:
+        argv += ["--route", route.argument]
+    return argv
+
+
+def _route(text: str) -> tuple[str, int, tuple[str, int]]:
+    name, _, rest = text.partition("=")
+    port, _, upstream = rest.partition("=")
+    host, _, up_port = upstream.rpartition(":")
+    if not name or not port.isdigit() or not host or not up_port.isdigit():
+        raise argparse.ArgumentTypeError(f"expected NAME=PORT=HOST:PORT, got {text!r}")
+    return name, int(port), (host, int(up_port))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chaosrun.record.relay")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--upstream", type=_host_port, required=True)
+    parser.add_argument("--route", type=_route, action="append", required=True)
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
+    routes = {name: (port, upstream) for name, port, upstream in args.route}
     _, factory = event_loop_factory("auto")  # uvloop: see bench/recorder.py for the figures
     with open(args.out, "a", encoding="utf-8") as out, asyncio.Runner(loop_factory=factory) as run:
-        run.run(_serve(args.port, args.upstream, out))
+        run.run(_serve(routes, out))
     return 0
 
 

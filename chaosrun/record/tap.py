@@ -15,11 +15,12 @@ from dataclasses import dataclass
 
 import h11
 
-__all__ = ["ATTEMPT_HEADER", "REQUEST_HEADER", "Exchange", "HttpTap"]
+__all__ = ["ATTEMPT_HEADER", "CONTROL_HEADER", "REQUEST_HEADER", "Exchange", "HttpTap"]
 
 _METHOD = re.compile(rb"[A-Z]{1,16}( .*)?", re.S)  # how an HTTP/1.x request starts
 REQUEST_HEADER = b"x-chaosrun-request"
 ATTEMPT_HEADER = b"x-chaosrun-attempt"
+CONTROL_HEADER = b"x-chaosrun-control"  # chaosrun's own calls (a lab failure window), not traffic
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +35,12 @@ class Exchange:
     attempt: int | None
     status: int | None  # None: the connection closed before a response
     ended: float | None  # the response's last byte passed the relay
+    control: bool = False  # sent by chaosrun itself (`CONTROL_HEADER`), not by the service
 
     def to_json(self) -> dict[str, object]:
+        extra: dict[str, object] = {"control": True} if self.control else {}
         return {
+            **extra,
             "connection": self.connection,
             "started": round(self.started, 6),
             "method": self.method,
@@ -153,4 +157,5 @@ class HttpTap:
             attempt=int(attempt) if attempt and attempt.isdigit() else None,
             status=pending.status if ended is not None else None,
             ended=ended,
+            control=CONTROL_HEADER in headers,
         )

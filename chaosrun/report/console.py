@@ -312,6 +312,7 @@ def _render_checks(console: Console, checks: Sequence[dict[str, Any]]) -> None:
         return
     console.print("[bold]Resilience verdicts[/]")
     rows: list[tuple[str, str]] = []
+    said = None
     for (status, observed), group in groupby(checks, key=lambda c: (_status(c), c["observed"])):
         members = list(group)
         mark = _CHECK_MARK[status]
@@ -319,6 +320,10 @@ def _render_checks(console: Console, checks: Sequence[dict[str, Any]]) -> None:
             rows.append((mark, f"[bold]{check['check']}[/]: expected {_escape(check['expected'])}"))
             mark = "    "
         rows.append(("    ", f"[dim]observed:[/] {_escape(str(observed))}"))
+        for account in dict.fromkeys(c["account"] for c in members if c.get("account")):
+            if account != said:  # a check's account is shown once, not under each verdict
+                rows.append(("    ", f"[dim]service says:[/] {_escape(str(account))}"))
+                said = account
     _rows(console, rows)
 
 

@@ -36,8 +36,8 @@ defaults
     timeout connect 500ms
     timeout client 5s
     timeout server {server_timeout}
-    retries 0
-    errorfile 504 {fallback}
+    retries {retries}
+{retry_on}    errorfile 504 {fallback}
 
 frontend web
     bind 127.0.0.1:{port}
@@ -98,8 +98,9 @@ def _wait(port: int, proc: subprocess.Popen[bytes], what: str) -> None:
 
 
 @contextlib.contextmanager
-def external_target(workdir: Path, server_timeout_ms: int) -> Iterator[External]:
-    """HAProxy with `timeout server` = server_timeout_ms, its backend behind Toxiproxy "api"."""
+def external_target(workdir: Path, server_timeout_ms: int, retries: int = 0) -> Iterator[External]:
+    """HAProxy with `timeout server` = server_timeout_ms, its backend behind Toxiproxy "api";
+    `retries` > 0: each request is retried that many times when its answer times out."""
     haproxy = shutil.which("haproxy")
     if haproxy is None:
         raise RuntimeError("haproxy not found: `make setup` installs it (apt-get install haproxy)")
@@ -124,6 +125,8 @@ def external_target(workdir: Path, server_timeout_ms: int) -> Iterator[External]
         config.write_text(
             CONFIG.format(
                 server_timeout=f"{server_timeout_ms}ms",
+                retries=retries,
+                retry_on="    retry-on response-timeout\n" if retries else "",
                 fallback=fallback,
                 port=port,
                 upstream=listen,

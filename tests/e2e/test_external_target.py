@@ -1,11 +1,13 @@
 """Timeout verdicts on a target chaosrun did not write: HAProxy in front of a backend.
 
 The response side of `expect: {timeout: ...}` (`timeout.bounded`, `timeout.fallback`) is judged
-from the client's timeline and the fault window alone, so it is judged here: it passes when
-HAProxy's `timeout server` is below the injected latency (it answers its fallback) and fails when
-it is above (every request waits the slow backend out). The retry verdicts need what reached the
-dependency, which this target does not give: they are not judged, say so, and keep the run from
-passing (verdict `not-judged`, exit 1).
+from the client's timeline and the fault window alone: it passes when HAProxy's `timeout server`
+is below the injected latency (it answers its fallback) and fails when it is above (every request
+waits the slow backend out). The retry verdicts are judged from what reached the backend,
+recorded between Toxiproxy and it: HAProxy passes the load's `X-Chaosrun-Request` header on, so
+each request's attempts are counted without the cooperation of either. HAProxy retrying twice
+where none is declared fails `retry.capped`; with no retry at all, `retry.backoff` has nothing
+to judge, says so, and keeps the run from passing (verdict `not-judged`, exit 1).
 """
 
 from __future__ import annotations
@@ -61,14 +63,13 @@ method:
       arguments: {{proxy: api}}
 """
 
-NOT_JUDGED = (
-    "not judged: what reached api and the service's account of it (the lab's /state); this "
-    "target gives neither"
-)
+NOT_JUDGED = "not judged: at least 3 retried requests at api to see backoff (saw 0)"
 
 
-def _run(tmp_path: Path, server_timeout_ms: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    with external_target(tmp_path / "target", server_timeout_ms) as target:
+def _run(
+    tmp_path: Path, server_timeout_ms: int, retries: int = 0
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    with external_target(tmp_path / "target", server_timeout_ms, retries) as target:
         experiment = tmp_path / "external.yaml"
         experiment.write_text(
             EXPERIMENT.format(service_url=target.service_url, toxiproxy_url=target.toxiproxy_url)
@@ -84,13 +85,31 @@ def test_a_timeout_below_the_latency_passes_the_response_side(tmp_path: Path) ->
     assert checks["timeout.bounded"]["status"] == "passed", checks["timeout.bounded"]
     assert checks["timeout.fallback"]["status"] == "passed", checks["timeout.fallback"]
     assert checks["timeout.fallback"]["observed"].endswith(" degraded")
-    for name in ("retry.capped", "retry.backoff"):
-        assert (checks[name]["status"], checks[name]["observed"]) == ("not-judged", NOT_JUDGED)
+    capped = checks["retry.capped"]
+    assert capped["status"] == "passed", capped
+    assert capped["observed"].startswith("max 1 attempt per request over "), capped
+    assert capped["observed"].endswith(" at api (0 retried)"), capped
+    backoff = checks["retry.backoff"]
+    assert (backoff["status"], backoff["observed"]) == ("not-judged", NOT_JUDGED)
     assert (summary["verdict"], summary["exit_code"]) == ("not-judged", 1)
     assert (
         summary["reason"]
-        == f"a resilience verdict could not be judged: retry.capped: {NOT_JUDGED} (and 1 more)"
+        == f"a resilience verdict could not be judged: retry.backoff: {NOT_JUDGED}"
     )
+
+
+def test_haproxy_retrying_where_no_retry_is_declared_fails_retry_capped(tmp_path: Path) -> None:
+    # `retries 2` + `retry-on response-timeout`: every request meets the 900 ms latency, times
+    # out after 300 ms three times, and the backend sees three arrivals with its request id.
+    summary, checks = _run(tmp_path, server_timeout_ms=300, retries=2)
+    capped = checks["retry.capped"]
+    assert capped["status"] == "failed", capped
+    assert capped["observed"].startswith("max 3 attempts per request over "), capped
+    assert " requests over 1, e.g. " in capped["observed"], capped
+    bounded = checks["timeout.bounded"]
+    assert bounded["status"] == "failed", bounded  # three timeouts in a row: ~900 ms
+    assert float(bounded["observed"].split()[1]) > 800.0, bounded
+    assert (summary["verdict"], summary["exit_code"]) == ("failed", 1), summary["reason"]
 
 
 def test_a_timeout_above_the_latency_fails_it_for_the_right_reason(tmp_path: Path) -> None:
@@ -103,5 +122,5 @@ def test_a_timeout_above_the_latency_fails_it_for_the_right_reason(tmp_path: Pat
     assert (
         "0 degraded" in fallback["observed"] and "waited without fallback" in fallback["observed"]
     )
-    assert (summary["verdict"], summary["exit_code"]) == ("failed", 1)
+    assert (summary["verdict"], summary["exit_code"]) == ("failed", 1), summary["reason"]
     assert summary["reason"].startswith("resilience verdict failed: timeout.bounded: max ")

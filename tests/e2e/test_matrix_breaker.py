@@ -39,8 +39,12 @@ def test_no_breaker_fails_opens_fails_fast_and_stops_traffic(tmp_path: Path) -> 
         "circuit_breaker.fails_fast",
         "circuit_breaker.stops_traffic",
     ):
+        # Judged from what reached catalog, not from the gateway's word (shown beside).
         assert found[name]["status"] == "failed", describe(summary)
-        assert found[name]["observed"].startswith("no breaker on catalog"), describe(summary)
+        assert "traffic kept reaching catalog through the fault" in found[name]["observed"], (
+            describe(summary)
+        )
+        assert found[name]["account"] == "no breaker on catalog", describe(summary)
 
 
 def test_breaker_that_never_closes_fails_closes(tmp_path: Path) -> None:

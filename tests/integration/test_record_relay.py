@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from chaosrun.lab.ports import free_ports, is_listening
-from chaosrun.record.relay import relay_argv
+from chaosrun.record.relay import Route, relay_argv
 
 REPO = Path(__file__).resolve().parents[2]
 BACKEND = REPO / "bench" / "external" / "backend.py"
@@ -52,7 +52,7 @@ def relayed(tmp_path: Path) -> Iterator[tuple[int, Path]]:
         tmp_path / "backend.log",
     )
     relay = _start(
-        relay_argv(relay_port, f"127.0.0.1:{backend_port}", out),
+        relay_argv([Route("b", relay_port, f"127.0.0.1:{backend_port}")], out),
         relay_port,
         tmp_path / "relay.log",
     )
@@ -91,6 +91,7 @@ def test_every_exchange_is_recorded_with_its_ids_on_a_kept_alive_connection(
         ("/item/2", "r-7", 2, 200),
         ("/item/3", "r-7", 3, 200),
     ]
+    assert {r["route"] for r in records} == {"b"}
     (connection,) = {e["connection"] for e in exchanges}  # one kept-alive connection
     for e in exchanges:
         assert 0.045 <= e["ended"] - e["started"] < 1.0  # the backend's 50 ms, seen from outside
