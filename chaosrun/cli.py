@@ -138,7 +138,8 @@ def _parser() -> argparse.ArgumentParser:
         default="healthy",
         help="healthy (default) or a variant that switches one resilience pattern "
         "off: no-breaker, no-timeout, no-bulkhead, no-retry-cap, no-fallback, "
-        "breaker-never-closes, timeout-too-long, no-backoff",
+        "breaker-never-closes, timeout-too-long, no-backoff, shared-pool, "
+        "breaker-skips-half-open",
     )
     _json_option(up, "print the endpoints as one JSON document")
     lab_sub.add_parser("down", help="stop every lab process by PID")

@@ -5,7 +5,9 @@ the dependency's fault period (see `expectations`); "E" is the set of endpoints 
 
 - ``bulkhead.isolation``: requests on `isolated_endpoints` (which must not use the dependency)
   scheduled during the fault keep availability >= slo_availability and p99 <= slo_p99_ms, the
-  p99 over the successful ones (as the SLO counts: failures count against availability).
+  p99 over the successful ones (as the SLO counts: failures count against availability), and
+  are no more often degraded than before the fault: a fallback answer there means their own
+  dependency call did not go through (a shared pool or shared slots let the fault leak).
 - ``bulkhead.cap``: max(concurrency seen at the dependency itself, concurrency the gateway had in
   flight to it) <= max_concurrency. The far side alone is not enough: a Toxiproxy latency toxic
   holds the answers in the proxy, so the dependency finishes each request in a few ms while the
@@ -56,7 +58,7 @@ def check_bulkhead(observation: Observation, expectation: BulkheadExpectation) -
     dep = e.dependency
     expected = (
         f"{', '.join(e.isolated_endpoints)} keep availability >= {e.slo_availability:g} and "
-        f"p99 <= {e.slo_p99_ms:g} ms during the fault",
+        f"p99 <= {e.slo_p99_ms:g} ms during the fault, degraded no more than before",
         f"at most {e.max_concurrency} concurrent calls to {dep}",
         f"calls beyond the cap rejected, p99 <= {e.rejected_p99_ms:g} ms; "
         f"{dep} endpoints p99 <= {e.slo_p99_ms:g} ms",
@@ -94,11 +96,21 @@ def _isolation(
     ok = [r for r in records if r.ok]
     availability = len(ok) / len(records)
     p99 = percentile((r.latency_ms for r in ok), 99.0)
-    passed = availability >= e.slo_availability and p99 is not None and p99 <= e.slo_p99_ms
+    before = list(requests_in(observation.timeline, e.isolated_endpoints, [(0.0, window[0][0])]))
+    usual = sum(1 for r in before if r.degraded) / len(before) if before else 0.0
+    degraded = sum(1 for r in records if r.degraded)
+    passed = (
+        availability >= e.slo_availability
+        and p99 is not None
+        and p99 <= e.slo_p99_ms
+        and degraded <= math.ceil(usual * len(records))
+    )
     observed = (
         f"availability {availability:.4f} ({len(records) - len(ok)} of {len(records)} failed), "
         f"p99 {fmt_ms(p99)}"
     )
+    if degraded:
+        observed += f"; {degraded} degraded ({usual:.1%} of them before the fault)"
     return Verdict(name, passed, expected, observed)
 
 

@@ -28,10 +28,15 @@ next transition out of open (pybreaker's lazy open -> half-open), or the end of 
   cleared_at + closes_within_s (by a transition to closed at or before then) and it ends closed.
 - ``circuit_breaker.sequence``: at least one transition, the first from closed, each from the
   previous one's target, each one of closed -> open, open -> half-open, half-open -> closed,
-  half-open -> open (any number of half-open trials; a late re-open is fine).
+  half-open -> open (any number of half-open trials; a late re-open is fine). Transitions are
+  internal to the breaker: this one verdict rests on the service's recorded account (the lab's
+  ``/state``); a state sampled from metrics misses short states, so it judges nothing here.
 
-A disabled breaker fails all six verdicts; a missing snapshot or no fault on the dependency
-judges none of them (each says what it would need).
+The other five are judged from behaviour (`_breaker_observed`): the open periods are the
+silences at the dependency while requests using it kept being answered; what the service says
+of its breaker is attached to each verdict as its `account`, never its evidence. Nothing
+recorded at the dependency, a fault that blocks every request before it (proxy_down) or no
+fault on it judges none of them (each says what it would need).
 
 The verdicts over the open periods (fails_fast, stops_traffic, half_opens) are in
 `_breaker_open`, those over the transitions alone (opens, closes, sequence) in
@@ -131,8 +136,14 @@ def check_circuit_breaker(
         verdicts = [
             v if v.passed else replace(v, observed=f"{v.observed}; {why}") for v in verdicts
         ]
-    if snapshot.has_account:
+    if snapshot.has_account and snapshot.account_source == "/state":
         verdicts.append(sequence(snapshot.transitions, period.injected_at))
+    elif snapshot.has_account:
+        needs = (
+            f"the service's recorded transitions ({snapshot.account_source} is sampled: a "
+            "state between two samples is missed, so no illegal transition can be told)"
+        )
+        verdicts.append(not_judged(CHECK_NAMES[5], expected[5], needs))
     else:
         needs = "the service's breaker states (a breaker's transitions are not visible outside it)"
         verdicts.append(not_judged(CHECK_NAMES[5], expected[5], needs))
@@ -140,8 +151,10 @@ def check_circuit_breaker(
 
 
 def _claimed(snapshot: DependencySnapshot) -> list[OpenPeriod]:
-    """The open periods the service reports: nothing may reach the dependency in them either."""
-    return open_periods(snapshot.transitions) if snapshot.has_account else []
+    """The open periods the service recorded: nothing may reach the dependency in them either.
+    (Sampled states are too coarse for it: a missed half-open would count its trials.)"""
+    recorded = snapshot.has_account and snapshot.account_source == "/state"
+    return open_periods(snapshot.transitions) if recorded else []
 
 
 def _traffic_kept_reaching(
@@ -161,11 +174,12 @@ def _traffic_kept_reaching(
 def _account(snapshot: DependencySnapshot, injected_at: float) -> str | None:
     if not snapshot.has_account:
         return None
+    source = "" if snapshot.account_source == "/state" else f" (per {snapshot.account_source})"
     if not snapshot.breaker_enabled:
-        return f"no breaker on {snapshot.name}"
+        return f"no breaker on {snapshot.name}{source}"
     ts = snapshot.transitions
     if not ts:
-        return "no transition (closed throughout)"
+        return f"no transition (closed throughout){source}"
     path = ", ".join(f"{t.from_state}->{t.to_state} {rel(t.at - injected_at)}" for t in ts[:3])
     more = f", ... ({len(ts)} in all)" if len(ts) > 3 else ""
-    return f"{path} injection{more}"
+    return f"{path} injection{more}{source}"

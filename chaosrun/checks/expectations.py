@@ -57,6 +57,31 @@ class BreakerExpectation:
     reset_timeout_s: float = 1.0
     tolerance_s: float = 0.5
     closes_within_s: float = 5.0
+    # The service's own account of its breaker, read from its Prometheus metrics during the
+    # run (e.g. resilience4j_circuitbreaker_state{name="catalog"}); shown beside the verdicts.
+    state_metric: str | None = None
+    metrics_url: str | None = None  # default: the target's service URL + /metrics
+
+    def invalid_fields(self) -> list[tuple[str, str]]:
+        """(field, what was expected) for values their types alone do not rule out."""
+        from chaosrun.record.breakerstate import parse_selector
+
+        problems = []
+        if self.state_metric is not None and parse_selector(self.state_metric) is None:
+            problems.append(
+                (
+                    "state_metric",
+                    f'expected a metric selector such as name{{label="value"}}, '
+                    f"got {self.state_metric!r}",
+                )
+            )
+        if self.metrics_url is not None and not self.metrics_url.startswith(
+            ("http://", "https://")
+        ):
+            problems.append(
+                ("metrics_url", f"expected an http:// or https:// URL, got {self.metrics_url!r}")
+            )
+        return problems
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,9 @@ Pure apart from parsing: no I/O, no clock. Malformed entries are skipped, never 
 - one `DependencySnapshot` per dependency that was recorded or that the service gave an account
   of (`has_account`); its far side (arrivals, max in flight) comes from the recording when one
   was made for it, else from ``dependency_stats[name]``, else it is empty (`recorded` False);
-- breaker transitions ``{"at", "from", "to"}`` (epoch s); arrivals ``{"wall", "path", "failed",
+- breaker transitions ``{"at", "from", "to"}`` (epoch s); a breaker account sampled from the
+  service's metrics (`breaker_accounts`: dependency -> (transitions, metric selector)) replaces
+  the one from ``/state`` for that dependency; arrivals ``{"wall", "path", "failed",
   "request_id", "attempt"}`` with ``wall`` as the arrival time (epoch s);
 - `endpoints_using` (path -> dependencies) defaults to the gateway state's ``"endpoints"``;
 - a run judges only what happened during it: with `since` (when the run's measurement began),
@@ -44,13 +46,15 @@ def build_observation(
     since: float | None = None,
     baseline_state: Mapping[str, Any] | None = None,
     recorded: Mapping[str, RouteRecord] | None = None,
+    breaker_accounts: Mapping[str, tuple[tuple[BreakerTransition, ...], str]] | None = None,
 ) -> Observation:
     deps = _mapping(gateway_state.get("dependencies"))
     baseline = _mapping((baseline_state or {}).get("dependencies"))
     recorded = recorded or {}
     snapshots: dict[str, DependencySnapshot] = {}
     names = [n for n in deps if isinstance(n, str) and isinstance(deps[n], Mapping)]
-    names += [n for n in recorded if n not in names]
+    accounts = breaker_accounts or {}
+    names += [n for n in [*recorded, *accounts] if n not in names]
     for name in names:
         state = deps.get(name)
         snapshot = parse_snapshot(
@@ -68,6 +72,15 @@ def build_observation(
                 arrivals=route.arrivals,
                 far_side_max_in_flight=route.max_in_flight,
                 recorded=True,
+            )
+        if name in accounts:
+            transitions, source = accounts[name]
+            snapshot = replace(
+                snapshot,
+                has_account=True,
+                breaker_enabled=True,
+                transitions=transitions,
+                account_source=source,
             )
         if since is not None:
             snapshot = _since(snapshot, since)

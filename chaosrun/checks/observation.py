@@ -111,6 +111,7 @@ class DependencySnapshot:
     timeouts: int = 0
     has_account: bool = True
     recorded: bool = True
+    account_source: str = "/state"  # the service's recorded transitions, or a sampled metric
 
 
 @dataclass(frozen=True, slots=True)

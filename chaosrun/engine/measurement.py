@@ -19,11 +19,13 @@ from typing import Any
 from chaosrun.engine import undo
 from chaosrun.engine.loadproc import LoadProcess, start_load
 from chaosrun.engine.recording import Recording, end_recording, start_recording
+from chaosrun.engine.statesampler import StateSampler, Watched
 from chaosrun.engine.target import Target
 from chaosrun.errors import LabError
 from chaosrun.fetch import fetch_json
 from chaosrun.measure.timeline import read_timeline
 from chaosrun.model import Experiment
+from chaosrun.record.breakerstate import parse_selector, transitions_from_samples
 from chaosrun.record.read import read_recording
 
 __all__ = ["Measurement", "begin_measurement", "end_measurement"]
@@ -38,6 +40,7 @@ class Measurement:
     started_at: float  # the run's evidence begins here (a long-lived lab carries earlier runs)
     baseline_state: dict[str, Any]  # the service's /state at that moment ({} if unreadable)
     recording: Recording | None = None
+    sampler: StateSampler | None = None
 
 
 def _endpoints_using(target: Target, gateway_state: Any) -> dict[str, tuple[str, ...]]:
@@ -54,6 +57,38 @@ def _endpoints_using(target: Target, gateway_state: Any) -> dict[str, tuple[str,
     return {e.path: e.uses for e in Topology.from_json(text).endpoints}
 
 
+def _state_sampler(experiment: Experiment, target: Target) -> StateSampler | None:
+    from chaosrun.checks.expectations import BreakerExpectation
+
+    watched = []
+    for e in experiment.chaosrun.expect:
+        if isinstance(e, BreakerExpectation) and e.state_metric is not None:
+            selector = parse_selector(e.state_metric)
+            assert selector is not None  # validated with the experiment
+            url = e.metrics_url or f"{target.service_url.rstrip('/')}/metrics"
+            watched.append(Watched(e.dependency, url, selector))
+    return StateSampler(tuple(watched)) if watched else None
+
+
+def _breaker_accounts(
+    sampler: StateSampler | None, samples: Any, problems: list[str]
+) -> dict[str, tuple[tuple[Any, ...], str]]:
+    """Per dependency: the transitions its sampled states show, and the metric they came from."""
+    if sampler is None:
+        return {}
+    accounts = {}
+    for w in sampler.watched:
+        found = samples.get(w.dependency, [])
+        if not found:
+            problems.append(
+                f"breaker state of {w.dependency}: no series of {w.selector} at {w.url} "
+                f"({sampler.failed_reads} failed reads)"
+            )
+            continue
+        accounts[w.dependency] = (transitions_from_samples(found), str(w.selector))
+    return accounts
+
+
 def begin_measurement(
     experiment: Experiment, target: Target, run_dir: Path, on_event: Any
 ) -> Measurement | None:
@@ -63,6 +98,7 @@ def begin_measurement(
     recording = (
         start_recording(target.toxiproxy_url, run_dir) if experiment.chaosrun.expect else None
     )
+    sampler = _state_sampler(experiment, target)
     started_at = time.time()
     baseline: Any = {}
     with contextlib.suppress(OSError, ValueError):
@@ -82,8 +118,12 @@ def begin_measurement(
             "endpoints": [p for p, _ in spec.endpoints],
         }
     )
+    if sampler is not None:
+        sampler.start()
     if not load.wait_first_records(_FIRST_RECORD_TIMEOUT_S):
         load.stop()
+        if sampler is not None:
+            sampler.stop()
         if recording is not None:
             end_recording(recording)
         raise LabError(
@@ -97,6 +137,7 @@ def begin_measurement(
         started_at,
         baseline if isinstance(baseline, dict) else {},
         recording,
+        sampler,
     )
 
 
@@ -122,6 +163,7 @@ def end_measurement(
                 time.sleep(min(left, 0.05))
         load_summary = measurement.load.stop()
     finally:
+        samples = measurement.sampler.stop() if measurement.sampler is not None else {}
         if measurement.recording is not None:
             problems += end_recording(measurement.recording)
     gateway_state: Any = None
@@ -136,6 +178,7 @@ def end_measurement(
                 recorded = read_recording(lines)
         except OSError as exc:
             problems.append(f"the recording of what reached the dependencies is unreadable: {exc}")
+    accounts = _breaker_accounts(measurement.sampler, samples, problems)
     from chaosrun.checks.evaluate import evaluate
     from chaosrun.checks.gather import build_observation
 
@@ -148,6 +191,7 @@ def end_measurement(
         since=measurement.started_at,
         baseline_state=measurement.baseline_state,
         recorded=recorded,
+        breaker_accounts=accounts,
     )
     result = evaluate(
         observation,

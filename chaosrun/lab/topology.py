@@ -53,6 +53,13 @@ class DependencyPolicy:
     (elapsed + backoff + `timeout_ms` <= budget; with no timeout: if it starts within the budget).
     It never cuts an attempt short, so it cannot mask a missing or too-long timeout.
     None = no budget."""
+    shared_pool: bool = False
+    """Calls share one set of bulkhead slots with every other dependency marked so (a
+    broken-isolation variant): a slow dependency holds the slots, the others' calls are
+    rejected and answered by their fallbacks."""
+    breaker_skips_half_open: bool = False
+    """After the reset timeout the breaker closes at once, with no half-open trial (an illegal
+    open -> closed transition: a broken-breaker variant)."""
 
     def __post_init__(self) -> None:
         _require(self.timeout_ms is None or self.timeout_ms > 0, "timeout_ms must be > 0 or null")
@@ -175,8 +182,10 @@ _POLICY_TYPES: dict[str, tuple[tuple[type, ...], bool]] = {
     "bulkhead": ((int,), True),
     "fallback": ((bool,), False),
     "retry_budget_ms": (_NUMBER, True),
+    "shared_pool": ((bool,), False),
+    "breaker_skips_half_open": ((bool,), False),
 }
-_OPTIONAL_POLICY_KEYS = frozenset({"retry_budget_ms"})
+_OPTIONAL_POLICY_KEYS = frozenset({"retry_budget_ms", "shared_pool", "breaker_skips_half_open"})
 
 
 def _policy(value: Any, where: str) -> DependencyPolicy:

@@ -30,6 +30,10 @@ _VARIANTS: dict[str, Callable[[DependencyPolicy], DependencyPolicy]] = {
     "no-backoff": lambda p: replace(
         p, backoff_initial_ms=0.0, backoff_max_ms=0.0, backoff_jitter_ms=0.0
     ),
+    # One set of bulkhead slots for every dependency, sized as one of them: no isolation left.
+    "shared-pool": lambda p: replace(p, shared_pool=True),
+    # open -> closed after the reset timeout, no half-open trial.
+    "breaker-skips-half-open": lambda p: replace(p, breaker_skips_half_open=True),
 }
 
 VARIANT_NAMES: tuple[str, ...] = (
@@ -42,6 +46,8 @@ VARIANT_NAMES: tuple[str, ...] = (
     "breaker-never-closes",
     "timeout-too-long",
     "no-backoff",
+    "shared-pool",
+    "breaker-skips-half-open",
 )
 assert set(VARIANT_NAMES) == set(_VARIANTS)
 

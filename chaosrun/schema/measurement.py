@@ -120,7 +120,10 @@ def expectations(
     for name, body in block.items():
         if name in kinds:
             parsed = _dataclass(ctx, join(path, name), body, kinds[name])
-            if parsed is not None:
+            problems: list[tuple[str, str]] = getattr(parsed, "invalid_fields", list)()
+            for key, expected in problems:
+                ctx.err(join(join(path, name), key), expected)
+            if parsed is not None and not problems:
                 result.append(parsed)
     return tuple(result)
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from .conftest import REPO, run_cli
 from .matrix import describe, run_experiment, verdicts
 
 # Whole experiments under load: run one at a time (make test runs this marker serially).
@@ -56,3 +58,42 @@ def test_breaker_that_never_closes_fails_closes(tmp_path: Path) -> None:
     assert closes["status"] == "failed", describe(summary)
     assert closes["observed"].endswith("ends open"), describe(summary)  # it never closed again
     assert half_opens["status"] == "failed", describe(summary)
+
+
+def test_a_breaker_that_skips_half_open_fails_sequence(tmp_path: Path) -> None:
+    code, summary = run_experiment(tmp_path, "circuit-breaker", "breaker-skips-half-open")
+    assert code == 1, describe(summary)
+    found = verdicts(summary)
+    sequence = found["circuit_breaker.sequence"]
+    assert sequence["status"] == "failed", describe(summary)
+    assert sequence["observed"].endswith(": open->closed"), describe(summary)
+    assert found["circuit_breaker.opens"]["status"] == "passed", describe(summary)
+
+
+METRIC = 'gateway_breaker_state{dependency="catalog"}'
+
+
+def test_the_services_account_can_come_from_its_prometheus_metrics(tmp_path: Path) -> None:
+    # The breaker's state as the gateway exports it (a prometheus_client Enum, read the way
+    # resilience4j_circuitbreaker_state is) is sampled during the run and shown beside the
+    # verdicts. Sampled every 100 ms it can miss a short half-open: sequence is not judged.
+    text = (REPO / "experiments/circuit-breaker.yaml").read_text()
+    anchor = "        closes_within_s: 5\n"
+    assert anchor in text
+    text = text.replace(anchor, f"{anchor}        state_metric: '{METRIC}'\n", 1)
+    experiment = tmp_path / "circuit-breaker-metrics.yaml"
+    experiment.write_text(text)
+    result = run_cli(tmp_path / "home", "run", str(experiment), "--json", timeout=180)
+    summary = json.loads(result.stdout)
+    found = verdicts(summary)
+    for name in CHECKS - {"circuit_breaker.sequence", "recovery.rto"}:
+        assert found[name]["status"] == "passed", describe(summary)
+        account = found[name]["account"]
+        assert account.startswith("closed->open "), describe(summary)
+        assert account.endswith(f"(per {METRIC})"), describe(summary)
+    sequence = found["circuit_breaker.sequence"]
+    assert sequence["status"] == "not-judged", describe(summary)
+    assert sequence["observed"].startswith(
+        f"not judged: the service's recorded transitions ({METRIC} is sampled"
+    ), describe(summary)
+    assert (summary["verdict"], result.returncode) == ("not-judged", 1), describe(summary)

@@ -1,4 +1,4 @@
-"""bulkhead.yaml: PASS on the healthy lab, FAIL on the no-bulkhead variant."""
+"""bulkhead.yaml: PASS on the healthy lab, FAIL on the no-bulkhead and shared-pool variants."""
 
 from __future__ import annotations
 
@@ -27,3 +27,18 @@ def test_no_bulkhead_fails_the_cap(tmp_path: Path) -> None:
     cap = verdicts(summary)["bulkhead.cap"]
     assert cap["status"] == "failed", describe(summary)
     assert cap["observed"].endswith("gateway bulkhead limit none"), describe(summary)
+
+
+def test_a_shared_pool_fails_isolation_and_keeps_the_cap(tmp_path: Path) -> None:
+    # One set of bulkhead slots for every dependency: slowed recommendations hold them, and the
+    # calls to auth and catalog (/api/profile, /api/play) are rejected and answered by their
+    # fallbacks: fast 200s, yet the fault leaked into endpoints that do not use it.
+    code, summary = run_experiment(tmp_path, "bulkhead", "shared-pool")
+    assert code == 1, describe(summary)
+    found = verdicts(summary)
+    isolation = found["bulkhead.isolation"]
+    assert isolation["status"] == "failed", describe(summary)
+    assert isolation["observed"].endswith(" degraded (0.0% of them before the fault)"), describe(
+        summary
+    )
+    assert found["bulkhead.cap"]["status"] == "passed", describe(summary)

@@ -109,6 +109,8 @@ CASES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "no-bulkhead": (("bulkhead.cap", "bulkhead.rejects_fast"), ("retry.capped",)),
     "no-fallback": (("timeout.fallback",), ("retry.capped", "bulkhead.cap")),
     "no-backoff": (("retry.backoff",), ("retry.capped", "bulkhead.cap")),
+    "shared-pool": (("bulkhead.isolation",), ("bulkhead.cap", "retry.capped")),
+    "breaker-skips-half-open": (("circuit_breaker.sequence",), ("circuit_breaker.opens",)),
     "healthy": ((), ALL_CHECKS),
 }
 

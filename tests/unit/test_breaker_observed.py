@@ -144,3 +144,29 @@ def test_not_recorded_or_a_blocking_fault_judges_no_breaker_verdict() -> None:
             "an open breaker cannot be told from it there)",
         )
     }
+
+
+def test_a_sampled_account_is_shown_but_judges_neither_stops_traffic_nor_sequence() -> None:
+    # The service's breaker state read from its metrics every 100 ms: the half-open trials fall
+    # between samples, so its "open" spans them. stops_traffic then rests on the observed
+    # silences (it would count the trials), and sequence is not judged.
+    healthy = observation()
+    sampled = (
+        BreakerTransition(T0 + 1.4, "closed", "open"),
+        BreakerTransition(T0 + 5.0, "open", "closed"),
+    )
+    snapshot = dataclasses.replace(
+        healthy.dependencies["catalog"], transitions=sampled, account_source='m{d="catalog"}'
+    )
+    verdicts = check_circuit_breaker(
+        dataclasses.replace(healthy, dependencies={"catalog": snapshot}), EXPECT
+    )
+    assert [v.status for v in verdicts] == ["passed"] * 5 + ["not-judged"]
+    assert verdicts[2].observed.startswith("0 arrivals at catalog inside 3 open periods")
+    assert verdicts[5].observed == (
+        'not judged: the service\'s recorded transitions (m{d="catalog"} is sampled: a state '
+        "between two samples is missed, so no illegal transition can be told)"
+    )
+    assert {v.account for v in verdicts} == {
+        'closed->open 0.400 s after, open->closed 4.000 s after injection (per m{d="catalog"})'
+    }

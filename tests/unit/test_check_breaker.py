@@ -123,6 +123,8 @@ def test_check_names_and_expectation_fields() -> None:
         ("reset_timeout_s", 1.0),
         ("tolerance_s", 0.5),
         ("closes_within_s", 5.0),
+        ("state_metric", None),
+        ("metrics_url", None),
     ]
 
 
@@ -462,3 +464,33 @@ def test_build_observation_keeps_only_what_happened_during_the_run() -> None:
     # a counter that went down (the service restarted) never turns negative
     restarted = build_observation([], [FAULT], state(1, 0, 0), {}, baseline_state=state(10, 2, 9))
     assert restarted.dependencies["catalog"].retries == 0
+
+
+def test_build_observation_takes_a_sampled_account_and_what_was_recorded() -> None:
+    from chaosrun.record.read import RouteRecord
+
+    arrivals = (Arrival(T0 + 0.5, "/catalog", False, "r-1", None, T0 + 0.51),)
+    sampled = (BreakerTransition(T0 + 1.2, "closed", "open"),)
+    obs = build_observation(
+        timeline=(),
+        faults=(FAULT,),
+        gateway_state={},
+        dependency_stats={},
+        endpoints_using=USES,
+        recorded={"catalog": RouteRecord(arrivals, 1, 1), "auth": RouteRecord((), 0, 0)},
+        breaker_accounts={"catalog": (sampled, "m"), "search": ((), "n")},
+    )
+    catalog, auth, search = (obs.dependencies[n] for n in ("catalog", "auth", "search"))
+    assert (catalog.arrivals, catalog.far_side_max_in_flight, catalog.recorded) == (
+        arrivals,
+        1,
+        True,
+    )
+    assert (catalog.has_account, catalog.breaker_enabled, catalog.account_source) == (
+        True,
+        True,
+        "m",
+    )
+    assert catalog.transitions == sampled
+    assert (auth.has_account, auth.recorded, auth.arrivals) == (False, True, ())
+    assert (search.has_account, search.recorded) == (True, False)

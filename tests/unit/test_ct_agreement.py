@@ -35,6 +35,7 @@ EXTENSION_CHECKS = {
     for name in (
         "bad_availability.yaml",
         "bool_as_number.yaml",
+        "breaker_state_metric_not_a_selector.yaml",
         "chaosrun_block_misspelled_key.yaml",
         "deadline_too_long.yaml",
         "lab_and_url_target.yaml",

@@ -288,6 +288,12 @@ BAD_CASES = [
         "unknown percentile 'p42'; expected one of p50, p90, p95, p99, p999",
     ),
     (
+        "breaker_state_metric_not_a_selector.yaml",
+        "breaker_state_metric_not_a_selector.yaml:9: "
+        "extensions[0].expect.circuit_breaker.state_metric: expected a metric selector such as "
+        "name{label=\"value\"}, got 'resilience4j_circuitbreaker_state{name=catalog}'",
+    ),
+    (
         "negative_latency_slo.yaml",
         "negative_latency_slo.yaml:6: extensions[0].slo.latency_ms.p99: "
         "expected a positive number, got -300",

@@ -157,6 +157,8 @@ EXPECTED_CHANGES: dict[str, dict[str, Any]] = {
     "breaker-never-closes": {"breaker_never_closes": True},
     "timeout-too-long": {"timeout_ms": 2000.0},
     "no-backoff": {"backoff_initial_ms": 0.0, "backoff_max_ms": 0.0, "backoff_jitter_ms": 0.0},
+    "shared-pool": {"shared_pool": True},
+    "breaker-skips-half-open": {"breaker_skips_half_open": True},
 }
 
 
@@ -194,5 +196,5 @@ def test_unknown_variant_is_a_value_error_listing_the_names() -> None:
     assert str(info.value) == (
         "unknown lab variant 'no-brakes'; expected one of: healthy, no-breaker, no-timeout, "
         "no-bulkhead, no-retry-cap, no-fallback, breaker-never-closes, timeout-too-long, "
-        "no-backoff"
+        "no-backoff, shared-pool, breaker-skips-half-open"
     )

@@ -42,6 +42,19 @@ class Breaker(pybreaker.CircuitBreaker):
     (after `fail_max` consecutive failures) or from half-open; close from half-open.
     """
 
+    def __init__(self, *args: Any, skips_half_open: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.skips_half_open = skips_half_open
+
+    def half_open(self) -> None:
+        """The reset timeout passed; the breaker-skips-half-open variant closes instead: an
+        illegal open -> closed transition, and the next failures need `fail_max` to re-open."""
+        if not self.skips_half_open:
+            super().half_open()
+            return
+        with self._lock:
+            pybreaker.CircuitBreaker.close(self)
+
     def open(self) -> bool:
         with self._lock:
             current = self.current_state

@@ -51,6 +51,7 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics, generate_latest
 
+from chaosrun.lab.services._bulkhead import Bulkhead
 from chaosrun.lab.services._serve import exit_now, run_service, setup_logging
 from chaosrun.lab.services.resilience import CallFailed, GatewayMetrics, ResilientDependency
 from chaosrun.lab.topology import Endpoint, Topology
@@ -81,6 +82,11 @@ class Gateway:
         self._ids = itertools.count(1)
 
     async def start(self) -> None:
+        # The shared-pool variant: one set of bulkhead slots for every dependency marked so.
+        sharing = [
+            d.policy.bulkhead or 10 for d in self.topology.dependencies if d.policy.shared_pool
+        ]
+        shared = Bulkhead(max(sharing)) if sharing else None
         for dep in self.topology.dependencies:
             bulkhead = dep.policy.bulkhead
             connector = aiohttp.TCPConnector(
@@ -96,7 +102,9 @@ class Gateway:
                 skip_auto_headers=("User-Agent",),
             )
             self._sessions.append(session)
-            self.deps[dep.name] = ResilientDependency(dep, session, self.metrics)
+            self.deps[dep.name] = ResilientDependency(
+                dep, session, self.metrics, shared if dep.policy.shared_pool else None
+            )
 
     async def close(self) -> None:
         await asyncio.gather(*(s.close() for s in self._sessions), return_exceptions=True)

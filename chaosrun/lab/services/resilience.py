@@ -69,14 +69,18 @@ class ResilientDependency:
     """Calls one dependency through its policy; `call` returns its JSON or raises `CallFailed`."""
 
     def __init__(
-        self, dep: Dependency, session: aiohttp.ClientSession, metrics: GatewayMetrics
+        self,
+        dep: Dependency,
+        session: aiohttp.ClientSession,
+        metrics: GatewayMetrics,
+        shared_bulkhead: Bulkhead | None = None,
     ) -> None:
         p = dep.policy
         self.name = dep.name
         self.policy = p
         self.metrics = metrics
         self._stats = _Stats()
-        self._bulkhead = Bulkhead(p.bulkhead)
+        self._bulkhead = shared_bulkhead or Bulkhead(p.bulkhead)
         self._transitions = TransitionLog(dep.name, metrics.breaker.labels(dep.name))
         self._breaker: Breaker | None = None
         if p.breaker:
@@ -85,6 +89,7 @@ class ResilientDependency:
                 reset_timeout=NEVER_S if p.breaker_never_closes else p.breaker_reset_s,
                 listeners=[self._transitions],
                 name=dep.name,
+                skips_half_open=p.breaker_skips_half_open,
             )
         breaker_open = None if self._breaker is None else self._breaker_open
         self._get = RetryingGet(dep.name, p, session, metrics, breaker_open)
