@@ -170,3 +170,64 @@ def test_a_sampled_account_is_shown_but_judges_neither_stops_traffic_nor_sequenc
     assert {v.account for v in verdicts} == {
         'closed->open 0.400 s after, open->closed 4.000 s after injection (per m{d="catalog"})'
     }
+
+
+def test_the_edges_of_a_silence_are_exact() -> None:
+    # A silence of exactly MIN_SILENCE_S is one (1.0 -> the trial at 1.25).
+    assert observed_periods(_arrivals([0.9, 1.25]), [1.0, 1.05, 1.1], 0.5, 3.0) == [
+        OpenPeriod(1.0, 1.25)
+    ]
+    # Its length runs from the first skipped request: 0.28 from 1.0, though 0.23 from 1.05.
+    assert observed_periods(_arrivals([0.9, 1.28]), [1.0, 1.05, 1.1], 0.5, 3.0) == [
+        OpenPeriod(1.0, 1.28)
+    ]
+    # A request exactly GRACE_S before the next arrival may be that arrival: not skipped.
+    assert observed_periods(_arrivals([0.9, 2.0]), [1.0, 1.1, 2.0 - GRACE_S], 0.5, 3.0) == []
+    # A trial arriving exactly at the end of the observation still ends the silence.
+    assert observed_periods(_arrivals([0.9, 2.0]), [1.0, 1.1, 1.2], 0.5, 2.0) == [
+        OpenPeriod(1.0, 2.0)
+    ]
+    # After the last arrival, requests up to the very end count (no trial can follow them).
+    assert observed_periods(_arrivals([0.9]), [1.0, 1.1, 1.95], 0.5, 2.0) == [OpenPeriod(1.0, None)]
+
+
+def test_what_each_breaker_verdict_expects_is_stated_in_full() -> None:
+    assert [v.expected for v in check_circuit_breaker(observation(), EXPECT)] == [
+        "catalog breaker opens within 2 s of injection",
+        "while open, p99 of /api/browse <= 50 ms",
+        "no arrival at catalog while open (after 100 ms grace)",
+        "half-open 1 s +- 0.5 s after each open",
+        "closed within 5 s after the fault cleared, and ends closed",
+        "only closed->open, open->half-open, half-open->closed, half-open->open",
+    ]
+
+
+def test_silences_count_only_the_requests_that_use_the_dependency() -> None:
+    # /api/profile (auth only) sends nothing: the silences at catalog are still seen from the
+    # requests on /api/browse, and only from them.
+    healthy = observation()
+    browse_only = tuple(r for r in healthy.timeline if r.endpoint == "/api/browse")
+    verdicts = check_circuit_breaker(dataclasses.replace(healthy, timeline=browse_only), EXPECT)
+    assert [v.status for v in verdicts] == ["passed"] * 6
+
+
+def test_every_blocking_fault_is_named() -> None:
+    faults = (
+        FaultWindow("proxy_down", "catalog", T0 + 1.0, T0 + 2.0),
+        FaultWindow("enable_proxy", "catalog", T0 + 2.0, T0 + 3.0),
+        FaultWindow("latency", "catalog", T0 + 3.0, T0 + 4.0),
+    )
+    verdicts = check_circuit_breaker(dataclasses.replace(observation(), faults=faults), EXPECT)
+    assert verdicts[0].observed == (
+        "not judged: a fault that lets requests reach catalog (enable_proxy, proxy_down stops "
+        "them all: an open breaker cannot be told from it there)"
+    )
+
+
+def test_an_account_of_three_transitions_is_shown_whole() -> None:
+    three = ((1.3, "closed", "open"), (2.3, "open", "half-open"), (2.32, "half-open", "closed"))
+    (first, *_) = check_circuit_breaker(observation(three), EXPECT)
+    assert first.account == (
+        "closed->open 0.300 s after, open->half-open 1.300 s after, half-open->closed "
+        "1.320 s after injection"
+    )

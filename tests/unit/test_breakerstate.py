@@ -44,6 +44,7 @@ def test_selectors_parse_with_and_without_labels_and_bad_ones_are_refused() -> N
     for bad in ("", "1metric", "m{a=1}", 'm{a="1"', "m x"):
         assert parse_selector(bad) is None, bad
     assert str(parse_selector('m{a="1",b="2"}')) == 'm{a="1",b="2"}'
+    assert str(StateSelector("m", {})) == "m"
 
 
 @pytest.mark.parametrize(

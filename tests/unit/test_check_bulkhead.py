@@ -273,3 +273,14 @@ def test_an_isolated_endpoint_as_degraded_as_before_the_fault_keeps_isolation() 
     # One more degraded answer during the fault than the usual share allows fails it.
     v = verdicts(_degrade_profile(obs, (1.1, 1.11)))
     assert not v["isolation"].passed, v["isolation"].observed
+
+
+def test_with_nothing_before_the_fault_any_degraded_isolated_answer_fails_isolation() -> None:
+    obs = _degrade_profile(observation(), (1.0, 1.01))
+    during = tuple(r for r in obs.timeline if r.scheduled >= T0 + 1.0)
+    v = verdicts(dataclasses.replace(obs, timeline=during))
+    assert (v["isolation"].passed, v["isolation"].observed) == (
+        False,
+        "availability 1.0000 (0 of 300 failed), p99 4.0 ms; 1 degraded (0.0% of them before "
+        "the fault)",
+    )
