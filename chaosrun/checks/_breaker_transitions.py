@@ -25,6 +25,7 @@ def opens(
     injected_at: float,
     cleared_at: float | None,
     end: float,
+    endpoints: tuple[str, ...] | None = None,
 ) -> Verdict:
     name, dep = "circuit_breaker.opens", e.dependency
     expected = f"{dep} breaker opens within {e.opens_within_s:g} s of injection"
@@ -36,7 +37,7 @@ def opens(
     if after:
         observed = f"first opened {fmt_s(after[0] - injected_at)} after injection"
         return Verdict(name, False, expected, observed)
-    endpoints = using(observation, dep)
+    endpoints = using(observation, dep) if endpoints is None else endpoints
     hits = hit(observation, endpoints, injected_at, cleared_at or end)
     during = f"while {n_of(hits, 'request')} on {names(endpoints)} were degraded or failed"
     if trips:

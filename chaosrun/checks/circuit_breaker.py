@@ -118,14 +118,23 @@ def check_circuit_breaker(
         )
         return all_not_judged(CHECK_NAMES, expected, needs)
     end = observation_end(observation)
-    endpoints = using(observation, dep)
+    endpoints = e.endpoints or using(observation, dep)
+    if not endpoints:
+        sent = sorted({r.endpoint for r in observation.timeline})
+        if len(sent) != 1:
+            needs = (
+                f"the endpoints that use {dep} (the service does not say): name them in "
+                "expect.circuit_breaker.endpoints"
+            )
+            return all_not_judged(CHECK_NAMES, expected, needs)
+        endpoints = (sent[0],)
     wanted = frozenset(endpoints)
     calls = sorted(r.scheduled for r in observation.timeline if r.endpoint in wanted)
     opened = observed_periods(snapshot.arrivals, calls, period.injected_at, end)
     seen = transitions_of(opened)
     account = _account(snapshot, period.injected_at)
     verdicts = [
-        opens(observation, e, seen, period.injected_at, period.cleared_at, end),
+        opens(observation, e, seen, period.injected_at, period.cleared_at, end, endpoints),
         fails_fast(observation, e, opened, end, endpoints),
         stops_traffic(observation, e, _claimed(snapshot) or opened, end),
         half_opens(observation, e, opened, endpoints, period.injected_at),

@@ -61,6 +61,9 @@ class BreakerExpectation:
     # run (e.g. resilience4j_circuitbreaker_state{name="catalog"}); shown beside the verdicts.
     state_metric: str | None = None
     metrics_url: str | None = None  # default: the target's service URL + /metrics
+    # The endpoints whose requests use the dependency, when the service does not say (the lab's
+    # /state does); with one load endpoint, that one.
+    endpoints: tuple[str, ...] = ()
 
     def invalid_fields(self) -> list[tuple[str, str]]:
         """(field, what was expected) for values their types alone do not rule out."""

@@ -1,6 +1,6 @@
 """A target the lab does not contain: Debian's HAProxy in front of a tiny backend, via Toxiproxy.
 
-    client -> HAProxy (timeout server, errorfile 504 as a fallback) -> Toxiproxy "api" -> backend
+    client -> HAProxy (timeout server, errorfile 504/503: fallback) -> Toxiproxy "api" -> backend
 
 HAProxy's `timeout server` is the timeout under test; on expiry it answers its 504 errorfile,
 written here as a 200 with `X-Chaosrun-Degraded` (a fallback answer, as a service would give).
@@ -37,15 +37,26 @@ defaults
     timeout client 5s
     timeout server {server_timeout}
     retries {retries}
-{retry_on}    errorfile 504 {fallback}
+{retry_on}    timeout check 300ms
+    errorfile 504 {fallback}
+    errorfile 503 {fallback}
 
 frontend web
     bind 127.0.0.1:{port}
     default_backend api
 
 backend api
-    server a 127.0.0.1:{upstream}
+{health}    server a 127.0.0.1:{upstream}{checks}
 """
+
+# HAProxy's breaker: after 3 errors in a row (a timeout is one) the server is marked down and
+# every request gets the 503 fallback at once; an active health check each second (through the
+# same proxy: the half-open trial) brings it back when it answers within `timeout check`.
+HEALTH = "    option httpchk GET /health\n"
+CHECKS = (
+    " check inter 1s fastinter 1s downinter 1s rise 1 fall 1"
+    " observe layer7 error-limit 3 on-error mark-down"
+)
 
 FALLBACK = (
     "HTTP/1.0 200 OK\r\n"
@@ -98,9 +109,12 @@ def _wait(port: int, proc: subprocess.Popen[bytes], what: str) -> None:
 
 
 @contextlib.contextmanager
-def external_target(workdir: Path, server_timeout_ms: int, retries: int = 0) -> Iterator[External]:
+def external_target(
+    workdir: Path, server_timeout_ms: int, retries: int = 0, breaker: bool = False
+) -> Iterator[External]:
     """HAProxy with `timeout server` = server_timeout_ms, its backend behind Toxiproxy "api";
-    `retries` > 0: each request is retried that many times when its answer times out."""
+    `retries` > 0: each request is retried that many times when its answer times out;
+    `breaker`: errors mark the server down, health checks bring it back (`CHECKS`)."""
     haproxy = shutil.which("haproxy")
     if haproxy is None:
         raise RuntimeError("haproxy not found: `make setup` installs it (apt-get install haproxy)")
@@ -127,6 +141,8 @@ def external_target(workdir: Path, server_timeout_ms: int, retries: int = 0) -> 
                 server_timeout=f"{server_timeout_ms}ms",
                 retries=retries,
                 retry_on="    retry-on response-timeout\n" if retries else "",
+                health=HEALTH if breaker else "",
+                checks=CHECKS if breaker else "",
                 fallback=fallback,
                 port=port,
                 upstream=listen,

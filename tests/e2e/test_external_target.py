@@ -8,6 +8,11 @@ recorded between Toxiproxy and it: HAProxy passes the load's `X-Chaosrun-Request
 each request's attempts are counted without the cooperation of either. HAProxy retrying twice
 where none is declared fails `retry.capped`; with no retry at all, `retry.backoff` has nothing
 to judge, says so, and keeps the run from passing (verdict `not-judged`, exit 1).
+
+HAProxy's own breaker (`observe layer7 error-limit 3 on-error mark-down`, health checks each
+second as the trial) is judged the same way: five breaker verdicts pass from the silences at
+api, `sequence` is not judged (HAProxy gives no account here), and without those settings every
+request keeps reaching api and the verdicts fail for it.
 """
 
 from __future__ import annotations
@@ -124,3 +129,91 @@ def test_a_timeout_above_the_latency_fails_it_for_the_right_reason(tmp_path: Pat
     )
     assert (summary["verdict"], summary["exit_code"]) == ("failed", 1), summary["reason"]
     assert summary["reason"].startswith("resilience verdict failed: timeout.bounded: max ")
+
+
+BREAKER_EXPERIMENT = """\
+version: 1.0.0
+title: api slowed while HAProxy guards it with error-marking and health checks
+description: HAProxy's breaker, judged from what reached api
+extensions:
+  - name: chaosrun
+    target:
+      service_url: {service_url}
+      toxiproxy_url: {toxiproxy_url}
+    load:
+      rate: 40
+      endpoints: {{/api/item: 1}}
+      warmup_s: 1
+      cooldown_s: 3
+    expect:
+      circuit_breaker:
+        dependency: api
+        opens_within_s: 2
+        fail_fast_p99_ms: 50
+        reset_timeout_s: 1.5  # the next health check: 1 to 2 s after the mark-down (inter 1 s)
+        tolerance_s: 0.6
+        closes_within_s: 3
+    deadline_s: 30
+method:
+  - type: action
+    name: slow-down-api
+    provider:
+      type: python
+      module: chaosrun.faults.latency
+      func: inject
+      arguments: {{proxy: api, latency_ms: 900}}
+    pauses: {{after: 3}}
+  - type: action
+    name: restore-api
+    provider:
+      type: python
+      module: chaosrun.faults.latency
+      func: revert
+      arguments: {{proxy: api}}
+"""
+
+
+def _run_breaker(tmp_path: Path, breaker: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+    with external_target(tmp_path / "target", 300, breaker=breaker) as target:
+        experiment = tmp_path / "breaker.yaml"
+        experiment.write_text(
+            BREAKER_EXPERIMENT.format(
+                service_url=target.service_url, toxiproxy_url=target.toxiproxy_url
+            )
+        )
+        result = run_cli(tmp_path / "home", "run", str(experiment), "--json", timeout=90)
+    summary = json.loads(result.stdout)
+    assert summary["exit_code"] == result.returncode, result.stderr
+    return summary, {c["check"]: c for c in summary["checks"]}
+
+
+def test_haproxys_breaker_is_judged_from_what_reached_api(tmp_path: Path) -> None:
+    # 3 timeouts mark the server down: requests get the fallback at once and none reaches api
+    # but the health check each second (the trial), until one answers after the fault.
+    summary, checks = _run_breaker(tmp_path, breaker=True)
+    for name in (
+        "circuit_breaker.opens",
+        "circuit_breaker.fails_fast",
+        "circuit_breaker.stops_traffic",
+        "circuit_breaker.half_opens",
+        "circuit_breaker.closes",
+    ):
+        assert checks[name]["status"] == "passed", checks[name]
+        assert "account" not in checks[name]  # HAProxy says nothing of it here
+    sequence = checks["circuit_breaker.sequence"]
+    assert (sequence["status"], sequence["observed"]) == (
+        "not-judged",
+        "not judged: the service's breaker states (a breaker's transitions are not visible "
+        "outside it)",
+    )
+    assert (summary["verdict"], summary["exit_code"]) == ("not-judged", 1), summary["reason"]
+
+
+def test_haproxy_without_its_breaker_fails_for_the_traffic_that_kept_reaching_api(
+    tmp_path: Path,
+) -> None:
+    summary, checks = _run_breaker(tmp_path, breaker=False)
+    opens = checks["circuit_breaker.opens"]
+    assert opens["status"] == "failed", opens
+    assert "traffic kept reaching api through the fault: " in opens["observed"], opens
+    assert (summary["verdict"], summary["exit_code"]) == ("failed", 1), summary["reason"]

@@ -125,6 +125,7 @@ def test_check_names_and_expectation_fields() -> None:
         ("closes_within_s", 5.0),
         ("state_metric", None),
         ("metrics_url", None),
+        ("endpoints", ()),
     ]
 
 
