@@ -184,7 +184,9 @@ def run_worker(
                 # Revert first (the worker may take a while to notice), then stop the worker;
                 # the final restore sweeps whatever it applies in between.
                 if target is not None:
-                    abort.early = restore(run_dir / "undo.log", target)
+                    # A dead relay cut the dependencies off: move their upstreams back now.
+                    keep = frozenset() if firing.kind == "relay" else undo.RECORDING_OPS
+                    abort.early = restore(run_dir / "undo.log", target, keep=keep)
                     target = abort.early.target
                 _send(proc, signal.SIGINT)
             elif interrupted_at is None and now > deadline:

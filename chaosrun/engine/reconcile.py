@@ -13,6 +13,7 @@ from chaosrun.engine import undo
 from chaosrun.engine.follow import read_events
 from chaosrun.engine.journal import JOURNAL_FILE, compose_journal, read_json_object
 from chaosrun.engine.lock import sweep_stale
+from chaosrun.engine.recording import relay_owner
 from chaosrun.engine.rundir import RunRecord, list_runs, read_record, update_state
 from chaosrun.engine.worker import EVENTS_FILE, EXPERIMENT_FILE, WORKER_JOURNAL_FILE
 from chaosrun.lab.lab import lab_down, load_lab_info
@@ -64,6 +65,9 @@ def reconcile_dead_runs(home: Path, by: str = "chaosrun cleanup") -> list[Reconc
                 stopped_lab = True
             for entry in undo.pending_entries(log):
                 undo.mark_done(log, entry.id)  # its faults went away with the lab
+        if not any(e.op in undo.RECORDING_OPS for e in undo.pending_entries(log)):
+            for ref in owned_processes(relay_owner(run_dir)):  # its upstreams are back (or gone)
+                stop(ref, grace_s=2.0)
         if undo.pending_entries(log):
             # The target still does not answer: the next cleanup or run tries again.
             result = _result(run_dir, active, outcomes, stopped_lab)

@@ -7,7 +7,8 @@ end:   move every upstream back (replay of those entries only), then stop the re
 
 The faults' own restore leaves these entries alone (the recording keeps going through the
 cooldown); a supervisor that dies leaves them to `chaosrun cleanup` or the next run, which
-replays every pending entry and stops the processes the run owned (the relay among them).
+replays every pending entry, then stops the relay (`relay_owner`) -- not before: while an
+upstream cannot be moved back, the relay still carries its traffic.
 Toxiproxy restarts a proxy's listener when its upstream changes: connections the service held
 through it are closed, so recording starts before the load and its warm-up.
 """
@@ -29,11 +30,23 @@ from chaosrun.lab.procs import OWNER_ENV, ProcessRef, process_start_time
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 from chaosrun.record.relay import Route, relay_argv
 
-__all__ = ["RECORDING_FILE", "Recording", "end_recording", "start_recording"]
+__all__ = [
+    "RECORDING_FILE",
+    "Recording",
+    "end_recording",
+    "relay_owner",
+    "start_recording",
+]
 
 RECORDING_FILE = "recording.jsonl"
 _READY_TIMEOUT_S = 10.0
 _STOP_TIMEOUT_S = 5.0
+
+
+def relay_owner(run_dir: Path) -> str:
+    """The relay's owner marker: not the run's own, so whoever reverts a dead run stops the
+    relay only once every upstream is moved back (until then it still carries the traffic)."""
+    return f"{run_dir}#relay"
 
 
 @dataclass(slots=True)
@@ -73,7 +86,7 @@ def start_recording(toxiproxy_url: str, run_dir: Path) -> Recording | None:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", OWNER_ENV: str(run_dir)},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", OWNER_ENV: relay_owner(run_dir)},
         )
     recording = Recording(proc, path, routes, run_dir / "undo.log")
     try:

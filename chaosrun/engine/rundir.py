@@ -3,7 +3,8 @@
 $CHAOSRUN_HOME (default ~/.local/state/chaosrun)
   lab/lab.json            the lab started by `chaosrun lab up`
   runs/<run-id>/run.json  who runs it (supervisor and worker PIDs) and its state
-               undo.log   append-only undo entries of every fault
+               undo.log   append-only undo entries of every fault (and of moved upstreams)
+               recording.jsonl  what reached each dependency (the recording relay)
                events.jsonl, worker.log, worker-journal.json, journal.json
                lab/       an ephemeral lab started for this run only
 """
@@ -53,6 +54,7 @@ class RunRecord:
     load: ProcessRef | None = None
     ephemeral_lab: str | None = None
     started_at: float = 0.0
+    relay: ProcessRef | None = None  # the recording relay (chaosrun.engine.recording)
 
 
 def new_run_dir(home: Path) -> tuple[str, Path]:
@@ -75,6 +77,7 @@ def read_record(run_dir: Path) -> RunRecord | None:
         data = json.loads((run_dir / RUN_FILE).read_text())
         worker = data.get("worker")
         load = data.get("load")
+        relay = data.get("relay")
         return RunRecord(
             run_id=data["run_id"],
             experiment=data["experiment"],
@@ -84,6 +87,7 @@ def read_record(run_dir: Path) -> RunRecord | None:
             load=ProcessRef(**load) if load else None,
             ephemeral_lab=data.get("ephemeral_lab"),
             started_at=float(data.get("started_at", 0.0)),
+            relay=ProcessRef(**relay) if relay else None,
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

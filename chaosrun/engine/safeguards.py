@@ -34,7 +34,7 @@ class Firing:
     """A stop condition that held long enough: why the run is being aborted."""
 
     safeguard: str
-    kind: str  # slo | probe | toxiproxy | target | load
+    kind: str  # slo | probe | toxiproxy | target | load | relay
     observed: str
     breach_since: float  # wall clock: the condition held from here ...
     at: float  # ... and fired here

@@ -104,7 +104,8 @@ def supervise(
                 if target is not None:
                     measurement = begin_measurement(experiment, target, run_dir, on_event)
                 if measurement is not None:
-                    record = replace(record, load=measurement.load.ref)
+                    relay = measurement.recording.ref if measurement.recording else None
+                    record = replace(record, load=measurement.load.ref, relay=relay)
                     write_record(run_dir, record)
                 worker_result = run_worker(
                     experiment,

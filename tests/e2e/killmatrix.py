@@ -3,10 +3,12 @@
 Shared by `tests/e2e/test_kill_matrix.py` (a sample of every kind in `make test`) and
 `bench/killmatrix.py` (many trials, printed figures, in `make bench`).
 
-A trial starts `chaosrun run` on experiments/kill-target.yaml (three faults in turn under load),
-waits a random delay, delivers one kind of kill, lets whatever recovers recover (the supervisor
-itself, or `chaosrun cleanup`, or the next run), and then checks: no toxic and no disabled proxy
-on the lab, none of the run's processes alive (supervisor, worker, load, an ephemeral lab), no
+A trial starts `chaosrun run` on experiments/kill-target.yaml (three faults in turn under load,
+recorded by the relay between Toxiproxy and the dependencies), waits a random delay, delivers one
+kind of kill, lets whatever recovers recover (the supervisor itself, or `chaosrun cleanup`, or
+the next run), and then checks: no toxic, no disabled proxy and no proxy whose upstream is not
+its own on the lab, none of the run's processes alive (supervisor, worker, load, relay, an
+ephemeral lab), no
 process whose command line names the run's directory or whose environment marks it as the run's
 (CHAOSRUN_OWNER), no ephemeral lab port listening, and a journal that is valid JSON with a Chaos
 Toolkit status. Time-to-restore runs from the kill to
@@ -26,6 +28,7 @@ from pathlib import Path
 
 from chaosrun.engine.journal import JOURNAL_STATUSES
 from chaosrun.engine.lock import lock_dir
+from chaosrun.engine.recording import relay_owner
 from chaosrun.engine.rundir import RunRecord, list_runs, read_record
 from chaosrun.errors import ToxiproxyError
 from chaosrun.lab.lab import LabInfo, listening_ports, load_lab_info
@@ -43,6 +46,7 @@ KINDS = (
     "sigterm-supervisor",
     "sigkill-worker",
     "sigkill-load",
+    "sigkill-relay",
     "sigkill-supervisor+cleanup",
     "sigkill-supervisor+next-run",
 )
@@ -113,7 +117,7 @@ def run_trial(kind: str, delay_s: float, home: Path, ephemeral: bool) -> Trial:
         proc.send_signal(signal.SIGINT)
     elif kind == "sigterm-supervisor":
         proc.send_signal(signal.SIGTERM)
-    elif kind in ("sigkill-worker", "sigkill-load"):
+    elif kind in ("sigkill-worker", "sigkill-load", "sigkill-relay"):
         ref = _wait_for_ref(run_dir, home, before, kind.split("-")[1])
         if ref.alive():
             os.kill(ref.pid, signal.SIGKILL)
@@ -167,7 +171,7 @@ def _leftovers(home: Path, run_dir: Path) -> list[str]:
     if record is None:
         return ["no run record"]
     problems += _proxy_problems(home, record)
-    refs = [record.supervisor, record.worker, record.load]
+    refs = [record.supervisor, record.worker, record.load, record.relay]
     problems += [f"{r.name} (pid {r.pid}) alive" for r in refs if r is not None and r.alive()]
     if record.ephemeral_lab:
         info = load_lab_info(Path(record.ephemeral_lab))
@@ -176,7 +180,11 @@ def _leftovers(home: Path, run_dir: Path) -> list[str]:
             problems += _lab_problems(info)
     problems += [f"process {pid} names the run dir" for pid in _processes_naming(run_dir)]
     problems += [f"lock file {path} left" for path in _locks_of(run_dir.name)]
-    owners = [str(run_dir), *([record.ephemeral_lab] if record.ephemeral_lab else [])]
+    owners = [
+        str(run_dir),
+        relay_owner(run_dir),
+        *([record.ephemeral_lab] if record.ephemeral_lab else []),
+    ]
     problems += [
         f"process {ref.pid} owned by {owner}" for owner in owners for ref in owned_processes(owner)
     ]
@@ -203,6 +211,12 @@ def _proxy_problems(home: Path, record: RunRecord) -> list[str]:
     except ToxiproxyError as exc:
         return [f"lab toxiproxy unreachable: {exc}"]
     problems = [f"proxy {p.name} disabled" for p in proxies.values() if not p.enabled]
+    own = {p.name: p.upstream for p in info.proxies}
+    problems += [
+        f"proxy {p.name} points at {p.upstream}, not its own {own[p.name]}"
+        for p in proxies.values()
+        if p.name in own and p.upstream != own[p.name]
+    ]
     problems += [f"proxy {p.name} has toxic {t.name}" for p in proxies.values() for t in p.toxics]
     return problems
 
