@@ -28,7 +28,7 @@ from chaosrun.model import Experiment
 from chaosrun.record.breakerstate import parse_selector, transitions_from_samples
 from chaosrun.record.read import read_recording
 
-__all__ = ["Measurement", "begin_measurement", "end_measurement"]
+__all__ = ["Measurement", "begin_measurement", "breaker_accounts", "end_measurement"]
 
 _FIRST_RECORD_TIMEOUT_S = 10.0
 
@@ -70,19 +70,20 @@ def _state_sampler(experiment: Experiment, target: Target) -> StateSampler | Non
     return StateSampler(tuple(watched)) if watched else None
 
 
-def _breaker_accounts(
-    sampler: StateSampler | None, samples: Any, problems: list[str]
+def breaker_accounts(
+    sampler: StateSampler | None, samples: Any, unread: list[str]
 ) -> dict[str, tuple[tuple[Any, ...], str]]:
-    """Per dependency: the transitions its sampled states show, and the metric they came from."""
+    """Per dependency: the transitions its sampled states show, and the metric they came from;
+    a named metric that matched nothing goes to `unread`, one line each."""
     if sampler is None:
         return {}
     accounts = {}
     for w in sampler.watched:
         found = samples.get(w.dependency, [])
         if not found:
-            problems.append(
-                f"breaker state of {w.dependency}: no series of {w.selector} at {w.url} "
-                f"({sampler.failed_reads} failed reads)"
+            unread.append(
+                f"state_metric of {w.dependency}: {w.selector} matched no series at {w.url} "
+                f"({sampler.failed_reads} of {sampler.reads} reads failed)"
             )
             continue
         accounts[w.dependency] = (transitions_from_samples(found), str(w.selector))
@@ -178,7 +179,8 @@ def end_measurement(
                 recorded = read_recording(lines)
         except OSError as exc:
             problems.append(f"the recording of what reached the dependencies is unreadable: {exc}")
-    accounts = _breaker_accounts(measurement.sampler, samples, problems)
+    unread: list[str] = []
+    accounts = breaker_accounts(measurement.sampler, samples, unread)
     from chaosrun.checks.evaluate import evaluate
     from chaosrun.checks.gather import build_observation
 
@@ -201,5 +203,6 @@ def end_measurement(
         interrupted=interrupted(),
     )
     result["measurement_problems"] = problems
+    result["measurement_notes"] = [*result["measurement_notes"], *unread]  # shown to the user
     on_event({"event": "measured", **result})
     return result

@@ -33,6 +33,7 @@ class Watched:
 class StateSampler:
     watched: tuple[Watched, ...]
     samples: dict[str, list[tuple[float, str]]] = field(default_factory=dict)
+    reads: int = 0
     failed_reads: int = 0
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -65,6 +66,7 @@ class StateSampler:
             self._stop.wait(max(0.0, INTERVAL_S - (time.monotonic() - began)))
 
     def _read(self, url: str) -> str | None:
+        self.reads += 1
         try:
             with urllib.request.urlopen(url, timeout=READ_TIMEOUT_S) as response:
                 return bytes(response.read()).decode("utf-8", "replace")
