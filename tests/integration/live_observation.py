@@ -5,7 +5,8 @@ sender (wrk2 model: request i is *scheduled* at t0 + i / rate, latency counts fr
 a stalled gateway cannot hide its stall) records one `RequestRecord` per request while the plan
 injects faults on one dependency:
 
-1. warm-up, then the far-side counters of every dependency are reset;
+1. warm-up (what reaches each dependency is recorded from the start, by the same recording
+   relay a run places between Toxiproxy and the dependencies: `chaosrun.engine.recording`);
 2. ``fail_s`` of HTTP 500s decided inside the dependency (``POST /_fail``): fast failures, so
    every call makes all its attempts (backoff growth is visible from the far side);
 3. a pause, then ``latency_s`` of a Toxiproxy latency toxic (`chaosrun.faults.latency`): attempts
@@ -14,8 +15,9 @@ injects faults on one dependency:
 
 Fault windows are recorded the way the run's undo log records them: a `fail_for` window is the
 dependency's own [start, end]; a toxic takes effect when `inject` returns and is cleared when
-`revert` returns. Then the gateway's ``/state`` and every dependency's ``/_stats`` are read and
-`chaosrun.checks.gather.build_observation` assembles them -- the same function the supervisor uses.
+`revert` returns. Then the recording is ended (the upstreams moved back), the gateway's
+``/state`` is read as the service's own account, and `chaosrun.checks.gather.build_observation`
+assembles them -- the same function the supervisor uses.
 
 Everything is bounded: only 127.0.0.1, at most `max_in_flight` requests at once, a client timeout
 per request, a fixed number of requests, and the toxic is reverted in `finally`.
@@ -29,15 +31,18 @@ import json
 import time
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from chaosrun.checks.gather import build_observation
 from chaosrun.checks.observation import FaultWindow, Observation
+from chaosrun.engine.recording import end_recording, start_recording
 from chaosrun.faults import latency
 from chaosrun.lab.lab import LabInfo
 from chaosrun.measure.timeline import RequestRecord
+from chaosrun.record.read import read_recording
 
 __all__ = ["ENDPOINTS", "Plan", "observe", "open_loop"]
 
@@ -140,8 +145,6 @@ async def _faults(info: LabInfo, plan: Plan, dep_urls: dict[str, str]) -> list[F
     """The fault script, run while the load runs; returns the windows as an undo log has them."""
     config = {"chaosrun_toxiproxy_url": info.toxiproxy_url}
     await asyncio.sleep(plan.warmup_s)
-    for url in dep_urls.values():
-        await asyncio.to_thread(_json, f"{url}/_stats/reset", "POST")
     windows: list[FaultWindow] = []
     if plan.fail_s > 0:
         fail_url = f"{dep_urls[plan.target]}/_fail?duration_ms={plan.fail_s * 1000:.0f}"
@@ -165,7 +168,7 @@ async def _faults(info: LabInfo, plan: Plan, dep_urls: dict[str, str]) -> list[F
     return windows
 
 
-async def _observe(info: LabInfo, plan: Plan) -> Observation:
+async def _observe(info: LabInfo, plan: Plan) -> tuple[list[RequestRecord], list[FaultWindow]]:
     dep_urls = {p.name: f"http://{p.upstream}" for p in info.proxies}
     load = asyncio.create_task(
         open_loop(
@@ -184,19 +187,23 @@ async def _observe(info: LabInfo, plan: Plan) -> Observation:
             load.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await load
-    state = await asyncio.to_thread(_json, f"{info.service_url}/state")
-    stats = {
-        name: await asyncio.to_thread(_json, f"{url}/_stats?limit=100000")
-        for name, url in dep_urls.items()
-    }
-    return build_observation(timeline, windows, state, stats)
+    return timeline, windows
 
 
 def observe(info: LabInfo, plan: Plan) -> Observation:
     """Run `plan` against the lab `info` and return what was observed (bounded in time)."""
 
-    async def bounded() -> Observation:
+    async def bounded() -> tuple[list[RequestRecord], list[FaultWindow]]:
         async with asyncio.timeout(plan.duration_s + plan.request_timeout_s + 20.0):
             return await _observe(info, plan)
 
-    return asyncio.run(bounded())
+    recording = start_recording(info.toxiproxy_url, Path(info.directory))
+    assert recording is not None
+    try:
+        timeline, windows = asyncio.run(bounded())
+    finally:
+        assert end_recording(recording) == []
+    with open(recording.path, encoding="utf-8") as lines:
+        recorded = read_recording(lines)
+    state = _json(f"{info.service_url}/state")
+    return build_observation(timeline, windows, state, {}, recorded=recorded)
