@@ -127,7 +127,7 @@ def test_healthy_timeouts_and_retries_pass_every_property() -> None:
         True,
         "backoff grows between attempts and has jitter",
         "second gap longer in 10 of 10 requests with 3+ attempts; first gaps after a fast "
-        "failure: IQR 5.0 ms over 10 requests (min 1 ms)",
+        "failure: range without the extremes 7.0 ms over 10 requests (min 1 ms)",
     )
 
 
@@ -247,7 +247,7 @@ def test_constant_backoff_fails_backoff() -> None:
     assert (v["retry.backoff"].passed, v["retry.backoff"].observed) == (
         False,
         "second gap longer in 0 of 10 requests with 3+ attempts; first gaps after a fast "
-        "failure: IQR 5.0 ms over 10 requests (min 1 ms)",
+        "failure: range without the extremes 7.0 ms over 10 requests (min 1 ms)",
     )
 
 
@@ -258,7 +258,7 @@ def test_backoff_without_jitter_fails_backoff() -> None:
     assert (v["retry.backoff"].passed, v["retry.backoff"].observed) == (
         False,
         "second gap longer in 10 of 10 requests with 3+ attempts; first gaps after a fast "
-        "failure: IQR 0.0 ms over 10 requests (min 1 ms)",
+        "failure: range without the extremes 0.0 ms over 10 requests (min 1 ms)",
     )
 
 
@@ -408,3 +408,51 @@ def test_attempt_numbers_order_the_attempts_not_arrival_times() -> None:
         for n, dt in ((1, 0.0), (2, 0.0625), (3, 0.015625))
     ]
     assert _backoff(reordered).observed.startswith("second gap longer in 0 of 3 requests")
+
+
+def test_from_trimmed_from_gaps_on_the_spread_is_the_range_without_the_extremes() -> None:
+    from chaosrun.checks.timeout import TRIMMED_FROM
+
+    assert TRIMMED_FROM == 8
+    # Eight first gaps: seven equal and one far outlier -- no jitter, one stray retry.
+    stray = [20.0] * 7 + [35.0]
+    gaps = [a for i, g in enumerate(stray) for a in _request(f"s-{i}", 1.0 + 0.1 * i, [g, 2 * g])]
+    verdict = _backoff(gaps)
+    assert verdict.observed.endswith(
+        "range without the extremes 0.0 ms over 8 requests (min 1 ms)"
+    ), verdict.observed
+    assert verdict.status == "failed"
+    # Seven: still the IQR, which leaves the outlier out too.
+    verdict = _backoff(gaps[: 7 * 3 - 3] + gaps[-3:])
+    assert verdict.observed.endswith("IQR 0.0 ms over 7 requests (min 1 ms)"), verdict.observed
+    # Eight gaps spread evenly by 1 ms: 5 ms without the extremes, jitter seen.
+    assert _backoff(_grown(8)).observed.endswith(
+        "range without the extremes 5.0 ms over 8 requests (min 1 ms)"
+    )
+    assert _backoff(_grown(8)).status == "passed"
+
+
+def test_growth_needs_the_second_gap_longer_by_growth_min_ms() -> None:
+    from chaosrun.checks.timeout import GROWTH_MIN_MS
+
+    assert GROWTH_MIN_MS == 1.0
+    # Retries at once: gaps of noise, the second 0.5 ms longer than the first. Not growth.
+    at_once = [
+        a
+        for i in range(4)
+        for a in _request(f"z-{i}", 1.0 + 0.1 * i, [1.0 + 0.1 * i, 1.5 + 0.1 * i])
+    ]
+    verdict = _backoff(at_once)
+    assert verdict.observed.startswith("second gap longer in 0 of 4 requests"), verdict.observed
+
+    # Longer by 1/1024 s (0.98 ms: multiples of 1/1024 s are exact at this epoch): not growth;
+    # by 2/1024 s (1.95 ms): growth.
+    def steps(extra: int) -> list[Arrival]:
+        return [
+            Arrival(T0 + 1.0 + i / 8 + t / 1024, "/catalog", True, f"x-{i}", k + 1)
+            for i in range(4)
+            for k, t in enumerate((0, 20 + i, 40 + 2 * i + extra))
+        ]
+
+    assert _backoff(steps(1)).observed.startswith("second gap longer in 0 of 4 requests")
+    assert _backoff(steps(2)).observed.startswith("second gap longer in 4 of 4 requests")
