@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from chaosrun.checks._breaker_common import hit, names, rel
-from chaosrun.checks.expectations import BreakerExpectation, fmt_s, n_of, using
+from chaosrun.checks.expectations import BreakerExpectation, fmt_s, n_of
 from chaosrun.checks.observation import BreakerTransition, Observation, Verdict
 
 __all__ = ["VALID_TRANSITIONS", "closes", "opens", "sequence"]
@@ -25,7 +25,7 @@ def opens(
     injected_at: float,
     cleared_at: float | None,
     end: float,
-    endpoints: tuple[str, ...] | None = None,
+    endpoints: tuple[str, ...],
 ) -> Verdict:
     name, dep = "circuit_breaker.opens", e.dependency
     expected = f"{dep} breaker opens within {e.opens_within_s:g} s of injection"
@@ -37,7 +37,6 @@ def opens(
     if after:
         observed = f"first opened {fmt_s(after[0] - injected_at)} after injection"
         return Verdict(name, False, expected, observed)
-    endpoints = using(observation, dep) if endpoints is None else endpoints
     hits = hit(observation, endpoints, injected_at, cleared_at or end)
     during = f"while {n_of(hits, 'request')} on {names(endpoints)} were degraded or failed"
     if trips:
