@@ -87,3 +87,80 @@ def test_an_interrupted_run_keeps_its_figures_but_gets_no_verdict() -> None:
     assert result["measurement_notes"] == [
         "the run was interrupted: no recovery or resilience verdict was judged"
     ]
+
+
+def test_each_expectation_goes_to_its_own_check_and_not_judged_ones_are_counted() -> None:
+    from chaosrun.checks.expectations import (
+        BreakerExpectation,
+        BulkheadExpectation,
+        TimeoutExpectation,
+    )
+
+    expect = (
+        BreakerExpectation("catalog"),
+        BulkheadExpectation("catalog", max_concurrency=10, isolated_endpoints=("/api/profile",)),
+        TimeoutExpectation("catalog", timeout_ms=150, max_retries=2, endpoint="/api/play"),
+    )
+    # A fault on another dependency: every check of catalog says what it would need.
+    other = FaultWindow("latency", "auth", T0 + 3.0, T0 + 4.0)
+    result = evaluate(
+        Observation(tuple(OUTAGE), (other,)), ChaosrunSpec(load=LOAD, expect=expect), TRUSTED
+    )
+    verdicts = result["verdicts"]
+    assert isinstance(verdicts, list)
+    assert [v["check"] for v in verdicts] == [
+        "circuit_breaker.opens",
+        "circuit_breaker.fails_fast",
+        "circuit_breaker.stops_traffic",
+        "circuit_breaker.half_opens",
+        "circuit_breaker.closes",
+        "circuit_breaker.sequence",
+        "bulkhead.isolation",
+        "bulkhead.cap",
+        "bulkhead.rejects_fast",
+        "timeout.bounded",
+        "timeout.fallback",
+        "retry.capped",
+        "retry.backoff",
+    ]
+    assert {v["status"] for v in verdicts} == {"not-judged"}
+    assert (result["checks_failed"], result["checks_not_judged"]) == (0, 13)
+
+
+def test_no_fault_gives_a_whole_rto_verdict_and_no_slo_judges_nothing() -> None:
+    result = evaluate(Observation(tuple(OUTAGE), ()), spec(RtoSpec(5.0)), TRUSTED)
+    assert result["verdicts"] == [
+        {
+            "check": "recovery.rto",
+            "status": "failed",
+            "passed": False,
+            "expected": "a fault to recover from",
+            "observed": "no fault took effect",
+        }
+    ]
+    # No SLO: nothing to recover to, no RTO verdict, no recovery figures.
+    none = evaluate(Observation(tuple(OUTAGE), (FAULT,)), spec(RtoSpec(5.0), slo=None), TRUSTED)
+    assert (none["verdicts"], none["recovery"]) == ([], None)
+
+
+def test_a_short_load_without_its_reason_points_at_load_json() -> None:
+    result = evaluate(Observation(tuple(OUTAGE), (FAULT,)), spec(None), {"short": True})
+    assert result["measurement_notes"] == [
+        "the load fell short of its target (see load.json): figures are not trusted"
+    ]
+
+
+def test_without_an_rto_the_recovery_uses_a_two_second_stability() -> None:
+    # Recovered at +1.0 s, stable from then: the default stability window is 2 s.
+    result = evaluate(Observation(tuple(OUTAGE), (FAULT,)), spec(None), TRUSTED)
+    recovery = result["recovery"]
+    assert isinstance(recovery, dict)
+    assert recovery["rto_s"] == 1.0
+    assert recovery["stability_s"] == 2.0
+
+
+def test_the_rto_stability_is_the_objectives_and_the_load_summary_is_passed_on() -> None:
+    result = evaluate(Observation(tuple(OUTAGE), (FAULT,)), spec(RtoSpec(5.0, 0.5)), TRUSTED)
+    recovery = result["recovery"]
+    assert isinstance(recovery, dict) and recovery["stability_s"] == 0.5
+    assert result["load"] is TRUSTED
