@@ -33,6 +33,7 @@ from typing import Any
 from chaosrun.faults import latency
 from chaosrun.lab.lab import LabInfo, lab_down, lab_up, listening_ports
 from chaosrun.measure.timeline import RequestRecord, read_timeline
+from chaosrun.names import TOXIPROXY_URL_KEY
 
 STEPS = (500, 1000, 2000, 3000, 4000)
 STEP_S = 5.0
@@ -150,7 +151,7 @@ def bench_loops(
 
 def bench_fidelity(workdir: Path, info: LabInfo, trials: int) -> float:
     catalog = next(p for p in info.proxies if p.name == "catalog")
-    base_url, config = f"http://{catalog.listen}", {"toxiproxy_url": info.toxiproxy_url}
+    base_url, config = f"http://{catalog.listen}", {TOXIPROXY_URL_KEY: info.toxiproxy_url}
     print(f"\nfidelity: 200 req/s, 2 s runs, {base_url}/item, latency toxic 100 ms downstream")
     diffs = []
     for trial in range(trials):

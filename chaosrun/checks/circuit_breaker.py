@@ -145,7 +145,7 @@ def check_circuit_breaker(
         verdicts = [
             v if v.passed else replace(v, observed=f"{v.observed}; {why}") for v in verdicts
         ]
-    if snapshot.has_account and snapshot.account_source == "/state":
+    if snapshot.recorded_account:
         verdicts.append(sequence(snapshot.transitions, period.injected_at))
     elif snapshot.has_account:
         needs = (
@@ -162,8 +162,7 @@ def check_circuit_breaker(
 def _claimed(snapshot: DependencySnapshot) -> list[OpenPeriod]:
     """The open periods the service recorded: nothing may reach the dependency in them either.
     (Sampled states are too coarse for it: a missed half-open would count its trials.)"""
-    recorded = snapshot.has_account and snapshot.account_source == "/state"
-    return open_periods(snapshot.transitions) if recorded else []
+    return open_periods(snapshot.transitions) if snapshot.recorded_account else []
 
 
 def _traffic_kept_reaching(
@@ -183,7 +182,7 @@ def _traffic_kept_reaching(
 def _account(snapshot: DependencySnapshot, injected_at: float) -> str | None:
     if not snapshot.has_account:
         return None
-    source = "" if snapshot.account_source == "/state" else f" (per {snapshot.account_source})"
+    source = "" if snapshot.recorded_account else f" (per {snapshot.account_source})"
     if not snapshot.breaker_enabled:
         return f"no breaker on {snapshot.name}{source}"
     ts = snapshot.transitions

@@ -12,6 +12,7 @@ from typing import Literal
 from chaosrun.measure.timeline import RequestRecord
 
 __all__ = [
+    "RECORDED_ACCOUNT",
     "Arrival",
     "BreakerTransition",
     "DependencySnapshot",
@@ -24,6 +25,7 @@ __all__ = [
 
 
 VerdictStatus = Literal["passed", "failed", "not-judged"]
+RECORDED_ACCOUNT = "/state"  # the lab gateway's own record of its calls, transitions included
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +113,12 @@ class DependencySnapshot:
     timeouts: int = 0
     has_account: bool = True
     recorded: bool = True
-    account_source: str = "/state"  # the service's recorded transitions, or a sampled metric
+    account_source: str = RECORDED_ACCOUNT  # or the metric its breaker states were sampled from
+
+    @property
+    def recorded_account(self) -> bool:
+        """The service recorded its breaker's transitions itself (not sampled from outside)."""
+        return self.has_account and self.account_source == RECORDED_ACCOUNT
 
 
 @dataclass(frozen=True, slots=True)

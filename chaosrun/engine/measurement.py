@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chaosrun.checks.observation import BreakerTransition
 from chaosrun.engine import undo
 from chaosrun.engine.loadproc import LoadProcess, start_load
 from chaosrun.engine.recording import Recording, end_recording, start_recording
@@ -71,8 +72,10 @@ def _state_sampler(experiment: Experiment, target: Target) -> StateSampler | Non
 
 
 def breaker_accounts(
-    sampler: StateSampler | None, samples: Any, unread: list[str]
-) -> dict[str, tuple[tuple[Any, ...], str]]:
+    sampler: StateSampler | None,
+    samples: Mapping[str, list[tuple[float, str]]],
+    unread: list[str],
+) -> dict[str, tuple[tuple[BreakerTransition, ...], str]]:
     """Per dependency: the transitions its sampled states show, and the metric they came from;
     a named metric that matched nothing goes to `unread`, one line each."""
     if sampler is None:
@@ -107,30 +110,28 @@ def begin_measurement(
     budget = experiment.chaosrun.deadline_s + spec.warmup_s + spec.cooldown_s + 60.0
     try:
         load = start_load(spec, target.service_url, run_dir, budget)
-    except BaseException:
-        if recording is not None:
-            end_recording(recording)
-        raise
-    on_event(
-        {
-            "event": "load",
-            "phase": "started",
-            "rate": spec.rate,
-            "endpoints": [p for p, _ in spec.endpoints],
-        }
-    )
-    if sampler is not None:
-        sampler.start()
-    if not load.wait_first_records(_FIRST_RECORD_TIMEOUT_S):
-        load.stop()
+        on_event(
+            {
+                "event": "load",
+                "phase": "started",
+                "rate": spec.rate,
+                "endpoints": [p for p, _ in spec.endpoints],
+            }
+        )
+        if sampler is not None:
+            sampler.start()
+        if not load.wait_first_records(_FIRST_RECORD_TIMEOUT_S):
+            load.stop()
+            raise LabError(
+                f"the load process recorded no request within {_FIRST_RECORD_TIMEOUT_S:g} s; "
+                f"see {run_dir / 'load.log'}"
+            )
+    except BaseException:  # nothing measured: the recording and the sampler end here
         if sampler is not None:
             sampler.stop()
         if recording is not None:
             end_recording(recording)
-        raise LabError(
-            f"the load process recorded no request within {_FIRST_RECORD_TIMEOUT_S:g} s; "
-            f"see {run_dir / 'load.log'}"
-        )
+        raise
     time.sleep(spec.warmup_s)
     return Measurement(
         load,

@@ -26,7 +26,7 @@ from pathlib import Path
 from chaosrun.engine import undo
 from chaosrun.errors import LabError, ToxiproxyError
 from chaosrun.lab.ports import free_ports
-from chaosrun.lab.procs import OWNER_ENV, ProcessRef, process_start_time
+from chaosrun.lab.procs import OWNER_ENV, ProcessRef, spawn
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 from chaosrun.record.relay import Route, relay_argv
 
@@ -51,15 +51,12 @@ def relay_owner(run_dir: Path) -> str:
 
 @dataclass(slots=True)
 class Recording:
+    ref: ProcessRef
     proc: subprocess.Popen[bytes]
     path: Path
     routes: tuple[Route, ...]
     undo_log: Path
     ended: bool = False
-
-    @property
-    def ref(self) -> ProcessRef:
-        return ProcessRef("relay", self.proc.pid, process_start_time(self.proc.pid))
 
 
 def start_recording(toxiproxy_url: str, run_dir: Path) -> Recording | None:
@@ -79,16 +76,9 @@ def start_recording(toxiproxy_url: str, run_dir: Path) -> Recording | None:
     )
     path = run_dir / RECORDING_FILE
     log = run_dir / "relay.log"
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(
-            relay_argv(list(routes), path),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", OWNER_ENV: relay_owner(run_dir)},
-        )
-    recording = Recording(proc, path, routes, run_dir / "undo.log")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", OWNER_ENV: relay_owner(run_dir)}
+    ref, proc = spawn("relay", relay_argv(list(routes), path), log, env=env)
+    recording = Recording(ref, proc, path, routes, run_dir / "undo.log")
     try:
         _wait_ready(proc, log)
         for route in routes:
