@@ -8,32 +8,34 @@ the dependency's fault period (see `expectations`); "E" is the set of endpoints 
   p99 over the successful ones (as the SLO counts: failures count against availability), and
   are no more often degraded than before the fault: a fallback answer there means their own
   dependency call did not go through (a shared pool or shared slots let the fault leak).
-- ``bulkhead.cap``: max(concurrency seen at the dependency itself, concurrency the gateway had in
-  flight to it) <= max_concurrency. The far side alone is not enough: a Toxiproxy latency toxic
-  holds the answers in the proxy, so the dependency finishes each request in a few ms while the
-  gateway still waits on it; the gateway's count (kept whether or not a bulkhead exists) sees it.
-- ``bulkhead.rejects_fast``: the bulkhead shed load, and shedding was fast:
-  (a) the gateway rejected calls (bulkhead_rejected = R >= 1);
-  (b) the rejected answers were fast: among the n requests on E during the fault, the
-      ceil(0.99 * min(R, n))-th fastest took <= rejected_p99_ms -- R rejected calls mean R
-      requests answered without calling the dependency, so if they were fast at p99 at least
-      that many requests were that fast (each endpoint uses a dependency once per request);
+- ``bulkhead.cap``: max(concurrency seen at the dependency itself, calls traced in flight)
+  <= max_concurrency. Traced calls (`_traced`: a request whose id reached the dependency held a
+  call from its first arrival there until its answer reached the client) count what the far side
+  alone misses: a Toxiproxy latency toxic holds the answers in the proxy, so the dependency
+  finishes each request in a few ms while the service still waits on it.
+- ``bulkhead.rejects_fast``: calls beyond the cap were shed, fast. "Beyond the cap": the
+  requests on E during the fault sent while max_concurrency traced calls were in flight.
+  (a) at least one, and every one of them answered without reaching the dependency (none let
+      through: a bulkhead that queues lets them through late);
+  (b) those answers were fast: their p99 <= rejected_p99_ms;
   (c) nothing queued behind the bulkhead: p99 of all requests on E during the fault
       <= slo_p99_ms (an admitted call waits at most its own timeout budget, a rejected one not
-      at all; a bulkhead that queues instead of rejecting pushes this past the SLO).
-  With no bulkhead (R = 0) it fails through (a), and `bulkhead.cap` fails as soon as demand
-  exceeded the cap. It also fails when demand never exceeded the cap (nothing rejected because
-  nothing had to be, e.g. an open breaker shed the load first): the bulkhead was not exercised;
-  the sentence gives the peak in flight so the two cases read apart.
+      at all).
+  Not judged when no request came beyond the cap (e.g. an open breaker shed the load first):
+  the bulkhead was not exercised; the sentence gives the peak in flight.
 
-A missing snapshot or no fault on the dependency judges none of the three (each says what it
-would need).
+The service's own count (the lab's /state: limit, max in flight, rejected) is the verdicts'
+`account`, shown beside. Not judged: `cap` and `rejects_fast` when what reached the dependency
+was not recorded or no recorded arrival carries a request's id (the service does not pass
+``X-Chaosrun-Request`` on); all three with a missing snapshot or no fault on the dependency.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
+from chaosrun.checks._traced import TracedCalls, trace_calls
 from chaosrun.checks.expectations import (
     BulkheadExpectation,
     all_not_judged,
@@ -69,12 +71,33 @@ def check_bulkhead(observation: Observation, expectation: BulkheadExpectation) -
     snapshot, period = subject
     end = period_end(observation, period)
     window = [(period.injected_at, end)]
-    affected = list(requests_in(observation.timeline, using(observation, dep), window))
+    endpoints = using(observation, dep)
+    affected = list(requests_in(observation.timeline, endpoints, window))
+    traced = _trace(observation, snapshot, endpoints)
+    isolation = _isolation(observation, e, window, expected[0])
+    if isinstance(traced, str):
+        return [isolation, *all_not_judged(CHECK_NAMES[1:], expected[1:], traced)]
     return [
-        _isolation(observation, e, window, expected[0]),
-        _cap(snapshot, e, expected[1]),
-        _rejects_fast(snapshot, e, affected, expected[2], using(observation, dep)),
+        isolation,
+        _cap(snapshot, traced, e, expected[1]),
+        _rejects_fast(snapshot, traced, e, affected, expected[2]),
     ]
+
+
+def _trace(
+    observation: Observation, snapshot: DependencySnapshot, endpoints: tuple[str, ...]
+) -> TracedCalls | str:
+    """The dependency's calls traced from the requests, or what tracing them would need."""
+    dep = snapshot.name
+    if not snapshot.recorded:
+        return f"what reached {dep} (not recorded): calls are counted there and traced to requests"
+    traced = trace_calls(observation.timeline, snapshot.arrivals, endpoints)
+    if traced is None:
+        return (
+            f"requests traced to {dep}: the service must pass X-Chaosrun-Request on (none of "
+            f"the {len(snapshot.arrivals)} arrivals there carried a request's id)"
+        )
+    return traced
 
 
 def _isolation(
@@ -114,47 +137,64 @@ def _isolation(
     return Verdict(name, passed, expected, observed)
 
 
-def _cap(snapshot: DependencySnapshot, e: BulkheadExpectation, expected: str) -> Verdict:
-    seen = max(snapshot.far_side_max_in_flight, snapshot.gateway_max_in_flight)
-    limit = "none" if snapshot.bulkhead_limit is None else str(snapshot.bulkhead_limit)
+def _cap(
+    snapshot: DependencySnapshot,
+    traced: TracedCalls,
+    e: BulkheadExpectation,
+    expected: str,
+) -> Verdict:
+    name = "bulkhead.cap"
+    far = snapshot.far_side_max_in_flight
+    seen = max(far, traced.max_in_flight)
     observed = (
-        f"max {n_of(seen, 'concurrent call')} (gateway {snapshot.gateway_max_in_flight}, "
-        f"at {e.dependency} {snapshot.far_side_max_in_flight}); gateway bulkhead limit {limit}"
+        f"max {n_of(seen, 'concurrent call')} (traced from the requests "
+        f"{traced.max_in_flight}, at {e.dependency} {far})"
     )
-    return Verdict("bulkhead.cap", seen <= e.max_concurrency, expected, observed)
+    return Verdict(name, seen <= e.max_concurrency, expected, observed, account=_account(snapshot))
 
 
 def _rejects_fast(
     snapshot: DependencySnapshot,
+    traced: TracedCalls,
     e: BulkheadExpectation,
     affected: list[RequestRecord],
     expected: str,
-    endpoints: tuple[str, ...],
 ) -> Verdict:
     name = "bulkhead.rejects_fast"
-    rejected = snapshot.bulkhead_rejected
-    latencies = sorted(r.latency_ms for r in affected)
-    overall = percentile(latencies, 99.0)
-    where = (
-        f"{n_of(len(latencies), 'request')} on {', '.join(endpoints) or '(none)'} during the fault"
+    cap = e.max_concurrency
+    beyond = [r for r in affected if traced.in_flight(r.sent) >= cap]
+    shed = [r.latency_ms for r in beyond if r.request_id not in traced.reached]
+    let_through = len(beyond) - len(shed)
+    overall = percentile((r.latency_ms for r in affected), 99.0)
+    account = _account(snapshot)
+    if not beyond:
+        peak = max((traced.in_flight(r.sent) for r in affected), default=0)
+        needs = (
+            f"a request that came while {cap} calls to {e.dependency} were in flight "
+            f"(at most {peak} when one of the {len(affected)} during the fault came)"
+        )
+        return replace(not_judged(name, expected, needs), account=account)
+    shed_p99 = percentile(shed, 99.0)
+    passed = (
+        let_through == 0
+        and shed_p99 is not None
+        and shed_p99 <= e.rejected_p99_ms
+        and overall is not None
+        and overall <= e.slo_p99_ms
     )
-    if rejected < 1:
-        peak = snapshot.gateway_max_in_flight
-        observed = (
-            f"0 calls rejected (at most {peak} in flight at the gateway, cap {e.max_concurrency})"
-            f"; {where}, p99 {fmt_ms(overall)}"
-        )
-        return Verdict(name, False, expected, observed)
-    if overall is None:
-        observed = (
-            f"{n_of(rejected, 'call')} rejected; no request on {', '.join(endpoints) or '(none)'}"
-        )
-        return Verdict(name, False, expected, observed + " during the fault")
-    covered = min(rejected, len(latencies))
-    fast_p99 = latencies[max(1, math.ceil(0.99 * covered - 1e-9)) - 1]
-    passed = fast_p99 <= e.rejected_p99_ms and overall <= e.slo_p99_ms
     observed = (
-        f"{n_of(rejected, 'call')} rejected; the fastest {covered} of {where}: "
-        f"p99 {fmt_ms(fast_p99)}; all: p99 {fmt_ms(overall)}"
+        f"of {n_of(len(beyond), 'request')} that came with {cap}+ calls in flight, "
+        f"{len(shed)} answered without reaching {e.dependency} (p99 {fmt_ms(shed_p99)}), "
+        f"{let_through} let through; all {len(affected)} during the fault: p99 {fmt_ms(overall)}"
     )
-    return Verdict(name, passed, expected, observed)
+    return Verdict(name, passed, expected, observed, account=account)
+
+
+def _account(snapshot: DependencySnapshot) -> str | None:
+    if not snapshot.has_account:
+        return None
+    limit = "none" if snapshot.bulkhead_limit is None else str(snapshot.bulkhead_limit)
+    return (
+        f"bulkhead limit {limit}, max {snapshot.gateway_max_in_flight} in flight, "
+        f"{snapshot.bulkhead_rejected} rejected"
+    )

@@ -173,22 +173,30 @@ class OpenLoopRun:
         error = ""
         degraded = False
         assert self.session is not None
+        request_id = f"{self._token}-{next(self._ids)}"
         try:
-            headers = {REQUEST_HEADER: f"{self._token}-{next(self._ids)}"}
+            headers = {REQUEST_HEADER: request_id}
             async with self.session.get(url, allow_redirects=False, headers=headers) as response:
                 await response.read()
                 status = response.status
                 degraded = bool(response.headers.get(DEGRADED_HEADER))
         except asyncio.CancelledError:
             self.unfinished += 1
-            self.record(due, sent, 0, "timeout", path, False)
+            self.record(due, sent, 0, "timeout", path, False, request_id)
             raise
         except Exception as exc:
             error = error_kind(exc)
-        self.record(due, sent, status, error, path, degraded)
+        self.record(due, sent, status, error, path, degraded, request_id)
 
     def record(
-        self, due: float, sent: float, status: int, error: str, path: str, degraded: bool
+        self,
+        due: float,
+        sent: float,
+        status: int,
+        error: str,
+        path: str,
+        degraded: bool,
+        request_id: str,
     ) -> None:
         end = _perf_counter()
         record = RequestRecord(
@@ -199,6 +207,7 @@ class OpenLoopRun:
             error=error,
             endpoint=path,
             degraded=degraded,
+            request_id=request_id,
         )
         self.lines.append(format_record(record))
         self.lags_ms.append((sent - due) * 1000.0)

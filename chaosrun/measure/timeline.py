@@ -3,8 +3,8 @@
 File format (CSV, header line first, appended and flushed by the load process while it runs so
 the supervisor can read it live; a torn last line is ignored by the reader):
 
-    scheduled,sent,latency_ms,status,error,endpoint,degraded
-    1796017541.627258,1796017541.627301,12.418,200,,/api/play,0
+    scheduled,sent,latency_ms,status,error,endpoint,degraded,request
+    1796017541.627258,1796017541.627301,12.418,200,,/api/play,0,5f3a09c1-42
 
 - `scheduled`: wall-clock epoch seconds at which the request was *scheduled* (open loop);
 - `sent`: when it was actually sent (sent - scheduled = scheduler lag);
@@ -12,7 +12,10 @@ the supervisor can read it live; a torn last line is ignored by the reader):
   service cannot hide its stall: no coordinated omission);
 - `status`: HTTP status, 0 when there was no response;
 - `error`: "" when a response arrived, else one of ERROR_KINDS;
-- `degraded`: 1 when the service answered with a fallback (header `X-Chaosrun-Degraded`).
+- `degraded`: 1 when the service answered with a fallback (header `X-Chaosrun-Degraded`);
+- `request`: the ``X-Chaosrun-Request`` header it carried (run token - number): what reached a
+  dependency with it came from this request. Timelines written before it had seven columns and
+  read back with an empty `request`.
 
 Wall-clock times let the timeline be joined with fault windows and service state transitions
 recorded by other processes on the same host.
@@ -37,7 +40,7 @@ __all__ = [
     "read_timeline",
 ]
 
-HEADER = "scheduled,sent,latency_ms,status,error,endpoint,degraded"
+HEADER = "scheduled,sent,latency_ms,status,error,endpoint,degraded,request"
 ERROR_KINDS = ("timeout", "connect", "reset", "other")
 
 
@@ -50,6 +53,7 @@ class RequestRecord:
     error: str
     endpoint: str
     degraded: bool = False
+    request_id: str = ""
 
     @property
     def ok(self) -> bool:
@@ -68,7 +72,7 @@ class RequestRecord:
 def format_record(r: RequestRecord) -> str:
     return (
         f"{r.scheduled:.6f},{r.sent:.6f},{r.latency_ms:.3f},{r.status},{r.error},"
-        f"{r.endpoint},{int(r.degraded)}\n"
+        f"{r.endpoint},{int(r.degraded)},{r.request_id}\n"
     )
 
 
@@ -77,7 +81,7 @@ def parse_records(lines: Iterable[str]) -> Iterator[RequestRecord]:
         if not line.endswith("\n") or line.startswith("scheduled,"):
             continue  # torn last line (still being written) or the header
         parts = line.rstrip("\n").split(",")
-        if len(parts) != 7:
+        if len(parts) not in (7, 8):
             continue
         try:
             yield RequestRecord(
@@ -88,6 +92,7 @@ def parse_records(lines: Iterable[str]) -> Iterator[RequestRecord]:
                 error=parts[4],
                 endpoint=parts[5],
                 degraded=parts[6] == "1",
+                request_id=parts[7] if len(parts) == 8 else "",
             )
         except ValueError:
             continue

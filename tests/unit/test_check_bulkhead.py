@@ -1,8 +1,10 @@
 """chaosrun.checks.bulkhead on synthetic observations (no processes).
 
 The passing observation models the healthy lab under a 3 s latency fault on catalog: in each
-second the first 10 calls hold the bulkhead (330 ms, then a fallback), the rest are rejected or
-short-circuited (3 ms); /api/profile (auth only) is untouched. Requests every 10 ms per endpoint.
+second the first 10 calls hold the bulkhead (330 ms, then a fallback), the rest are answered
+without reaching catalog (3 ms: rejected while the slots are held, short-circuited after);
+/api/profile (auth only) is untouched. Requests every 10 ms per endpoint; each /api/browse
+request that reaches catalog arrives there 1 ms after it was sent, with its id.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ from collections.abc import Callable
 
 from chaosrun.checks.bulkhead import CHECK_NAMES, check_bulkhead
 from chaosrun.checks.expectations import EXPECTATION_KINDS, BulkheadExpectation
-from chaosrun.checks.observation import DependencySnapshot, FaultWindow, Observation, Verdict
+from chaosrun.checks.observation import (
+    Arrival,
+    DependencySnapshot,
+    FaultWindow,
+    Observation,
+    Verdict,
+)
 from chaosrun.measure.timeline import RequestRecord
 
 T0 = 1_796_017_540.0
@@ -20,30 +28,44 @@ FAULT = FaultWindow("latency", "catalog", T0 + 1.0, T0 + 4.0)
 USES = {"/api/browse": ("catalog", "recommendations"), "/api/profile": ("auth",)}
 GRID = [0.005 + 0.01 * i for i in range(600)]  # 0.005 .. 5.995 s
 EXPECT = BulkheadExpectation("catalog", max_concurrency=10, isolated_endpoints=("/api/profile",))
+REACHED = 0.001  # a request that reaches catalog arrives there this long after it was sent
+
+# browse(t) -> (latency in ms, seconds after sending at which it reached catalog, or None)
+Browse = Callable[[float], tuple[float, float | None]]
 
 
-def _healthy_browse(t: float) -> float:
-    if not 1.0 <= t < 4.0:
-        return 5.0
-    return 330.0 if (t % 1.0) < 0.1 else 3.0  # the first 10 of each second held a slot
+def _in_fault(t: float) -> bool:
+    return 1.0 <= t < 4.0
+
+
+def _healthy_browse(t: float) -> tuple[float, float | None]:
+    if not _in_fault(t):
+        return 5.0, REACHED
+    return (330.0, REACHED) if (t % 1.0) < 0.1 else (3.0, None)  # the first 10 hold a slot
 
 
 def observation(
     *,
-    browse: Callable[[float], float] = _healthy_browse,
+    browse: Browse = _healthy_browse,
     profile: Callable[[float], tuple[int, float]] = lambda t: (200, 4.0),
-    rejected: int = 40,
-    limit: int | None = 10,
-    gateway_max: int = 10,
     far_side_max: int = 6,
+    ids_passed_on: bool = True,
+    account: tuple[int | None, int, int] | None = (10, 10, 69),  # limit, max in flight, rejected
 ) -> Observation:
-    timeline = []
-    for t in GRID:
-        in_fault = 1.0 <= t < 4.0
-        timeline.append(RequestRecord(T0 + t, T0 + t, browse(t), 200, "", "/api/browse", in_fault))
+    timeline, arrivals = [], []
+    for i, t in enumerate(GRID):
+        latency, reached_after = browse(t)
+        request_id = f"5f3a09c1-{i}"
+        timeline.append(
+            RequestRecord(T0 + t, T0 + t, latency, 200, "", "/api/browse", _in_fault(t), request_id)
+        )
+        if reached_after is not None:
+            passed_on = request_id if ids_passed_on else None
+            arrivals.append(Arrival(T0 + t + reached_after, "/catalog", False, passed_on))
         status, latency = profile(t)
         error = "" if status else "timeout"
         timeline.append(RequestRecord(T0 + t, T0 + t, latency, status, error, "/api/profile"))
+    limit, gateway_max, rejected = account or (None, 0, 0)
     snapshot = DependencySnapshot(
         name="catalog",
         breaker_enabled=True,
@@ -52,7 +74,8 @@ def observation(
         bulkhead_rejected=rejected,
         gateway_max_in_flight=gateway_max,
         far_side_max_in_flight=far_side_max,
-        arrivals=(),
+        arrivals=tuple(sorted(arrivals, key=lambda a: a.at)),
+        has_account=account is not None,
     )
     return Observation(tuple(timeline), (FAULT,), {"catalog": snapshot}, USES)
 
@@ -78,6 +101,9 @@ def test_check_names_and_expectation_fields() -> None:
     ]
 
 
+ACCOUNT = "bulkhead limit 10, max 10 in flight, 69 rejected"
+
+
 def test_healthy_bulkhead_passes_every_property() -> None:
     v = verdicts(observation())
     assert v["isolation"] == Verdict(
@@ -91,49 +117,134 @@ def test_healthy_bulkhead_passes_every_property() -> None:
         "bulkhead.cap",
         True,
         "at most 10 concurrent calls to catalog",
-        "max 10 concurrent calls (gateway 10, at catalog 6); gateway bulkhead limit 10",
+        "max 10 concurrent calls (traced from the requests 10, at catalog 6)",
+        account=ACCOUNT,
     )
+    # In each second 23 requests came while the 10 slots were held (0.105 .. 0.325 s): all shed.
     assert v["rejects_fast"] == Verdict(
         "bulkhead.rejects_fast",
         True,
         "calls beyond the cap rejected, p99 <= 50 ms; catalog endpoints p99 <= 500 ms",
-        "40 calls rejected; the fastest 40 of 300 requests on /api/browse during the fault: "
-        "p99 3.0 ms; all: p99 330.0 ms",
+        "of 69 requests that came with 10+ calls in flight, 69 answered without reaching "
+        "catalog (p99 3.0 ms), 0 let through; all 300 during the fault: p99 330.0 ms",
+        account=ACCOUNT,
     )
 
 
-def test_no_bulkhead_fails_cap_and_rejects_fast() -> None:
-    # Models the no-bulkhead variant: nothing rejected, 35 calls in flight at the gateway (the
-    # far side saw 4: the latency toxic holds the answers in the proxy, not in catalog).
-    v = verdicts(
-        observation(
-            browse=lambda t: 330.0 if 1.0 <= t < 4.0 else 5.0,
-            rejected=0,
-            limit=None,
-            gateway_max=35,
-            far_side_max=4,
-        )
-    )
+def _no_bulkhead(t: float) -> tuple[float, float | None]:
+    return (330.0, REACHED) if _in_fault(t) else (5.0, REACHED)
+
+
+def test_no_bulkhead_fails_cap_and_rejects_fast_from_behaviour_not_the_account() -> None:
+    # Models the no-bulkhead variant: every request reaches catalog and holds 330 ms, 33 at once
+    # (the far side saw 4: the latency toxic holds the answers in the proxy, not in catalog).
+    # The account claims a bulkhead that held: it is shown, not believed.
+    v = verdicts(observation(browse=_no_bulkhead, far_side_max=4))
     assert v["isolation"].passed
-    assert (v["cap"].passed, v["cap"].observed) == (
-        False,
-        "max 35 concurrent calls (gateway 35, at catalog 4); gateway bulkhead limit none",
+    assert (v["cap"].status, v["cap"].observed, v["cap"].account) == (
+        "failed",
+        "max 33 concurrent calls (traced from the requests 33, at catalog 4)",
+        ACCOUNT,
     )
-    assert (v["rejects_fast"].passed, v["rejects_fast"].observed) == (
-        False,
-        "0 calls rejected (at most 35 in flight at the gateway, cap 10); 300 requests on "
-        "/api/browse during the fault, p99 330.0 ms",
+    assert (v["rejects_fast"].status, v["rejects_fast"].observed) == (
+        "failed",
+        "of 290 requests that came with 10+ calls in flight, 0 answered without reaching "
+        "catalog (p99 n/a), 290 let through; all 300 during the fault: p99 330.0 ms",
     )
 
 
 def test_far_side_over_the_cap_fails_cap() -> None:
-    # The gateway kept its own count under the cap, but catalog saw 14 at once (e.g. a pool that
-    # leaks abandoned attempts): the far side is the independent witness.
+    # The traced calls stay under the cap, but catalog saw 14 at once (e.g. a pool that leaks
+    # abandoned attempts, whose requests were already answered by a fallback).
     v = verdicts(observation(far_side_max=14))
     assert (v["cap"].passed, v["cap"].observed) == (
         False,
-        "max 14 concurrent calls (gateway 10, at catalog 14); gateway bulkhead limit 10",
+        "max 14 concurrent calls (traced from the requests 10, at catalog 14)",
     )
+    assert verdicts(observation(far_side_max=10))["cap"].passed
+
+
+def test_one_call_let_through_beyond_the_cap_fails_both() -> None:
+    # An 11th call, in the first second only: sent while 10 were held, it reached catalog.
+    def eleven(t: float) -> tuple[float, float | None]:
+        if _in_fault(t) and (t % 1.0) < 0.11 and t < 2.0:
+            return 330.0, REACHED
+        return _healthy_browse(t)
+
+    v = verdicts(observation(browse=eleven))
+    assert (v["cap"].status, v["cap"].observed) == (
+        "failed",
+        "max 11 concurrent calls (traced from the requests 11, at catalog 6)",
+    )
+    assert (v["rejects_fast"].status, v["rejects_fast"].observed) == (
+        "failed",
+        "of 70 requests that came with 10+ calls in flight, 69 answered without reaching "
+        "catalog (p99 3.0 ms), 1 let through; all 300 during the fault: p99 330.0 ms",
+    )
+
+
+def test_calls_the_service_does_not_trace_judge_neither_cap_nor_rejects_fast() -> None:
+    v = verdicts(observation(ids_passed_on=False))
+    assert v["isolation"].status == "passed"
+    needs = (
+        "not judged: requests traced to catalog: the service must pass X-Chaosrun-Request on "
+        "(none of the 330 arrivals there carried a request's id)"
+    )
+    assert [(v[k].status, v[k].observed) for k in ("cap", "rejects_fast")] == [
+        ("not-judged", needs)
+    ] * 2
+
+
+def test_nothing_recorded_at_the_dependency_judges_neither_cap_nor_rejects_fast() -> None:
+    obs = observation()
+    snapshot = dataclasses.replace(obs.dependencies["catalog"], recorded=False, arrivals=())
+    v = verdicts(dataclasses.replace(obs, dependencies={"catalog": snapshot}))
+    needs = (
+        "not judged: what reached catalog (not recorded): calls are counted there and traced "
+        "to requests"
+    )
+    assert [(v[k].status, v[k].observed) for k in ("cap", "rejects_fast")] == [
+        ("not-judged", needs)
+    ] * 2
+
+
+def test_no_arrival_at_all_is_traceable_and_nothing_in_flight() -> None:
+    # Every request answered without reaching catalog (e.g. an open breaker the whole time):
+    # nothing was in flight, so no request came beyond the cap: the bulkhead was not exercised.
+    v = verdicts(observation(browse=lambda t: (3.0, None), far_side_max=0))
+    assert (v["cap"].status, v["cap"].observed) == (
+        "passed",
+        "max 0 concurrent calls (traced from the requests 0, at catalog 0)",
+    )
+    assert (v["rejects_fast"].status, v["rejects_fast"].observed) == (
+        "not-judged",
+        "not judged: a request that came while 10 calls to catalog were in flight (at most 0 "
+        "when one of the 300 during the fault came)",
+    )
+
+
+def test_a_breaker_that_sheds_before_the_cap_leaves_rejects_fast_not_judged() -> None:
+    # Five calls fail and the breaker opens: at most 9 in flight when a request came (the 10th
+    # call of each second is the last one admitted), no request came beyond the cap.
+    def breaker_first(t: float) -> tuple[float, float | None]:
+        if _in_fault(t) and (t % 1.0) >= 0.1:
+            return 3.0, None
+        return _healthy_browse(t)
+
+    assert verdicts(observation(browse=breaker_first))["rejects_fast"].status == "passed"
+
+    def five(t: float) -> tuple[float, float | None]:
+        if _in_fault(t):
+            return (330.0, REACHED) if (t % 1.0) < 0.05 else (3.0, None)
+        return 5.0, REACHED
+
+    v = verdicts(observation(browse=five))
+    assert (v["rejects_fast"].status, v["rejects_fast"].observed) == (
+        "not-judged",
+        "not judged: a request that came while 10 calls to catalog were in flight (at most 5 "
+        "when one of the 300 during the fault came)",
+    )
+    assert v["rejects_fast"].account == ACCOUNT
 
 
 def test_slow_isolated_endpoint_fails_isolation() -> None:
@@ -163,25 +274,59 @@ def test_no_request_on_the_isolated_endpoints_judges_no_isolation() -> None:
     )
 
 
-def test_queueing_bulkhead_fails_rejects_fast() -> None:
-    # A bulkhead that makes extra calls wait for a slot (then rejects some after 200+ ms) instead
-    # of rejecting at once: the rejections are slow and the queue pushes the p99 past the SLO.
-    def queued(t: float) -> float:
-        return 200.0 + 700.0 * (t % 1.0) if 1.0 <= t < 4.0 else 5.0
+def _queueing(t: float) -> tuple[float, float | None]:
+    # A bulkhead that makes up to 10 extra calls wait for a slot: the k-th request of
+    # 0.1 .. 0.2 s takes the k-th slot when it frees (0.33 s after it was taken) and holds it
+    # 100 ms; later ones are rejected. Never more than 10 at once: the cap holds.
+    if not _in_fault(t) or (t % 1.0) < 0.1 or (t % 1.0) >= 0.2:
+        return _healthy_browse(t)
+    waited = 0.33 - 0.1 + REACHED + 0.0005
+    return (waited + 0.1) * 1000.0, waited
 
-    v = verdicts(observation(browse=queued))
-    assert not v["rejects_fast"].passed
-    assert v["rejects_fast"].observed == (
-        "40 calls rejected; the fastest 40 of 300 requests on /api/browse during the fault: "
-        "p99 294.5 ms; all: p99 889.5 ms"
+
+def test_a_queueing_bulkhead_fails_rejects_fast_alone_by_letting_calls_through() -> None:
+    v = verdicts(observation(browse=_queueing))
+    assert v["cap"].status == "passed", v["cap"].observed
+    assert (v["rejects_fast"].status, v["rejects_fast"].observed) == (
+        "failed",
+        "of 72 requests that came with 10+ calls in flight, 42 answered without reaching "
+        "catalog (p99 3.0 ms), 30 let through; all 300 during the fault: p99 331.5 ms",
     )
 
 
-def test_admitted_calls_over_the_slo_fail_rejects_fast_even_when_rejections_are_fast() -> None:
-    # Half the calls held a slot for 900 ms (no timeout behind the bulkhead).
-    v = verdicts(observation(browse=lambda t: 900.0 if (t % 1.0) < 0.5 else 3.0))
-    assert not v["rejects_fast"].passed
-    assert v["rejects_fast"].observed.endswith("p99 3.0 ms; all: p99 900.0 ms")
+def test_slow_rejections_fail_rejects_fast_alone() -> None:
+    # Rejected after waiting 200 ms for a slot (a bulkhead with a wait timeout): not fast.
+    def slow(t: float) -> tuple[float, float | None]:
+        latency, reached = _healthy_browse(t)
+        if reached is None and (t % 1.0) < 0.33:
+            return 200.0, None
+        return latency, reached
+
+    v = verdicts(observation(browse=slow))
+    assert (v["rejects_fast"].status, v["rejects_fast"].observed) == (
+        "failed",
+        "of 69 requests that came with 10+ calls in flight, 69 answered without reaching "
+        "catalog (p99 200.0 ms), 0 let through; all 300 during the fault: p99 330.0 ms",
+    )
+    fast_enough = lambda t: (50.0, None) if slow(t) == (200.0, None) else slow(t)  # noqa: E731
+    assert verdicts(observation(browse=fast_enough))["rejects_fast"].status == "passed"
+
+
+def test_admitted_calls_over_the_slo_fail_rejects_fast_alone() -> None:
+    # The 10 admitted calls of each second held their slot 501 ms (a timeout past the SLO); every
+    # request beyond the cap was still rejected at once.
+    def held(t: float) -> tuple[float, float | None]:
+        latency, reached = _healthy_browse(t)
+        return (501.0, reached) if latency == 330.0 else (latency, reached)
+
+    v = verdicts(observation(browse=held))
+    assert (v["rejects_fast"].status, v["rejects_fast"].observed) == (
+        "failed",
+        "of 123 requests that came with 10+ calls in flight, 123 answered without reaching "
+        "catalog (p99 3.0 ms), 0 let through; all 300 during the fault: p99 501.0 ms",
+    )
+    at_the_slo = lambda t: (500.0, held(t)[1]) if held(t)[0] == 501.0 else held(t)  # noqa: E731
+    assert verdicts(observation(browse=at_the_slo))["rejects_fast"].status == "passed"
 
 
 def test_isolated_endpoint_that_uses_the_dependency_fails_isolation() -> None:

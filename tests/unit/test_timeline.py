@@ -14,9 +14,11 @@ from chaosrun.measure.timeline import (
 )
 
 # Every field distinct, so a field read from the wrong column shows.
-LINE = "1796017541.250000,1796017541.500000,12.500,503,,/api/play,1\n"
-RECORD = RequestRecord(1796017541.25, 1796017541.5, 12.5, 503, "", "/api/play", True)
-ERROR_LINE = "1796017542.000000,1796017542.125000,2000.000,0,timeout,/api/browse,0\n"
+LINE = "1796017541.250000,1796017541.500000,12.500,503,,/api/play,1,5f3a09c1-7\n"
+RECORD = RequestRecord(
+    1796017541.25, 1796017541.5, 12.5, 503, "", "/api/play", True, request_id="5f3a09c1-7"
+)
+ERROR_LINE = "1796017542.000000,1796017542.125000,2000.000,0,timeout,/api/browse,0,\n"
 ERROR_RECORD = RequestRecord(1796017542.0, 1796017542.125, 2000.0, 0, "timeout", "/api/browse")
 
 
@@ -25,8 +27,15 @@ def test_a_line_maps_each_column_to_its_field() -> None:
     assert format_record(RECORD) == LINE and format_record(ERROR_RECORD) == ERROR_LINE
 
 
+def test_a_seven_column_line_from_before_request_ids_reads_with_an_empty_id() -> None:
+    old = "1796017541.250000,1796017541.500000,12.500,503,,/api/play,1\n"
+    assert list(parse_records([old])) == [
+        RequestRecord(1796017541.25, 1796017541.5, 12.5, 503, "", "/api/play", True)
+    ]
+
+
 def test_the_header_and_a_torn_last_line_are_skipped() -> None:
-    torn = LINE.rstrip("\n")  # all seven fields, but the writer has not finished the line
+    torn = LINE.rstrip("\n")  # all eight fields, but the writer has not finished the line
     assert list(parse_records([HEADER + "\n", LINE, torn])) == [RECORD]
 
 

@@ -22,8 +22,9 @@ Endpoints:
   ``"fallbacks"``; with fallback off: 502 ``{"error", "dependency", "reason", "endpoint"}``.
   A 200 served with fallbacks also has the header ``X-Chaosrun-Degraded: catalog,recommendations``
   (the fallbacks, in the endpoint's order); the header is absent otherwise. Each incoming request
-  gets an id, unique within this process and across restarts, sent to every dependency it calls
-  (``X-Chaosrun-Request``, with ``X-Chaosrun-Attempt`` numbering the attempts).
+  is known by its ``X-Chaosrun-Request`` header, passed on as a reverse proxy would (or, without
+  one, by an id unique within this process and across restarts), sent to every dependency it
+  calls (``X-Chaosrun-Request``, with ``X-Chaosrun-Attempt`` numbering the attempts).
 - ``GET /health`` -> 200 ``{"status": "ok"}``
 - ``GET /metrics`` -> Prometheus text (this process's own registry).
 - ``GET /state`` -> ``{"variant", "endpoints": {path: [dependency, ...]}, "dependencies": {name:
@@ -53,6 +54,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics, gene
 
 from chaosrun.lab.services._bulkhead import Bulkhead
 from chaosrun.lab.services._serve import exit_now, run_service, setup_logging
+from chaosrun.lab.services._retry import REQUEST_HEADER
 from chaosrun.lab.services.resilience import CallFailed, GatewayMetrics, ResilientDependency
 from chaosrun.lab.topology import Endpoint, Topology
 
@@ -110,14 +112,14 @@ class Gateway:
         await asyncio.gather(*(s.close() for s in self._sessions), return_exceptions=True)
 
     def endpoint_handler(self, endpoint: Endpoint) -> Handler:
-        async def handle(_request: web.Request) -> web.Response:
-            return await self._serve(endpoint)
+        async def handle(request: web.Request) -> web.Response:
+            return await self._serve(endpoint, request.headers.get(REQUEST_HEADER))
 
         return handle
 
-    async def _serve(self, endpoint: Endpoint) -> web.Response:
+    async def _serve(self, endpoint: Endpoint, passed_on: str | None) -> web.Response:
         started = time.perf_counter()
-        request_id = f"{self._id_prefix}-{next(self._ids)}"
+        request_id = passed_on or f"{self._id_prefix}-{next(self._ids)}"
         results = await asyncio.gather(*(self._use(name, request_id) for name in endpoint.uses))
         data: dict[str, Any] = {}
         fallbacks: list[str] = []
