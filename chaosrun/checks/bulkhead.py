@@ -10,9 +10,10 @@ the dependency's fault period (see `expectations`); "E" is the set of endpoints 
   dependency call did not go through (a shared pool or shared slots let the fault leak).
 - ``bulkhead.cap``: max(concurrency seen at the dependency itself, calls traced in flight)
   <= max_concurrency. Traced calls (`_traced`: a request whose id reached the dependency held a
-  call from its first arrival there until its answer reached the client) count what the far side
-  alone misses: a Toxiproxy latency toxic holds the answers in the proxy, so the dependency
-  finishes each request in a few ms while the service still waits on it.
+  call from its first arrival there until its answer reached the client, less the moment an
+  answer takes) count what the far side alone misses: a Toxiproxy latency toxic holds the
+  answers in the proxy, so the dependency finishes each request in a few ms while the service
+  still waits on it.
 - ``bulkhead.rejects_fast``: calls beyond the cap were shed, fast. "Beyond the cap": the
   requests on E during the fault sent while max_concurrency traced calls were in flight.
   (a) at least one, and every one of them answered without reaching the dependency (none let
@@ -162,12 +163,18 @@ def _rejects_fast(
 ) -> Verdict:
     name = "bulkhead.rejects_fast"
     cap = e.max_concurrency
-    beyond = [r for r in affected if traced.in_flight(r.sent) >= cap]
-    shed = [r.latency_ms for r in beyond if r.request_id not in traced.reached]
-    let_through = len(beyond) - len(shed)
+    shed = [
+        r.latency_ms
+        for r in affected
+        if r.request_id not in traced.reached and traced.in_flight(r.sent) >= cap
+    ]
+    let_through = sum(
+        1 for r in affected if r.request_id in traced.reached and traced.in_flight(r.sent) >= cap
+    )
+    beyond = len(shed) + let_through
     overall = percentile((r.latency_ms for r in affected), 99.0)
     account = _account(snapshot)
-    if not beyond:
+    if beyond == 0:
         peak = max((traced.in_flight(r.sent) for r in affected), default=0)
         needs = (
             f"a request that came while {cap} calls to {e.dependency} were in flight "
@@ -183,7 +190,7 @@ def _rejects_fast(
         and overall <= e.slo_p99_ms
     )
     observed = (
-        f"of {n_of(len(beyond), 'request')} that came with {cap}+ calls in flight, "
+        f"of {n_of(beyond, 'request')} that came with {cap}+ calls in flight, "
         f"{len(shed)} answered without reaching {e.dependency} (p99 {fmt_ms(shed_p99)}), "
         f"{let_through} let through; all {len(affected)} during the fault: p99 {fmt_ms(overall)}"
     )

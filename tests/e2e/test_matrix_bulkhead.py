@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -21,12 +22,20 @@ def test_healthy_lab_passes_every_bulkhead_check(tmp_path: Path, attempt: int) -
     assert set(verdicts(summary)) == CHECKS
 
 
-def test_no_bulkhead_fails_the_cap(tmp_path: Path) -> None:
+def test_no_bulkhead_fails_the_cap_and_lets_calls_through(tmp_path: Path) -> None:
     code, summary = run_experiment(tmp_path, "bulkhead", "no-bulkhead")
     assert code == 1, describe(summary)
-    cap = verdicts(summary)["bulkhead.cap"]
+    found = verdicts(summary)
+    cap, rejects = found["bulkhead.cap"], found["bulkhead.rejects_fast"]
     assert cap["status"] == "failed", describe(summary)
-    assert cap["observed"].endswith("gateway bulkhead limit none"), describe(summary)
+    traced = re.search(
+        r"traced from the requests (\d+), at recommendations \d+\)$", cap["observed"]
+    )
+    assert traced and int(traced[1]) > 10, describe(summary)
+    assert cap["account"].startswith("bulkhead limit none, "), describe(summary)
+    assert rejects["status"] == "failed", describe(summary)
+    let_through = re.search(r", (\d+) let through; ", rejects["observed"])
+    assert let_through and int(let_through[1]) > 0, describe(summary)
 
 
 def test_a_shared_pool_fails_isolation_and_keeps_the_cap(tmp_path: Path) -> None:
@@ -38,7 +47,13 @@ def test_a_shared_pool_fails_isolation_and_keeps_the_cap(tmp_path: Path) -> None
     found = verdicts(summary)
     isolation = found["bulkhead.isolation"]
     assert isolation["status"] == "failed", describe(summary)
-    assert isolation["observed"].endswith(" degraded (0.0% of them before the fault)"), describe(
-        summary
+    # e.g. "availability 1.0000 (0 of 324 failed), p99 16.6 ms; 61 degraded (1.2% of them
+    # before the fault)": far more degraded during the fault than the share before it.
+    degraded = re.search(
+        r" of (\d+) failed\).*; (\d+) degraded \((\d+\.\d)% of them before the fault\)$",
+        isolation["observed"],
     )
+    assert degraded, describe(summary)
+    usual = int(degraded[1]) * float(degraded[3]) / 100
+    assert int(degraded[2]) > 3 * usual, describe(summary)
     assert found["bulkhead.cap"]["status"] == "passed", describe(summary)

@@ -41,6 +41,7 @@ from chaosrun.checks.observation import FaultWindow, Observation
 from chaosrun.engine.recording import end_recording, start_recording
 from chaosrun.faults import latency
 from chaosrun.lab.lab import LabInfo
+from chaosrun.measure.loadrun import REQUEST_HEADER
 from chaosrun.measure.timeline import RequestRecord
 from chaosrun.record.read import read_recording
 
@@ -93,11 +94,12 @@ async def open_loop(
     ) as session:
         t0_mono, t0_wall = time.monotonic() + 0.01, time.time() + 0.01
 
-        async def one(endpoint: str, due_mono: float, due_wall: float) -> None:
+        async def one(endpoint: str, due_mono: float, due_wall: float, request_id: str) -> None:
             sent = time.time()
             status, error, degraded = 0, "", False
             try:
-                async with session.get(base_url + endpoint) as resp:
+                headers = {REQUEST_HEADER: request_id}
+                async with session.get(base_url + endpoint, headers=headers) as resp:
                     await resp.read()
                     status = resp.status
                     degraded = DEGRADED_HEADER in resp.headers
@@ -111,7 +113,9 @@ async def open_loop(
                 error = "other"
             latency_ms = (time.monotonic() - due_mono) * 1000.0
             records.append(
-                RequestRecord(due_wall, sent, latency_ms, status, error, endpoint, degraded)
+                RequestRecord(
+                    due_wall, sent, latency_ms, status, error, endpoint, degraded, request_id
+                )
             )
 
         for i in range(count):
@@ -125,7 +129,10 @@ async def open_loop(
                     RequestRecord(t0_wall + offset, time.time(), 0.0, 0, "other", endpoint)
                 )
                 continue
-            task = asyncio.create_task(one(endpoint, t0_mono + offset, t0_wall + offset))
+            request_id = f"live-{i}"  # as the load process tags its requests
+            task = asyncio.create_task(
+                one(endpoint, t0_mono + offset, t0_wall + offset, request_id)
+            )
             pending.add(task)
             task.add_done_callback(pending.discard)
         if pending:

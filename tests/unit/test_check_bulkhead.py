@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from chaosrun.checks._traced import ANSWER_S
 from chaosrun.checks.bulkhead import CHECK_NAMES, check_bulkhead
 from chaosrun.checks.expectations import EXPECTATION_KINDS, BulkheadExpectation
 from chaosrun.checks.observation import (
@@ -120,12 +121,13 @@ def test_healthy_bulkhead_passes_every_property() -> None:
         "max 10 concurrent calls (traced from the requests 10, at catalog 6)",
         account=ACCOUNT,
     )
-    # In each second 23 requests came while the 10 slots were held (0.105 .. 0.325 s): all shed.
+    # In each second 18 requests came while the 10 slots were held (0.105 .. 0.275 s: spans end
+    # ANSWER_S, 50 ms, before the client's answer): all shed.
     assert v["rejects_fast"] == Verdict(
         "bulkhead.rejects_fast",
         True,
         "calls beyond the cap rejected, p99 <= 50 ms; catalog endpoints p99 <= 500 ms",
-        "of 69 requests that came with 10+ calls in flight, 69 answered without reaching "
+        "of 54 requests that came with 10+ calls in flight, 54 answered without reaching "
         "catalog (p99 3.0 ms), 0 let through; all 300 during the fault: p99 330.0 ms",
         account=ACCOUNT,
     )
@@ -136,14 +138,14 @@ def _no_bulkhead(t: float) -> tuple[float, float | None]:
 
 
 def test_no_bulkhead_fails_cap_and_rejects_fast_from_behaviour_not_the_account() -> None:
-    # Models the no-bulkhead variant: every request reaches catalog and holds 330 ms, 33 at once
-    # (the far side saw 4: the latency toxic holds the answers in the proxy, not in catalog).
+    # Models the no-bulkhead variant: every request reaches catalog and holds 330 ms: 28 at once
+    # (spans end ANSWER_S early; the far side saw 4: the latency toxic holds the answers in the proxy, not in catalog).
     # The account claims a bulkhead that held: it is shown, not believed.
     v = verdicts(observation(browse=_no_bulkhead, far_side_max=4))
     assert v["isolation"].passed
     assert (v["cap"].status, v["cap"].observed, v["cap"].account) == (
         "failed",
-        "max 33 concurrent calls (traced from the requests 33, at catalog 4)",
+        "max 28 concurrent calls (traced from the requests 28, at catalog 4)",
         ACCOUNT,
     )
     assert (v["rejects_fast"].status, v["rejects_fast"].observed) == (
@@ -178,7 +180,7 @@ def test_one_call_let_through_beyond_the_cap_fails_both() -> None:
     )
     assert (v["rejects_fast"].status, v["rejects_fast"].observed) == (
         "failed",
-        "of 70 requests that came with 10+ calls in flight, 69 answered without reaching "
+        "of 55 requests that came with 10+ calls in flight, 54 answered without reaching "
         "catalog (p99 3.0 ms), 1 let through; all 300 during the fault: p99 330.0 ms",
     )
 
@@ -289,7 +291,7 @@ def test_a_queueing_bulkhead_fails_rejects_fast_alone_by_letting_calls_through()
     assert v["cap"].status == "passed", v["cap"].observed
     assert (v["rejects_fast"].status, v["rejects_fast"].observed) == (
         "failed",
-        "of 72 requests that came with 10+ calls in flight, 42 answered without reaching "
+        "of 54 requests that came with 10+ calls in flight, 24 answered without reaching "
         "catalog (p99 3.0 ms), 30 let through; all 300 during the fault: p99 331.5 ms",
     )
 
@@ -305,7 +307,7 @@ def test_slow_rejections_fail_rejects_fast_alone() -> None:
     v = verdicts(observation(browse=slow))
     assert (v["rejects_fast"].status, v["rejects_fast"].observed) == (
         "failed",
-        "of 69 requests that came with 10+ calls in flight, 69 answered without reaching "
+        "of 54 requests that came with 10+ calls in flight, 54 answered without reaching "
         "catalog (p99 200.0 ms), 0 let through; all 300 during the fault: p99 330.0 ms",
     )
     fast_enough = lambda t: (50.0, None) if slow(t) == (200.0, None) else slow(t)  # noqa: E731
@@ -322,7 +324,7 @@ def test_admitted_calls_over_the_slo_fail_rejects_fast_alone() -> None:
     v = verdicts(observation(browse=held))
     assert (v["rejects_fast"].status, v["rejects_fast"].observed) == (
         "failed",
-        "of 123 requests that came with 10+ calls in flight, 123 answered without reaching "
+        "of 108 requests that came with 10+ calls in flight, 108 answered without reaching "
         "catalog (p99 3.0 ms), 0 let through; all 300 during the fault: p99 501.0 ms",
     )
     at_the_slo = lambda t: (500.0, held(t)[1]) if held(t)[0] == 501.0 else held(t)  # noqa: E731
@@ -429,3 +431,33 @@ def test_with_nothing_before_the_fault_any_degraded_isolated_answer_fails_isolat
         "availability 1.0000 (0 of 300 failed), p99 4.0 ms; 1 degraded (0.0% of them before "
         "the fault)",
     )
+
+
+def _one_sent_as_a_slot_frees(gap_s: float) -> Browse:
+    # Each second's first 10 calls hold their slots until 0.33 s (their clients read the answers
+    # ANSWER_S later), except the first: its client reads its answer `gap_s` after a request
+    # sent at 0.325 s, which reaches catalog 20 ms after it was sent.
+    def browse(t: float) -> tuple[float, float | None]:
+        if not _in_fault(t):
+            return _healthy_browse(t)
+        offset = t % 1.0
+        if offset < 0.01:
+            return (0.325 - offset + gap_s) * 1000.0, REACHED
+        if offset < 0.1:
+            return (0.33 - offset + ANSWER_S) * 1000.0, REACHED
+        if abs(offset - 0.325) < 1e-6:
+            return 330.0, 0.02
+        return 3.0, None
+
+    return browse
+
+
+def test_a_request_sent_as_the_client_gets_a_freed_slots_answer_was_not_let_through() -> None:
+    # Within ANSWER_S of its client reading the answer, the service may have freed that slot.
+    passed = verdicts(observation(browse=_one_sent_as_a_slot_frees(ANSWER_S - 0.001)))
+    assert passed["rejects_fast"].status == "passed", passed["rejects_fast"].observed
+    assert ", 0 let through; " in passed["rejects_fast"].observed
+    # Read later than that: all 10 slots were still held when the request came: let through.
+    failed = verdicts(observation(browse=_one_sent_as_a_slot_frees(ANSWER_S + 0.001)))
+    assert failed["rejects_fast"].status == "failed", failed["rejects_fast"].observed
+    assert ", 3 let through; " in failed["rejects_fast"].observed

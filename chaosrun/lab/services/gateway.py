@@ -53,8 +53,8 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics, generate_latest
 
 from chaosrun.lab.services._bulkhead import Bulkhead
-from chaosrun.lab.services._serve import exit_now, run_service, setup_logging
 from chaosrun.lab.services._retry import REQUEST_HEADER
+from chaosrun.lab.services._serve import exit_now, run_service, setup_logging
 from chaosrun.lab.services.resilience import CallFailed, GatewayMetrics, ResilientDependency
 from chaosrun.lab.topology import Endpoint, Topology
 
