@@ -139,8 +139,8 @@ def _no_bulkhead(t: float) -> tuple[float, float | None]:
 
 def test_no_bulkhead_fails_cap_and_rejects_fast_from_behaviour_not_the_account() -> None:
     # Models the no-bulkhead variant: every request reaches catalog and holds 330 ms: 28 at once
-    # (spans end ANSWER_S early; the far side saw 4: the latency toxic holds the answers in the proxy, not in catalog).
-    # The account claims a bulkhead that held: it is shown, not believed.
+    # (spans end ANSWER_S early; the far side saw 4: the latency toxic holds the answers in the
+    # proxy, not in catalog). The account claims a bulkhead that held: it is shown, not believed.
     v = verdicts(observation(browse=_no_bulkhead, far_side_max=4))
     assert v["isolation"].passed
     assert (v["cap"].status, v["cap"].observed, v["cap"].account) == (
