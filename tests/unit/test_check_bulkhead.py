@@ -148,6 +148,8 @@ def test_no_bulkhead_fails_cap_and_rejects_fast_from_behaviour_not_the_account()
         "max 28 concurrent calls (traced from the requests 28, at catalog 4)",
         ACCOUNT,
     )
+    honest = verdicts(observation(browse=_no_bulkhead, account=(None, 28, 0)))
+    assert honest["cap"].account == "bulkhead limit none, max 28 in flight, 0 rejected"
     assert (v["rejects_fast"].status, v["rejects_fast"].observed) == (
         "failed",
         "of 290 requests that came with 10+ calls in flight, 0 answered without reaching "
@@ -270,9 +272,27 @@ def test_no_request_on_the_isolated_endpoints_judges_no_isolation() -> None:
     obs = observation()
     others = tuple(r for r in obs.timeline if r.endpoint != "/api/profile")
     v = verdicts(dataclasses.replace(obs, timeline=others))
-    assert (v["isolation"].status, v["isolation"].observed) == (
-        "not-judged",
+    assert v["isolation"] == Verdict(
+        "bulkhead.isolation",
+        False,
+        "/api/profile keep availability >= 0.99 and p99 <= 500 ms during the fault, degraded "
+        "no more than before",
         "not judged: requests on them during the fault (none)",
+        judged=False,
+    )
+
+
+def test_isolation_is_judged_at_p99_and_at_the_slo_itself() -> None:
+    # One /api/profile request of 300 takes 900 ms: p99 is still the others' 500 ms, at the SLO.
+    def one_slow(t: float) -> tuple[int, float]:
+        if not _in_fault(t):
+            return 200, 4.0
+        return (200, 900.0) if abs(t - 2.005) < 1e-6 else (200, 500.0)
+
+    isolation = verdicts(observation(profile=one_slow))["isolation"]
+    assert (isolation.status, isolation.observed) == (
+        "passed",
+        "availability 1.0000 (0 of 300 failed), p99 500.0 ms",
     )
 
 
@@ -332,12 +352,23 @@ def test_admitted_calls_over_the_slo_fail_rejects_fast_alone() -> None:
 
 
 def test_isolated_endpoint_that_uses_the_dependency_fails_isolation() -> None:
-    wrong = dataclasses.replace(EXPECT, isolated_endpoints=("/api/browse",))
-    v = verdicts(observation(), wrong)
-    assert (v["isolation"].passed, v["isolation"].observed) == (
-        False,
-        "/api/browse uses catalog: it cannot be isolated from it",
+    wrong = dataclasses.replace(
+        EXPECT, isolated_endpoints=("/api/browse", "/api/profile", "/api/search")
     )
+    uses = {**USES, "/api/search": ("catalog",)}
+    v = verdicts(dataclasses.replace(observation(), endpoints_using=uses), wrong)
+    assert v["isolation"] == Verdict(
+        "bulkhead.isolation",
+        False,
+        "/api/browse, /api/profile, /api/search keep availability >= 0.99 and p99 <= 500 ms "
+        "during the fault, degraded no more than before",
+        "/api/browse, /api/search uses catalog: it cannot be isolated from it",
+    )
+
+
+def test_an_isolated_endpoint_the_service_does_not_declare_is_not_coupled() -> None:
+    quiet = dataclasses.replace(EXPECT, isolated_endpoints=("/api/profile", "/api/unknown"))
+    assert verdicts(observation(), quiet)["isolation"].status == "passed"
 
 
 def test_no_fault_or_no_state_judges_no_property() -> None:
@@ -461,3 +492,46 @@ def test_a_request_sent_as_the_client_gets_a_freed_slots_answer_was_not_let_thro
     failed = verdicts(observation(browse=_one_sent_as_a_slot_frees(ANSWER_S + 0.001)))
     assert failed["rejects_fast"].status == "failed", failed["rejects_fast"].observed
     assert ", 3 let through; " in failed["rejects_fast"].observed
+
+
+def test_rejects_fast_reads_p99_not_the_slowest() -> None:
+    # 10 calls of each second hold their slot 500 ms (at the SLO): 109 requests shed, one of
+    # them after 60 ms, and one admitted request took 900 ms: both p99s pass the one outlier.
+    def outliers(t: float) -> tuple[float, float | None]:
+        latency, reached = _healthy_browse(t)
+        if abs(t - 2.205) < 1e-6:
+            return 60.0, None
+        if abs(t - 3.005) < 1e-6:
+            return 900.0, REACHED
+        return (500.0, reached) if latency == 330.0 else (latency, reached)
+
+    v = verdicts(observation(browse=outliers))
+    assert (v["rejects_fast"].status, v["rejects_fast"].observed) == (
+        "passed",
+        "of 109 requests that came with 10+ calls in flight, 109 answered without reaching "
+        "catalog (p99 3.0 ms), 0 let through; all 300 during the fault: p99 500.0 ms",
+    )
+
+
+def test_no_request_during_the_fault_judges_no_rejection() -> None:
+    obs = observation()
+    fault_free = tuple(
+        r for r in obs.timeline if r.endpoint != "/api/browse" or not _in_fault(r.scheduled - T0)
+    )
+    v = verdicts(dataclasses.replace(obs, timeline=fault_free))
+    assert v["rejects_fast"] == Verdict(
+        "bulkhead.rejects_fast",
+        False,
+        "calls beyond the cap rejected, p99 <= 50 ms; catalog endpoints p99 <= 500 ms",
+        "not judged: a request that came while 10 calls to catalog were in flight (at most 0 "
+        "when one of the 0 during the fault came)",
+        judged=False,
+        account=ACCOUNT,
+    )
+
+
+def test_a_fault_never_cleared_lasts_to_the_end_of_the_observation() -> None:
+    # Not reverted within the observation: every request from the injection on is judged.
+    endless = dataclasses.replace(FAULT, cleared_at=None)
+    v = verdicts(dataclasses.replace(observation(), faults=(endless,)))
+    assert v["isolation"].observed == "availability 1.0000 (0 of 500 failed), p99 4.0 ms"

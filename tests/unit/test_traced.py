@@ -20,6 +20,7 @@ def test_a_call_spans_its_first_arrival_to_just_before_the_answer_at_the_client(
         Arrival(T0 + 0.01, "/x", True, "t-1", attempt=1),
         Arrival(T0 + 0.11, "/x", False, "t-2"),
         Arrival(T0 + 0.3, "/x", False, "gateway-own-9"),  # no request of the load
+        Arrival(T0 + 0.31, "/x", False, None),  # no id at all
     ]
     traced = trace_calls(timeline, arrivals, ["/a"])
     assert traced == TracedCalls(
