@@ -1,7 +1,8 @@
 """Bulkhead verdicts: one dependency's trouble stays in its own compartment.
 
 `check_bulkhead(observation, expectation)` returns three verdicts, in this order. The window is
-the dependency's fault period (see `expectations`); "E" is the set of endpoints using it.
+the dependency's fault period (see `expectations`); "E" is the set of endpoints using it (as the
+service says, or `endpoints` when it does not).
 
 - ``bulkhead.isolation``: requests on `isolated_endpoints` (which must not use the dependency)
   scheduled during the fault keep availability >= slo_availability and p99 <= slo_p99_ms, the
@@ -28,7 +29,8 @@ the dependency's fault period (see `expectations`); "E" is the set of endpoints 
 The service's own count (the lab's /state: limit, max in flight, rejected) is the verdicts'
 `account`, shown beside. Not judged: `cap` and `rejects_fast` when what reached the dependency
 was not recorded or no recorded arrival carries a request's id (the service does not pass
-``X-Chaosrun-Request`` on); all three with a missing snapshot or no fault on the dependency.
+``X-Chaosrun-Request`` on) or E is unknown; all three with a missing snapshot or no fault on the
+dependency.
 """
 
 from __future__ import annotations
@@ -72,10 +74,16 @@ def check_bulkhead(observation: Observation, expectation: BulkheadExpectation) -
     snapshot, period = subject
     end = period_end(observation, period)
     window = [(period.injected_at, end)]
-    endpoints = using(observation, dep)
+    endpoints = e.endpoints or using(observation, dep)
     affected = list(requests_in(observation.timeline, endpoints, window))
-    traced = _trace(observation, snapshot, endpoints)
     isolation = _isolation(observation, e, window, expected[0])
+    if not endpoints:
+        needs = (
+            f"the endpoints that use {dep} (the service does not say): name them in "
+            "expect.bulkhead.endpoints"
+        )
+        return [isolation, *all_not_judged(CHECK_NAMES[1:], expected[1:], needs)]
+    traced = _trace(observation, snapshot, endpoints)
     if isinstance(traced, str):
         return [isolation, *all_not_judged(CHECK_NAMES[1:], expected[1:], traced)]
     return [
@@ -109,7 +117,9 @@ def _isolation(
 ) -> Verdict:
     name = "bulkhead.isolation"
     coupled = [
-        p for p in e.isolated_endpoints if e.dependency in observation.endpoints_using.get(p, ())
+        p
+        for p in e.isolated_endpoints
+        if p in e.endpoints or e.dependency in observation.endpoints_using.get(p, ())
     ]
     if coupled:
         observed = f"{', '.join(coupled)} uses {e.dependency}: it cannot be isolated from it"

@@ -95,6 +95,9 @@ class BulkheadExpectation:
     rejected_p99_ms: float = 50.0
     slo_availability: float = 0.99
     slo_p99_ms: float = 500.0
+    # The endpoints whose requests use the dependency, when the service does not say (the lab's
+    # /state does).
+    endpoints: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ defaults
     timeout connect 500ms
     timeout client 5s
     timeout server {server_timeout}
+    timeout queue {queue_timeout}
     retries {retries}
 {retry_on}    timeout check 300ms
     errorfile 504 {fallback}
@@ -43,10 +44,11 @@ defaults
 
 frontend web
     bind 127.0.0.1:{port}
+    http-request return status 200 content-type text/plain string ok if {{ path /api/local }}
     default_backend api
 
 backend api
-{health}    server a 127.0.0.1:{upstream}{checks}
+{health}    server a 127.0.0.1:{upstream}{checks}{maxconn}
 """
 
 # HAProxy's breaker: after 3 errors in a row (a timeout is one) the server is marked down and
@@ -110,11 +112,19 @@ def _wait(port: int, proc: subprocess.Popen[bytes], what: str) -> None:
 
 @contextlib.contextmanager
 def external_target(
-    workdir: Path, server_timeout_ms: int, retries: int = 0, breaker: bool = False
+    workdir: Path,
+    server_timeout_ms: int,
+    retries: int = 0,
+    breaker: bool = False,
+    maxconn: int | None = None,
+    queue_timeout_ms: int = 5000,
 ) -> Iterator[External]:
     """HAProxy with `timeout server` = server_timeout_ms, its backend behind Toxiproxy "api";
     `retries` > 0: each request is retried that many times when its answer times out;
-    `breaker`: errors mark the server down, health checks bring it back (`CHECKS`)."""
+    `breaker`: errors mark the server down, health checks bring it back (`CHECKS`);
+    `maxconn`: HAProxy's bulkhead, at most that many requests at once on the server, the rest
+    wait in its queue up to `queue_timeout_ms`, then get the 503 fallback. ``GET /api/local`` is
+    answered by HAProxy itself (an endpoint that never uses api)."""
     haproxy = shutil.which("haproxy")
     if haproxy is None:
         raise RuntimeError("haproxy not found: `make setup` installs it (apt-get install haproxy)")
@@ -141,6 +151,8 @@ def external_target(
                 server_timeout=f"{server_timeout_ms}ms",
                 retries=retries,
                 retry_on="    retry-on response-timeout\n" if retries else "",
+                queue_timeout=f"{queue_timeout_ms}ms",
+                maxconn="" if maxconn is None else f" maxconn {maxconn}",
                 health=HEALTH if breaker else "",
                 checks=CHECKS if breaker else "",
                 fallback=fallback,

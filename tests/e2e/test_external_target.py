@@ -13,11 +13,17 @@ HAProxy's own breaker (`observe layer7 error-limit 3 on-error mark-down`, health
 second as the trial) is judged the same way: five breaker verdicts pass from the silences at
 api, `sequence` is not judged (HAProxy gives no account here), and without those settings every
 request keeps reaching api and the verdicts fail for it.
+
+HAProxy's `maxconn` on the server is a bulkhead: the bulkhead verdicts are judged from the
+requests traced to api (their ids reached it), with no account from HAProxy at all. `timeout
+queue 1ms` sheds the excess at once (its 503 fallback) and passes; `timeout queue 5s` queues it
+and lets it through late, which fails `bulkhead.rejects_fast`; no `maxconn` fails `bulkhead.cap`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -216,4 +222,98 @@ def test_haproxy_without_its_breaker_fails_for_the_traffic_that_kept_reaching_ap
     opens = checks["circuit_breaker.opens"]
     assert opens["status"] == "failed", opens
     assert "traffic kept reaching api through the fault: " in opens["observed"], opens
+    assert (summary["verdict"], summary["exit_code"]) == ("failed", 1), summary["reason"]
+
+
+BULKHEAD_EXPERIMENT = """\
+version: 1.0.0
+title: api slowed behind HAProxy's maxconn
+description: HAProxy's bulkhead, judged from the requests traced to api
+extensions:
+  - name: chaosrun
+    target:
+      service_url: {service_url}
+      toxiproxy_url: {toxiproxy_url}
+    load:
+      rate: 80
+      endpoints: {{/api/item: 3, /api/local: 1}}
+      warmup_s: 1
+      cooldown_s: 2
+    expect:
+      bulkhead:
+        dependency: api
+        endpoints: [/api/item]
+        max_concurrency: 10
+        isolated_endpoints: [/api/local]
+        rejected_p99_ms: 50
+        slo_p99_ms: 1500  # an admitted call waits the 900 ms out
+    deadline_s: 30
+method:
+  - type: action
+    name: slow-down-api
+    provider:
+      type: python
+      module: chaosrun.faults.latency
+      func: inject
+      arguments: {{proxy: api, latency_ms: 900}}
+    pauses: {{after: 2.5}}
+  - type: action
+    name: restore-api
+    provider:
+      type: python
+      module: chaosrun.faults.latency
+      func: revert
+      arguments: {{proxy: api}}
+"""
+
+
+def _run_bulkhead(
+    tmp_path: Path, maxconn: int | None, queue_timeout_ms: int = 5000
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    with external_target(
+        tmp_path / "target", 5000, maxconn=maxconn, queue_timeout_ms=queue_timeout_ms
+    ) as target:
+        experiment = tmp_path / "bulkhead.yaml"
+        experiment.write_text(
+            BULKHEAD_EXPERIMENT.format(
+                service_url=target.service_url, toxiproxy_url=target.toxiproxy_url
+            )
+        )
+        result = run_cli(tmp_path / "home", "run", str(experiment), "--json", timeout=90)
+    summary = json.loads(result.stdout)
+    assert summary["exit_code"] == result.returncode, result.stderr
+    return summary, {c["check"]: c for c in summary["checks"]}
+
+
+def _let_through(observed: str) -> int:
+    found = re.search(r", (\d+) let through; ", observed)
+    assert found, observed
+    return int(found[1])
+
+
+def test_haproxys_maxconn_sheds_fast_and_passes_the_bulkhead_verdicts(tmp_path: Path) -> None:
+    summary, checks = _run_bulkhead(tmp_path, maxconn=10, queue_timeout_ms=1)
+    for name in ("bulkhead.isolation", "bulkhead.cap", "bulkhead.rejects_fast"):
+        assert checks[name]["status"] == "passed", checks[name]
+        assert "account" not in checks[name], checks[name]  # HAProxy gives none: behaviour only
+    assert _let_through(checks["bulkhead.rejects_fast"]["observed"]) == 0
+    assert (summary["verdict"], summary["exit_code"]) == ("passed", 0), summary["reason"]
+
+
+def test_a_maxconn_that_queues_fails_rejects_fast_alone(tmp_path: Path) -> None:
+    # `timeout queue 5s`: the excess waits for a slot and reaches api late.
+    summary, checks = _run_bulkhead(tmp_path, maxconn=10, queue_timeout_ms=5000)
+    assert checks["bulkhead.cap"]["status"] == "passed", checks["bulkhead.cap"]
+    rejects = checks["bulkhead.rejects_fast"]
+    assert rejects["status"] == "failed", rejects
+    assert _let_through(rejects["observed"]) > 0, rejects
+    assert (summary["verdict"], summary["exit_code"]) == ("failed", 1), summary["reason"]
+
+
+def test_no_maxconn_fails_the_cap(tmp_path: Path) -> None:
+    summary, checks = _run_bulkhead(tmp_path, maxconn=None)
+    cap = checks["bulkhead.cap"]
+    assert cap["status"] == "failed", cap
+    traced = re.search(r"traced from the requests (\d+), at api \d+\)$", cap["observed"])
+    assert traced and int(traced[1]) > 10, cap
     assert (summary["verdict"], summary["exit_code"]) == ("failed", 1), summary["reason"]

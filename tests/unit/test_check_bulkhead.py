@@ -94,6 +94,7 @@ def test_check_names_and_expectation_fields() -> None:
         ("rejected_p99_ms", 50.0),
         ("slo_availability", 0.99),
         ("slo_p99_ms", 500.0),
+        ("endpoints", ()),
     ]
     assert [f.name for f in dataclasses.fields(BulkheadExpectation)][:3] == [
         "dependency",
@@ -535,3 +536,30 @@ def test_a_fault_never_cleared_lasts_to_the_end_of_the_observation() -> None:
     endless = dataclasses.replace(FAULT, cleared_at=None)
     v = verdicts(dataclasses.replace(observation(), faults=(endless,)))
     assert v["isolation"].observed == "availability 1.0000 (0 of 500 failed), p99 4.0 ms"
+
+
+def test_a_service_that_does_not_say_which_endpoints_use_it_needs_them_named() -> None:
+    silent = dataclasses.replace(observation(), endpoints_using={})
+    v = verdicts(silent)
+    needs = (
+        "not judged: the endpoints that use catalog (the service does not say): name them in "
+        "expect.bulkhead.endpoints"
+    )
+    assert v["isolation"].status == "passed"
+    assert [(v[k].status, v[k].observed) for k in ("cap", "rejects_fast")] == [
+        ("not-judged", needs)
+    ] * 2
+    named = verdicts(silent, dataclasses.replace(EXPECT, endpoints=("/api/browse",)))
+    assert named == verdicts(observation())
+
+
+def test_a_named_endpoint_cannot_be_isolated_from_its_dependency() -> None:
+    both = dataclasses.replace(
+        EXPECT, endpoints=("/api/browse", "/api/profile"), isolated_endpoints=("/api/profile",)
+    )
+    silent = dataclasses.replace(observation(), endpoints_using={})
+    isolation = verdicts(silent, both)["isolation"]
+    assert (isolation.status, isolation.observed) == (
+        "failed",
+        "/api/profile uses catalog: it cannot be isolated from it",
+    )
