@@ -55,7 +55,6 @@ def opens(
 def closes(
     e: BreakerExpectation,
     transitions: Sequence[BreakerTransition],
-    injected_at: float,
     cleared_at: float | None,
     end: float,
 ) -> Verdict:

@@ -138,7 +138,7 @@ def check_circuit_breaker(
         fails_fast(observation, e, opened, end, endpoints),
         stops_traffic(observation, e, _claimed(snapshot) or opened, end),
         half_opens(observation, e, opened, endpoints, period.injected_at),
-        closes(e, seen, period.injected_at, period.cleared_at, end),
+        closes(e, seen, period.cleared_at, end),
     ]
     if not opened:
         why = _traffic_kept_reaching(snapshot, calls, period.injected_at, period.cleared_at or end)

@@ -152,12 +152,12 @@ def test_opens_edges_a_trip_at_injection_and_exactly_at_the_limit_count() -> Non
 
 def test_closes_edges() -> None:
     expected = "closed within 5 s after the fault cleared, and ends closed"
-    never_cleared = closes(EXPECT, _t((1.0, "closed", "open")), T0, None, T0 + 9)
+    never_cleared = closes(EXPECT, _t((1.0, "closed", "open")), None, T0 + 9)
     assert (never_cleared.expected, never_cleared.observed) == (
         expected,
         "the fault was never cleared",
     )
-    never_opened = closes(EXPECT, [], T0, T0 + 1, T0 + 9)
+    never_opened = closes(EXPECT, [], T0 + 1, T0 + 9)
     assert (never_opened.passed, never_opened.expected, never_opened.observed) == (
         False,
         expected,
@@ -165,10 +165,10 @@ def test_closes_edges() -> None:
     )
     # Closed exactly at the deadline (cleared + 5 s): in time.
     edge = _t((1.0, "closed", "open"), (2.0, "open", "half-open"), (7.0, "half-open", "closed"))
-    assert closes(EXPECT, edge, T0, T0 + 2.0, T0 + 9).passed
+    assert closes(EXPECT, edge, T0 + 2.0, T0 + 9).passed
     # Still half-open when the observation ended, before the deadline: said so, with the time.
     short = _t((1.0, "closed", "open"), (2.0, "open", "half-open"))
-    verdict = closes(EXPECT, short, T0, T0 + 2.0, T0 + 4.0)
+    verdict = closes(EXPECT, short, T0 + 2.0, T0 + 4.0)
     assert (verdict.passed, verdict.expected, verdict.observed) == (
         False,
         expected,
@@ -176,7 +176,7 @@ def test_closes_edges() -> None:
         "closed; ends half-open",
     )
     # The observation ends exactly at the deadline: the ordinary sentence.
-    verdict = closes(EXPECT, short, T0, T0 + 2.0, T0 + 7.0)
+    verdict = closes(EXPECT, short, T0 + 2.0, T0 + 7.0)
     assert (
         verdict.observed
         == "half-open 5.000 s after the fault cleared; never closed; ends half-open"

@@ -164,3 +164,13 @@ def test_the_rto_stability_is_the_objectives_and_the_load_summary_is_passed_on()
     recovery = result["recovery"]
     assert isinstance(recovery, dict) and recovery["stability_s"] == 0.5
     assert result["load"] is TRUSTED
+
+
+def test_no_fault_without_an_rto_objective_fails_no_rto() -> None:
+    result = evaluate(Observation(tuple(OUTAGE), ()), spec(None), TRUSTED)
+    assert result["verdicts"] == [] and result["checks_failed"] == 0
+    assert result["measurement_notes"] == ["no fault took effect: nothing to recover from"]
+    interrupted = evaluate(
+        Observation(tuple(OUTAGE), ()), spec(RtoSpec(5.0)), TRUSTED, interrupted=True
+    )
+    assert interrupted["verdicts"] == []
