@@ -171,7 +171,7 @@ def _traffic_kept_reaching(
     during = [a.at for a in snapshot.arrivals if start <= a.at < end]
     requests = sum(1 for t in calls if start <= t < end)
     edges = [start, *during, end]
-    longest = max((b - a for a, b in itertools.pairwise(edges)), default=0.0)
+    longest = max(b - a for a, b in itertools.pairwise(edges))  # edges: start, ..., end
     return (
         f"traffic kept reaching {snapshot.name} through the fault: "
         f"{n_of(len(during), 'arrival')} for {n_of(requests, 'request')} using it, "

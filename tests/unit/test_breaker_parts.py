@@ -181,6 +181,13 @@ def test_closes_edges() -> None:
         verdict.observed
         == "half-open 5.000 s after the fault cleared; never closed; ends half-open"
     )
+    # First opened after the deadline: closed at the deadline, open at the end.
+    late = _t((8.0, "closed", "open"))
+    verdict = closes(EXPECT, late, T0 + 2.0, T0 + 9.0)
+    assert (verdict.passed, verdict.observed) == (
+        False,
+        "closed 5.000 s after the fault cleared; never closed; ends open",
+    )
 
 
 def test_sequence_sentences() -> None:
