@@ -4,10 +4,16 @@ open periods without requests, percentile and tolerance boundaries, the shared p
 from __future__ import annotations
 
 from chaosrun.checks._breaker_common import OpenPeriod, hit, names, open_periods, rel
-from chaosrun.checks._breaker_open import fails_fast, half_opens
+from chaosrun.checks._breaker_open import IN_FLIGHT_GRACE_S, fails_fast, half_opens, stops_traffic
 from chaosrun.checks._breaker_transitions import closes, opens, sequence
 from chaosrun.checks.expectations import BreakerExpectation
-from chaosrun.checks.observation import BreakerTransition, Observation
+from chaosrun.checks.observation import (
+    Arrival,
+    BreakerTransition,
+    DependencySnapshot,
+    Observation,
+    Verdict,
+)
 from chaosrun.measure.timeline import RequestRecord
 
 T0 = 1_796_017_540.0
@@ -215,3 +221,65 @@ def test_sequence_sentences() -> None:
     assert thirteen.observed.startswith("transition 13 of 13 at 13.000 s after injection")
     more = _t(*twelve, (13.0, "half-open", "open"))
     assert sequence(more, T0).observed.endswith("->O ->H ... (13 in all)")
+
+
+def test_half_opens_late_edge_counts_from_the_first_call_that_could_trigger_it() -> None:
+    # A call exactly at due (1 s after opening); half-open exactly tolerance after it: in time.
+    obs = _obs([(2.0, 2.0, 200, "", True), (2.25, 2.0, 200, "", True)])
+    assert half_opens(obs, EXPECT, [OpenPeriod(T0 + 1, T0 + 2.5)], E, T0).passed
+    late = half_opens(obs, EXPECT, [OpenPeriod(T0 + 1, T0 + 2.5 + 2**-20)], E, T0)
+    assert not late.passed
+
+
+def test_open_part_verdicts_without_an_open_period_or_an_arrival() -> None:
+    obs = _obs([(1.0, 2.0, 200, "", True)])
+    never = "breaker never opened: no open period to measure"
+    assert half_opens(obs, EXPECT, [], E, T0) == Verdict(
+        "circuit_breaker.half_opens", False, "half-open 1 s +- 0.5 s after each open", never
+    )
+    stops = "no arrival at catalog while open (after 100 ms grace)"
+    assert stops_traffic(obs, EXPECT, [], T0 + 9) == Verdict(
+        "circuit_breaker.stops_traffic", False, stops, never
+    )
+    silent = Observation(obs.timeline, (), {"catalog": _snapshot(())}, obs.endpoints_using)
+    assert stops_traffic(silent, EXPECT, [OpenPeriod(T0 + 1, T0 + 2)], T0 + 9) == Verdict(
+        "circuit_breaker.stops_traffic",
+        False,
+        stops,
+        "no arrival at catalog recorded at all: not observed",
+    )
+    early = half_opens(obs, EXPECT, [OpenPeriod(T0 + 1, T0 + 1.25)], E, T0)
+    assert early == Verdict(
+        "circuit_breaker.half_opens",
+        False,
+        "half-open 1 s +- 0.5 s after each open",
+        "1 of 1 open period wrong: half-opened 0.250 s after opening (early)",
+    )
+
+
+def _snapshot(at: tuple[float, ...]) -> DependencySnapshot:
+    return DependencySnapshot(
+        name="catalog",
+        breaker_enabled=True,
+        transitions=(),
+        bulkhead_limit=None,
+        bulkhead_rejected=0,
+        gateway_max_in_flight=0,
+        far_side_max_in_flight=1,
+        arrivals=tuple(Arrival(t, "/catalog", False) for t in at),
+    )
+
+
+def test_stops_traffic_grace_edge_and_the_period_a_stray_arrival_belongs_to() -> None:
+    periods = [OpenPeriod(T0 + 1, T0 + 2), OpenPeriod(T0 + 3, T0 + 5)]
+    # Exactly at the end of the first period's grace: still in flight, not stray.
+    edge = _snapshot((T0 + 1 + IN_FLIGHT_GRACE_S, T0 + 6))
+    obs = Observation((), (), {"catalog": edge}, {})
+    assert stops_traffic(obs, EXPECT, periods, T0 + 9).observed.startswith("0 arrivals")
+    # Two strays in the second period: the first is dated from that period's opening.
+    stray = _snapshot((T0 + 4.0, T0 + 4.5, T0 + 6))
+    obs = Observation((), (), {"catalog": stray}, {})
+    assert stops_traffic(obs, EXPECT, periods, T0 + 9).observed == (
+        "2 arrivals at catalog inside 2 open periods (2.80 s after grace); 3 arrivals in all; "
+        "first 1000.0 ms after opening"
+    )
