@@ -495,3 +495,19 @@ def test_build_observation_takes_a_sampled_account_and_what_was_recorded() -> No
     assert catalog.transitions == sampled
     assert (auth.has_account, auth.recorded, auth.arrivals) == (False, True, ())
     assert (search.has_account, search.recorded) == (True, False)
+
+
+def test_a_breaker_expectation_checks_its_metric_selector_and_metrics_url() -> None:
+    assert BreakerExpectation("catalog").invalid_fields() == []
+    good = BreakerExpectation(
+        "catalog",
+        state_metric='resilience4j_circuitbreaker_state{name="catalog"}',
+        metrics_url="https://svc.example/metrics",
+    )
+    assert good.invalid_fields() == []
+    assert BreakerExpectation("c", metrics_url="http://127.0.0.1:9/m").invalid_fields() == []
+    bad = BreakerExpectation("c", state_metric="{", metrics_url="ftp://x/metrics")
+    assert bad.invalid_fields() == [
+        ("state_metric", "expected a metric selector such as name{label=\"value\"}, got '{'"),
+        ("metrics_url", "expected an http:// or https:// URL, got 'ftp://x/metrics'"),
+    ]
