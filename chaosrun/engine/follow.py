@@ -185,7 +185,7 @@ def run_worker(
                 # the final restore sweeps whatever it applies in between.
                 if target is not None:
                     # A dead relay cut the dependencies off: move their upstreams back now.
-                    keep = frozenset() if firing.kind == "relay" else undo.RECORDING_OPS
+                    keep = frozenset() if firing.kind == "relay" else undo.RECORDING_KINDS
                     abort.early = restore(run_dir / "undo.log", target, keep=keep)
                     target = abort.early.target
                 _send(proc, signal.SIGINT)

@@ -287,35 +287,17 @@ def _defaults(fn: Any) -> dict[str, Any]:
 def _effect(
     kind: str, func: str, proxy: str, args: Mapping[str, Any], base: str, upstream: str | None
 ) -> tuple[str, str, ToxicPlan | None]:
-    spec = REGISTRY[kind].toxic  # what the fault's inject sends, by its own declaration
-    if spec is not None and func in ("inject", "revert"):
-        stream = str(args.get("stream"))
-        name = toxic_name(kind, stream)
-        if func == "revert":
-            return f"remove toxic {name} from proxy {proxy}", f"DELETE {base}/toxics/{name}", None
-        values = spec.values(args)
-        toxic = ToxicPlan(name, spec.type, stream, args.get("toxicity"), values)
-        shown = " ".join(f"{k}={v}" for k, v in values.items())
-        effect = (
-            f"add toxic {name} to proxy {proxy}: type {spec.type}, stream {stream}, "
-            f"toxicity {toxic.toxicity}, {shown}"
-        )
-        return effect, f"POST {base}/toxics", toxic
-    if kind == "proxy_down" and func in ("inject", "revert"):
-        enabled = func == "revert"
-        verb = "enable proxy" if enabled else "disable proxy"
-        what = "" if enabled else " (its listener closes, open connections drop)"
-        body = "true" if enabled else "false"
-        return f"{verb} {proxy}{what}", f"PATCH {base} enabled={body}", None
-    if kind == "fail_for" and func in ("inject", "revert"):
-        dep = f"http://{upstream or '<upstream of ' + proxy + '>'}/_fail"
-        if func == "revert":
-            return (
-                f"end the failure window of the dependency behind {proxy}",
-                (f"GET {base}, then POST {dep}?duration_ms=0"),
-                None,
-            )
-        duration = args.get("duration_ms")
-        effect = f"the dependency behind proxy {proxy} answers 500 for {duration} ms"
-        return effect, f"GET {base}, then POST {dep}?duration_ms={duration}&mode=error", None
-    return f"call chaosrun.faults.{kind}.{func}", "unknown", None
+    """What the step would do, by the fault kind's own description (`describe`); for a toxic,
+    also what its inject would send, by the kind's own declaration."""
+    if func not in ("inject", "revert"):
+        return f"call chaosrun.faults.{kind}.{func}", "unknown", None
+    fault = REGISTRY[kind]
+    effect, request = fault.describe(func, proxy, args, base, upstream)
+    spec = fault.toxic
+    if spec is None or func == "revert":
+        return effect, request, None
+    stream = str(args.get("stream"))
+    toxic = ToxicPlan(
+        toxic_name(kind, stream), spec.type, stream, args.get("toxicity"), spec.values(args)
+    )
+    return effect, request, toxic

@@ -65,7 +65,7 @@ def reconcile_dead_runs(home: Path, by: str = "chaosrun cleanup") -> list[Reconc
                 stopped_lab = True
             for entry in undo.pending_entries(log):
                 undo.mark_done(log, entry.id)  # its faults went away with the lab
-        if not any(e.op in undo.RECORDING_OPS for e in undo.pending_entries(log)):
+        if not any(e.fault in undo.RECORDING_KINDS for e in undo.pending_entries(log)):
             for ref in owned_processes(relay_owner(run_dir)):  # its upstreams are back (or gone)
                 stop(ref, grace_s=2.0)
         if undo.pending_entries(log):

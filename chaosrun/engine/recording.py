@@ -29,6 +29,7 @@ from chaosrun.lab.ports import free_ports
 from chaosrun.lab.procs import OWNER_ENV, ProcessRef, spawn
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 from chaosrun.record.relay import Route, relay_argv
+from chaosrun.record.upstream import RECORDING
 
 __all__ = [
     "RECORDING_FILE",
@@ -84,9 +85,9 @@ def start_recording(toxiproxy_url: str, run_dir: Path) -> Recording | None:
         for route in routes:
             undo.record(
                 recording.undo_log,
-                "restore_upstream",
-                toxiproxy_url,
-                route.name,
+                RECORDING,
+                toxiproxy_url=toxiproxy_url,
+                proxy=route.name,
                 upstream=route.upstream,
             )
             client.set_upstream(route.name, f"127.0.0.1:{route.port}")
@@ -117,7 +118,7 @@ def end_recording(recording: Recording) -> list[str]:
         return []
     problems = [
         f"upstream of {o.entry.proxy} not restored: {o.error}"
-        for o in undo.replay(recording.undo_log, only=undo.RECORDING_OPS)
+        for o in undo.replay(recording.undo_log, only=undo.RECORDING_KINDS)
         if o.error
     ]
     if recording.proc.poll() is None:

@@ -14,12 +14,11 @@ from pathlib import Path
 from chaosrun.engine import undo
 from chaosrun.engine.target import Target
 from chaosrun.errors import LabError, ToxiproxyError
+from chaosrun.faults import REGISTRY
 from chaosrun.lab.lab import restart_toxiproxy
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 
 __all__ = ["FaultsLeft", "Restoration", "faults_left", "restore"]
-
-_TOXIPROXY_OPS = ("remove_toxic", "enable_proxy")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +37,15 @@ def restore(
     target: Target,
     everything: bool = False,
     timeout_s: float = 1.0,
-    keep: frozenset[undo.Op] = undo.RECORDING_OPS,
+    keep: frozenset[str] = undo.RECORDING_KINDS,
 ) -> Restoration:
-    """Revert the run's faults; entries whose op is in `keep` (the recording's) stay, and are
+    """Revert the run's faults; entries whose kind is in `keep` (the recording's) stay, and are
     not counted as unreverted."""
     started = time.time()
     outcomes = tuple(undo.replay(log, timeout_s, everything, keep=keep))
     fallback: str | None = None
     error: str | None = None
-    stuck = [e for e in undo.pending_entries(log) if e.op in _TOXIPROXY_OPS]
+    stuck = [e for e in undo.pending_entries(log) if undo.in_toxiproxy(e)]
     if stuck:
         fallback, error, target = _fallback(target, timeout_s)
         if fallback is not None:
@@ -56,7 +55,7 @@ def restore(
         outcomes=outcomes,
         fallback=fallback,
         fallback_error=error,
-        unreverted=sum(1 for e in undo.pending_entries(log) if e.op not in keep),
+        unreverted=sum(1 for e in undo.pending_entries(log) if e.fault not in keep),
         target=target,
         started=started,
         finished=time.time(),
@@ -97,12 +96,13 @@ class FaultsLeft:
 
 
 def faults_left(log: Path, timeout_s: float = 1.0) -> FaultsLeft:
-    """Ask each Toxiproxy the run used whether any of its toxics or disabled proxies remain."""
+    """Ask each Toxiproxy the run used whether any of its toxics or disabled proxies remain
+    (each fault kind says what of it would be left on its proxy)."""
     injected = len(undo.fault_windows(log))
     by_server: dict[str, list[undo.UndoEntry]] = {}
     for entry in undo.all_entries(log):
-        if entry.op in _TOXIPROXY_OPS:
-            by_server.setdefault(entry.toxiproxy_url, []).append(entry)
+        if undo.in_toxiproxy(entry):
+            by_server.setdefault(str(entry.params.get("toxiproxy_url")), []).append(entry)
     where: list[str] = []
     for url, server_entries in by_server.items():
         try:
@@ -111,11 +111,9 @@ def faults_left(log: Path, timeout_s: float = 1.0) -> FaultsLeft:
             return FaultsLeft(injected, None, ())
         for entry in server_entries:
             proxy = proxies.get(entry.proxy)
-            if proxy is None:
-                continue
-            if entry.op == "enable_proxy" and not proxy.enabled:
-                where.append(f"{entry.proxy}: disabled")
-            elif entry.op == "remove_toxic" and any(t.name == entry.toxic for t in proxy.toxics):
-                where.append(f"{entry.proxy}: toxic {entry.toxic}")
+            left = REGISTRY[entry.fault].left
+            found = None if proxy is None or left is None else left(entry.params, proxy)
+            if found is not None:
+                where.append(found)
     unique = tuple(dict.fromkeys(where))
     return FaultsLeft(injected, len(unique), unique)

@@ -4,10 +4,17 @@
     provider: {type: python, module: chaosrun.faults.latency, func: inject,
                arguments: {proxy: catalog, latency_ms: 800}}
 
-Each module also declares `LIMITS` (argument -> inclusive bounds) and, for a kind that adds a
-Toxiproxy toxic, `TOXIC` (a `ToxicSpec`: toxic type and attribute -> argument map).
+Each module also declares `LIMITS` (argument -> inclusive bounds). Its inject writes an undo
+entry (`chaosrun.undolog`: its kind and the parameters its revert needs) before it acts, and the
+module reverts from that entry alone. A kind that adds a Toxiproxy toxic declares `TOXIC` (a
+`ToxicSpec`: toxic type and attribute -> argument map) and gets the rest from `_toxic`; any
+other kind defines `undo(params, timeout_s) -> bool` (True: it put something back),
+`describe(func, proxy, args, base, upstream) -> (effect, API call)` for the dry-run plan,
+`UNDO_OP` (how the journal names its revert), `IN_TOXIPROXY` (Toxiproxy's /reset undoes it) and,
+when that is true, `left(params, proxy) -> str | None` (what of it is still on the proxy).
 
-A new kind is one module here, one test and one example experiment.
+A new kind is one module here, its name in KIND_NAMES, one test and one example experiment; the
+engine replays, plans and checks it through this registry.
 """
 
 from __future__ import annotations
@@ -17,7 +24,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from chaosrun.faults._toxic import ToxicSpec, toxic_name
+from chaosrun.faults._toxic import (
+    ToxicSpec,
+    describe_toxic,
+    toxic_left,
+    toxic_name,
+    undo_toxic,
+)
+from chaosrun.lab.toxiproxy import Proxy
 
 __all__ = ["KIND_NAMES", "REGISTRY", "FaultKind", "ToxicSpec", "toxic_name"]
 
@@ -33,6 +47,8 @@ KIND_NAMES = (
     "fail_for",
 )
 
+Describe = Callable[[str, str, Mapping[str, Any], str, str | None], tuple[str, str]]
+
 
 @dataclass(frozen=True, slots=True)
 class FaultKind:
@@ -41,14 +57,34 @@ class FaultKind:
     revert: Callable[..., dict[str, Any]]
     limits: Mapping[str, tuple[int, int]]  # argument -> inclusive (min, max)
     summary: str
+    undo: Callable[[Mapping[str, Any], float], bool]  # revert from its undo entry's parameters
+    describe: Describe  # (func, proxy, args, base, upstream) -> (effect, API call)
+    undo_op: str  # how the journal names its revert
+    in_toxiproxy: bool  # Toxiproxy's /reset undoes it, and `left` checks it there
+    left: Callable[[Mapping[str, Any], Proxy], str | None] | None = None
     toxic: ToxicSpec | None = None  # None: the kind acts on the proxy or inside the dependency
 
 
 def _load(name: str) -> FaultKind:
     module = importlib.import_module(f"chaosrun.faults.{name}")
     summary = (module.__doc__ or "").strip().splitlines()[0]
-    toxic = getattr(module, "TOXIC", None)
-    return FaultKind(name, module.inject, module.revert, module.LIMITS, summary, toxic)
+    toxic: ToxicSpec | None = getattr(module, "TOXIC", None)
+    if toxic is not None:
+
+        def describe(
+            func: str, proxy: str, args: Mapping[str, Any], base: str, _up: str | None
+        ) -> tuple[str, str]:
+            return describe_toxic(name, toxic, func, proxy, args, base)
+
+        return FaultKind(
+            name, module.inject, module.revert, module.LIMITS, summary,
+            undo_toxic, describe, "remove_toxic", True, toxic_left, toxic,
+        )  # fmt: skip
+    return FaultKind(
+        name, module.inject, module.revert, module.LIMITS, summary,
+        module.undo, module.describe, module.UNDO_OP, module.IN_TOXIPROXY,
+        getattr(module, "left", None),
+    )  # fmt: skip
 
 
 REGISTRY: Mapping[str, FaultKind] = {name: _load(name) for name in KIND_NAMES}

@@ -1,8 +1,9 @@
 """Shared inject/revert for Toxiproxy-backed faults: undo entry first, then act.
 
 Each toxic fault module declares `TOXIC = ToxicSpec(type, {toxic attribute: fault argument})`;
-`inject_toxic` builds what it sends from it, and so does the dry-run plan (`chaosrun.engine.plan`),
-so that the two cannot disagree.
+`inject_toxic` builds what it sends from it, and so do the dry-run plan's `describe_toxic`, so
+that the two cannot disagree. `undo_toxic` reverts a toxic from its undo entry's parameters
+(`toxiproxy_url`, `proxy`, `toxic`), `toxic_left` tells whether it is still on its proxy.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaosrun.engine import undo
+from chaosrun import undolog
 from chaosrun.errors import ToxiproxyError
-from chaosrun.lab.toxiproxy import Toxic, ToxiproxyClient
+from chaosrun.lab.toxiproxy import Proxy, Toxic, ToxiproxyClient
 from chaosrun.names import TOXIPROXY_URL_ENV, TOXIPROXY_URL_KEY
 
 __all__ = [
@@ -24,10 +25,14 @@ __all__ = [
     "TOXIPROXY_URL_ENV",
     "ToxicSpec",
     "client_for",
+    "describe_toxic",
     "inject_toxic",
+    "mark_reverted",
     "revert_toxic",
+    "toxic_left",
     "toxic_name",
     "undo_log",
+    "undo_toxic",
 ]
 
 STREAMS = ("downstream", "upstream")
@@ -57,8 +62,18 @@ def client_for(configuration: Configuration) -> ToxiproxyClient:
 
 
 def undo_log() -> Path | None:
-    path = os.environ.get(undo.UNDO_LOG_ENV)
-    return Path(path) if path else None
+    return undolog.log_from_env()
+
+
+def mark_reverted(fault: str, **matching: Any) -> None:
+    """Mark done the run's pending entries of `fault` whose parameters match (a revert action
+    put back what they record)."""
+    log = undo_log()
+    if log is None:
+        return
+    for entry in undolog.pending_entries(log):
+        if entry.fault == fault and all(entry.params.get(k) == v for k, v in matching.items()):
+            undolog.mark_done(log, entry.id)
 
 
 def toxic_name(kind: str, stream: str) -> str:
@@ -86,11 +101,12 @@ def inject_toxic(
     client = client_for(configuration)
     name = toxic_name(kind, stream)
     log = undo_log()
-    entry = undo.record(log, "remove_toxic", client.url, proxy, name, kind) if log else None
+    params = {"toxiproxy_url": client.url, "proxy": proxy, "toxic": name}
+    entry = undolog.record(log, kind, **params) if log else None
     attributes = spec.values(arguments)
     toxic = client.add_toxic(proxy, Toxic(name, spec.type, stream, toxicity, attributes))
     if log and entry:
-        undo.mark_applied(log, entry.id, time.time())
+        undolog.mark_applied(log, entry.id, time.time())
     return {
         "proxy": proxy,
         "toxic": toxic.name,
@@ -108,9 +124,34 @@ def revert_toxic(
     client = client_for(configuration)
     name = toxic_name(kind, stream)
     removed = client.remove_toxic(proxy, name, missing_ok=True)
-    log = undo_log()
-    if log:
-        for entry in undo.pending_entries(log):
-            if entry.op == "remove_toxic" and (entry.proxy, entry.toxic) == (proxy, name):
-                undo.mark_done(log, entry.id)
+    mark_reverted(kind, proxy=proxy, toxic=name)
     return {"proxy": proxy, "toxic": name, "removed": removed}
+
+
+def undo_toxic(params: Mapping[str, Any], timeout_s: float) -> bool:
+    """Remove the toxic an undo entry records; False when it was gone already."""
+    client = ToxiproxyClient(str(params["toxiproxy_url"]), timeout_s=timeout_s)
+    return client.remove_toxic(str(params["proxy"]), str(params["toxic"]), missing_ok=True)
+
+
+def toxic_left(params: Mapping[str, Any], proxy: Proxy) -> str | None:
+    """What is left on `proxy` of the toxic an undo entry records, None when nothing."""
+    name = params.get("toxic")
+    return f"{proxy.name}: toxic {name}" if any(t.name == name for t in proxy.toxics) else None
+
+
+def describe_toxic(
+    kind: str, spec: ToxicSpec, func: str, proxy: str, args: Mapping[str, Any], base: str
+) -> tuple[str, str]:
+    """What inject/revert of a toxic kind would do to `proxy`, and the API call it would make
+    (`base`: the proxy's URL on the Toxiproxy API)."""
+    stream = str(args.get("stream"))
+    name = toxic_name(kind, stream)
+    if func == "revert":
+        return f"remove toxic {name} from proxy {proxy}", f"DELETE {base}/toxics/{name}"
+    shown = " ".join(f"{k}={v}" for k, v in spec.values(args).items())
+    effect = (
+        f"add toxic {name} to proxy {proxy}: type {spec.type}, stream {stream}, "
+        f"toxicity {args.get('toxicity')}, {shown}"
+    )
+    return effect, f"POST {base}/toxics"

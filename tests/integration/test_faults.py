@@ -147,7 +147,10 @@ def test_undo_entry_is_written_before_the_fault_and_replay_reverts(
     monkeypatch.setenv(undo.UNDO_LOG_ENV, str(log))
     REGISTRY["latency"].inject(proxy=name, latency_ms=200, configuration=config)
     REGISTRY["proxy_down"].inject(proxy=name, configuration=config)
-    assert [e.op for e in undo.pending_entries(log)] == ["remove_toxic", "enable_proxy"]
+    assert [(e.fault, undo.journal_op(e)) for e in undo.pending_entries(log)] == [
+        ("latency", "remove_toxic"),
+        ("proxy_down", "enable_proxy"),
+    ]
     outcomes = undo.replay(log)
     assert [o.reverted for o in outcomes] == [True, True]
     assert undo.pending_entries(log) == []
@@ -164,7 +167,7 @@ def test_undo_entry_survives_a_failed_inject(
     with pytest.raises(Exception, match="404"):
         REGISTRY["latency"].inject(proxy="missing", latency_ms=1, configuration=config)
     (entry,) = undo.pending_entries(log)
-    assert (entry.proxy, entry.toxic) == ("missing", "chaosrun_latency_downstream")
+    assert (entry.proxy, entry.params["toxic"]) == ("missing", "chaosrun_latency_downstream")
     (outcome,) = undo.replay(log)
     assert (outcome.reverted, outcome.error) == (False, None)  # nothing was there to revert
     assert undo.pending_entries(log) == []
@@ -178,7 +181,8 @@ def test_a_fault_applied_after_an_early_revert_is_swept_by_replaying_everything(
     name, _ = _proxy(toxiproxy, upstream)
     log = tmp_path / "undo.log"
     monkeypatch.setenv(undo.UNDO_LOG_ENV, str(log))
-    undo.record(log, "remove_toxic", toxiproxy.url, name, "chaosrun_latency_downstream")
+    toxic = "chaosrun_latency_downstream"
+    undo.record(log, "latency", toxiproxy_url=toxiproxy.url, proxy=name, toxic=toxic)
     assert [o.reverted for o in undo.replay(log)] == [False]  # early revert: nothing there yet
     REGISTRY["latency"].inject(proxy=name, latency_ms=200, configuration=config)  # lands late
     undo.mark_done(log, undo.pending_entries(log)[0].id)  # as if the worker's rollback failed

@@ -103,8 +103,9 @@ def test_summary_lists_probes_with_their_tolerance() -> None:
 
 def test_undo_log_ignores_a_torn_last_line(tmp_path: Path) -> None:
     log = tmp_path / "undo.log"
-    first = undo.record(log, "remove_toxic", "http://127.0.0.1:1", "catalog", "t")
-    second = undo.record(log, "enable_proxy", "http://127.0.0.1:1", "auth")
+    api = "http://127.0.0.1:1"
+    first = undo.record(log, "latency", toxiproxy_url=api, proxy="catalog", toxic="t")
+    second = undo.record(log, "proxy_down", toxiproxy_url=api, proxy="auth")
     undo.mark_done(log, first.id)
     with open(log, "a") as handle:
         handle.write('{"kind": "undo", "id": "torn", "op": "remo')
