@@ -47,7 +47,8 @@ test-slow: setup
 	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/pytest -q -m slow
 
 # Mutation testing (mutmut) of the pure measurement and verdict modules (chaosrun/measure/,
-# chaosrun/checks/) against the fast unit tests; not part of `make test` (about 12 min on 2 cores). Configuration: [tool.mutmut] in pyproject.toml. Every
+# chaosrun/checks/, chaosrun/record/) against the fast unit tests; not part of `make test` (about 8 min on
+# 2 cores). Configuration: [tool.mutmut] in pyproject.toml. Every
 # run starts afresh (mutmut's cache would not retest survivors after a test changed); progress
 # goes to mutants/run.log, then a per-module table and the mutants not killed are printed.
 # tests/unit/MUTATION.md records the figures and why each remaining survivor is equivalent.

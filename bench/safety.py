@@ -155,7 +155,7 @@ def kill_matrix(trials: int, seed: int) -> None:
                 kind = KINDS[i % len(KINDS)]
                 ephemeral = (i // len(KINDS)) % 2 == 1
                 home = Path(tmp) / f"eph-{i}" if ephemeral else lab_home
-                trial = run_trial(kind, round(rng.uniform(0.3, 5.5), 2), home, ephemeral)
+                trial = run_trial(kind, round(rng.uniform(0.3, 6.5), 2), home, ephemeral)
                 results.append(trial)
                 mark = "clean" if trial.clean else "LEFTOVERS: " + "; ".join(trial.leftovers)
                 restore = "-" if trial.restore_s is None else f"{trial.restore_s:.2f} s"

@@ -39,7 +39,7 @@ from chaosrun.engine.restore import FaultsLeft, Restoration, faults_left, restor
 from chaosrun.engine.rundir import RunRecord, me, new_run_dir, update_state, write_record
 from chaosrun.engine.target import Target, ephemeral_lab_dir, release_target, resolve_target
 from chaosrun.engine.worker import EVENTS_FILE, WORKER_JOURNAL_FILE
-from chaosrun.errors import InputError
+from chaosrun.errors import ChaosrunError
 from chaosrun.model import Experiment
 
 __all__ = ["INTERRUPT_GRACE_S", "RunOutcome", "supervise"]
@@ -78,7 +78,7 @@ def supervise(
         measurement: Measurement | None = None
         measured: dict[str, Any] | None = None
         lock: RunLock | None = None
-        refused: InputError | None = None
+        refused: ChaosrunError | None = None
         abort = Abort()
         restoration: Restoration | None = None
         left: FaultsLeft | None = None
@@ -98,7 +98,7 @@ def supervise(
             else:
                 on_event({"event": "target", "phase": "none"})
                 refused = None
-            if refused is not None:  # nothing started, nothing injected: journal, then exit 2
+            if refused is not None:  # nothing started, nothing injected: journal, then exit 2|3
                 worker_result = {"status_override": "failed", "reason": str(refused)}
             else:
                 if target is not None:

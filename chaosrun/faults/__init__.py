@@ -11,7 +11,9 @@ module reverts from that entry alone. A kind that adds a Toxiproxy toxic declare
 other kind defines `undo(params, timeout_s) -> bool` (True: it put something back),
 `describe(func, proxy, args, base, upstream) -> (effect, API call)` for the dry-run plan,
 `UNDO_OP` (how the journal names its revert), `IN_TOXIPROXY` (Toxiproxy's /reset undoes it) and,
-when that is true, `left(params, proxy) -> str | None` (what of it is still on the proxy).
+when that is true, `left(params, proxy) -> str | None` (what of it is still on the proxy); a
+kind that needs something of the host (root, cgroups) defines `requires() -> str | None`, which
+the run checks before it starts.
 
 A new kind is one module here, its name in KIND_NAMES, one test and one example experiment; the
 engine replays, plans and checks it through this registry.
@@ -45,6 +47,7 @@ KIND_NAMES = (
     "limit_data",
     "proxy_down",
     "fail_for",
+    "cpu_quota",
 )
 
 Describe = Callable[[str, str, Mapping[str, Any], str, str | None], tuple[str, str]]
@@ -63,6 +66,7 @@ class FaultKind:
     in_toxiproxy: bool  # Toxiproxy's /reset undoes it, and `left` checks it there
     left: Callable[[Mapping[str, Any], Proxy], str | None] | None = None
     toxic: ToxicSpec | None = None  # None: the kind acts on the proxy or inside the dependency
+    requires: Callable[[], str | None] | None = None  # what the host lacks for it (None: ok)
 
 
 def _load(name: str) -> FaultKind:
@@ -83,7 +87,7 @@ def _load(name: str) -> FaultKind:
     return FaultKind(
         name, module.inject, module.revert, module.LIMITS, summary,
         module.undo, module.describe, module.UNDO_OP, module.IN_TOXIPROXY,
-        getattr(module, "left", None),
+        getattr(module, "left", None), None, getattr(module, "requires", None),
     )  # fmt: skip
 
 

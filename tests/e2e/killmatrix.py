@@ -1,18 +1,17 @@
 """The kill matrix: kill a real run at a random moment, then prove nothing outlived it.
 
 Shared by `tests/e2e/test_kill_matrix.py` (a sample of every kind in `make test`) and
-`bench/killmatrix.py` (many trials, printed figures, in `make bench`).
+`bench/safety.py` (many trials, printed figures, in `make bench`).
 
-A trial starts `chaosrun run` on experiments/kill-target.yaml (three faults in turn under load,
-recorded by the relay between Toxiproxy and the dependencies), waits a random delay, delivers one
-kind of kill, lets whatever recovers recover (the supervisor itself, or `chaosrun cleanup`, or
-the next run), and then checks: no toxic, no disabled proxy and no proxy whose upstream is not
-its own on the lab, none of the run's processes alive (supervisor, worker, load, relay, an
-ephemeral lab), no
-process whose command line names the run's directory or whose environment marks it as the run's
-(CHAOSRUN_OWNER), no ephemeral lab port listening, and a journal that is valid JSON with a Chaos
-Toolkit status. Time-to-restore runs from the kill to
-the first moment all of that holds.
+A trial starts `chaosrun run` on experiments/kill-target.yaml (four faults in turn under load,
+one of them a CPU quota's cgroup, recorded by the relay between Toxiproxy and the dependencies),
+waits a random delay, delivers one kind of kill, lets whatever recovers recover (the supervisor
+itself, or `chaosrun cleanup`, or the next run), and then checks: no toxic, no disabled proxy and
+no proxy whose upstream is not its own on the lab, no cgroup the run made, none of the run's
+processes alive (supervisor, worker, load, relay, an ephemeral lab), no process whose command
+line names the run's directory or whose environment marks it as the run's (CHAOSRUN_OWNER), no
+ephemeral lab port listening, and a journal that is valid JSON with a Chaos Toolkit status.
+Time-to-restore runs from the kill to the first moment all of that holds.
 """
 
 from __future__ import annotations
@@ -26,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chaosrun import undolog
 from chaosrun.engine.journal import JOURNAL_STATUSES
 from chaosrun.engine.lock import lock_dir
 from chaosrun.engine.recording import relay_owner
@@ -180,6 +180,7 @@ def _leftovers(home: Path, run_dir: Path) -> list[str]:
             problems += _lab_problems(info)
     problems += [f"process {pid} names the run dir" for pid in _processes_naming(run_dir)]
     problems += [f"lock file {path} left" for path in _locks_of(run_dir.name)]
+    problems += [f"cgroup {path} left" for path in _cgroups_of(run_dir)]
     owners = [
         str(run_dir),
         relay_owner(run_dir),
@@ -189,6 +190,13 @@ def _leftovers(home: Path, run_dir: Path) -> list[str]:
         f"process {ref.pid} owned by {owner}" for owner in owners for ref in owned_processes(owner)
     ]
     return problems
+
+
+def _cgroups_of(run_dir: Path) -> list[Path]:
+    """The cgroups the run's faults made (each recorded in its undo log before it was made)."""
+    entries = undolog.all_entries(run_dir / "undo.log")
+    made = [Path(str(e.params["cgroup"])) for e in entries if "cgroup" in e.params]
+    return [path for path in made if path.exists()]
 
 
 def _locks_of(run_id: str) -> list[Path]:

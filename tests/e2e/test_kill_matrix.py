@@ -24,7 +24,7 @@ from .conftest import REPO, run_cli, wait_for
 from .killmatrix import EXPERIMENT, KINDS, run_trial
 
 SEED = int(os.environ.get("KILL_MATRIX_SEED", time.time_ns() % 1_000_000))
-# Three faults held 1 s each after ~1.5 s of start-up (lab, load, hypothesis): anywhere in it.
+# Four faults held 1 s each after ~1.5 s of start-up (lab, load, hypothesis): anywhere in it.
 DELAYS = random.Random(SEED)
 
 
@@ -40,7 +40,7 @@ def lab_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_nothing_outlives_a_killed_run(kind: str, lab_home: Path, tmp_path: Path) -> None:
-    delay = round(DELAYS.uniform(1.0, 5.5), 2)
+    delay = round(DELAYS.uniform(1.0, 6.5), 2)
     ephemeral = kind in ("sigkill-supervisor+cleanup", "sigint-supervisor")
     home = tmp_path / "ephemeral" if ephemeral else lab_home
     trial = run_trial(kind, delay, home, ephemeral)

@@ -29,10 +29,14 @@ def test_inject_and_revert_are_keyword_only_and_take_configuration(name: str) ->
     assert set(kind.limits) <= set(inject_params)
     for arg, (low, high) in kind.limits.items():
         assert low <= high, arg
-        assert arg.endswith(("_ms", "_us", "_kbps", "_bytes")), "units belong in argument names"
+        units = ("_ms", "_us", "_kbps", "_bytes", "_percent")
+        assert arg.endswith(units), "units belong in argument names"
 
 
-@pytest.mark.parametrize("name", [n for n in KIND_NAMES if n not in ("proxy_down", "fail_for")])
+NOT_TOXICS = ("proxy_down", "fail_for", "cpu_quota")
+
+
+@pytest.mark.parametrize("name", [n for n in KIND_NAMES if n not in NOT_TOXICS])
 def test_toxic_faults_take_stream_and_toxicity(name: str) -> None:
     params = inspect.signature(REGISTRY[name].inject).parameters
     assert params["stream"].default == "downstream"
@@ -54,7 +58,7 @@ def test_a_toxic_declaration_maps_every_argument_of_its_inject(name: str) -> Non
     module = importlib.import_module(f"chaosrun.faults.{name}")
     assert kind.toxic is getattr(module, "TOXIC", None)
     if kind.toxic is None:
-        assert name in ("proxy_down", "fail_for")  # they act on the proxy or the dependency
+        assert name in NOT_TOXICS  # they act on the proxy, the dependency or its process
         return
     assert kind.toxic.type == name
     params = set(inspect.signature(kind.inject).parameters)

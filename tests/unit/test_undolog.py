@@ -74,8 +74,10 @@ def test_every_kind_reverts_from_its_own_entry_and_names_its_revert() -> None:
         ),
         "proxy_down": "enable_proxy",
         "fail_for": "end_failure",
+        "cpu_quota": "remove_cgroup",
     }
-    assert [n for n, k in REGISTRY.items() if not k.in_toxiproxy] == ["fail_for"]
+    assert [n for n, k in REGISTRY.items() if not k.in_toxiproxy] == ["fail_for", "cpu_quota"]
+    assert [n for n, k in REGISTRY.items() if k.requires is not None] == ["cpu_quota"]
     assert all(k.left is not None for k in REGISTRY.values() if k.in_toxiproxy)
 
 

@@ -1,0 +1,93 @@
+"""The host side of resource faults: which process listens on a port, and cgroup v1 paths.
+
+Read from /proc (Linux): a listening TCP socket's inode from /proc/net/tcp{,6}, the process that
+holds it from /proc/PID/fd, a process's cgroups from /proc/PID/cgroup. `listening_pid` and
+`cgroup_path` take the files' text, so they are pure and tested on fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+__all__ = [
+    "CPU_ROOT",
+    "cgroup_path",
+    "cpu_cgroup_problem",
+    "listening_inodes",
+    "pid_listening_on",
+    "relay_route_upstream",
+]
+
+CPU_ROOT = Path("/sys/fs/cgroup/cpu")
+_LISTEN = "0A"  # TCP state of a listening socket in /proc/net/tcp
+
+
+def listening_inodes(tables: Iterable[str], port: int) -> set[str]:
+    """Socket inodes listening on `port`, from the text of /proc/net/tcp and tcp6."""
+    found = set()
+    for table in tables:
+        for line in table.splitlines()[1:]:
+            fields = line.split()
+            if len(fields) < 10 or fields[3] != _LISTEN:
+                continue
+            local_port = int(fields[1].rsplit(":", 1)[1], 16)
+            if local_port == port:
+                found.add(fields[9])
+    return found
+
+
+def pid_listening_on(port: int, proc: Path = Path("/proc")) -> int | None:
+    """The process holding a socket that listens on `port` (None: nobody, or not visible)."""
+    tables = []
+    for name in ("tcp", "tcp6"):
+        try:
+            tables.append((proc / "net" / name).read_text())
+        except OSError:
+            continue
+    wanted = {f"socket:[{inode}]" for inode in listening_inodes(tables, port)}
+    if not wanted:
+        return None
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            links = {os.readlink(fd) for fd in (entry / "fd").iterdir()}
+        except OSError:
+            continue  # gone, or not ours to read
+        if links & wanted:
+            return int(entry.name)
+    return None
+
+
+def cgroup_path(text: str, controller: str) -> str | None:
+    """A process's cgroup for a v1 `controller` from /proc/PID/cgroup ("4:cpu,cpuacct:/x")."""
+    for line in text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) == 3 and controller in parts[1].split(","):
+            return parts[2]
+    return None
+
+
+def relay_route_upstream(cmdline: list[str], route: str) -> str | None:
+    """The real upstream (host:port) of `route` in a recording relay's command line
+    (``--route NAME=PORT=HOST:PORT``), None when it has no such route."""
+    for i, arg in enumerate(cmdline[:-1]):
+        if arg == "--route":
+            name, _, rest = cmdline[i + 1].partition("=")
+            if name == route:
+                return rest.partition("=")[2] or None
+    return None
+
+
+def cpu_cgroup_problem(root: Path = CPU_ROOT) -> str | None:
+    """What this host lacks for a CPU quota (None: nothing): root, and a writable cgroup v1
+    `cpu` controller with CFS bandwidth control."""
+    if os.geteuid() != 0:
+        return "root (it moves a process into a cgroup with a CPU quota)"
+    if not (root / "cpu.cfs_quota_us").exists():
+        return f"a cgroup v1 cpu controller with CFS quotas at {root} (none there)"
+    if not os.access(root, os.W_OK):
+        return f"a writable cgroup v1 cpu controller at {root} (read-only here)"
+    return None

@@ -1,0 +1,50 @@
+"""resource-exhaustion-cpu.yaml: PASS on the healthy lab, FAIL on the no-fallback variant, and no
+cgroup left behind either way (catalog's process is held to 1% of a core for 3 s)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from chaosrun import undolog
+from chaosrun.faults._host import CPU_ROOT
+
+from .matrix import describe, run_experiment, verdicts
+
+pytestmark = pytest.mark.matrix  # whole experiments under load: one at a time
+
+CHECKS = {"recovery.rto", "timeout.bounded", "timeout.fallback", "retry.capped", "retry.backoff"}
+
+
+def _cgroups_made(summary: dict[str, object]) -> list[Path]:
+    log = Path(str(summary["run_dir"])) / "undo.log"
+    return [
+        Path(str(e.params["cgroup"])) for e in undolog.all_entries(log) if e.fault == "cpu_quota"
+    ]
+
+
+def test_a_starved_catalog_is_timed_out_and_replaced_by_its_fallback(tmp_path: Path) -> None:
+    code, summary = run_experiment(tmp_path, "resource-exhaustion-cpu", "healthy")
+    assert code == 0, describe(summary)
+    found = verdicts(summary)
+    assert set(found) == CHECKS, describe(summary)
+    fallback = found["timeout.fallback"]["observed"]
+    degraded = re.match(r"(\d+) of \1 answered 200, (\d+) degraded$", fallback)
+    assert degraded and int(degraded[2]) > 100, describe(summary)  # catalog really starved
+    (made,) = _cgroups_made(summary)
+    assert made.parent == CPU_ROOT and not made.exists()
+
+
+def test_without_a_fallback_the_starved_catalog_fails_playback(tmp_path: Path) -> None:
+    code, summary = run_experiment(tmp_path, "resource-exhaustion-cpu", "no-fallback")
+    assert code == 1, describe(summary)
+    found = verdicts(summary)
+    fallback = found["timeout.fallback"]
+    assert fallback["status"] == "failed", describe(summary)
+    assert re.search(r", 0 degraded; \d+ not 200 \(502\)$", fallback["observed"]), describe(summary)
+    # Playback breaks (502s) and recovers: measured (the quota's breach may recover before the
+    # fast failures breach again, within the objective, or not).
+    assert found["recovery.rto"]["observed"].startswith("recovered after "), describe(summary)
+    assert not any(path.exists() for path in _cgroups_made(summary))

@@ -1,0 +1,117 @@
+"""chaosrun.faults._host on fixture texts of /proc, and what a cpu_quota needs of the host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chaosrun.errors import ChaosrunError
+from chaosrun.faults import REGISTRY, _host, cpu_quota
+from chaosrun.faults._host import (
+    cgroup_path,
+    cpu_cgroup_problem,
+    listening_inodes,
+    relay_route_upstream,
+)
+
+TCP = """\
+  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4242 1
+   1: 0100007F:1F90 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 4343 1
+   2: 0100007F:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 4444 1
+"""
+TCP6 = (
+    "  sl  local_address                         remote_address                        st"
+    " tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+    "   0: 00000000000000000000000000000000:1F90 00000000000000000000000000000000:0000 0A"
+    " 00000000:00000000 00:00000000 00000000     0        0 4545 1\n"
+)
+
+
+def test_listening_sockets_of_a_port_by_inode() -> None:
+    # 0x1F90 = 8080: the listener in tcp and in tcp6, not the established connection.
+    assert listening_inodes([TCP, TCP6], 8080) == {"4242", "4545"}
+    assert listening_inodes([TCP], 80) == {"4444"}
+    assert listening_inodes([TCP, "garbage\nshort line\n"], 9) == set()
+
+
+def test_a_process_cgroup_for_a_v1_controller() -> None:
+    text = "9:name=systemd:/\n4:memory:/job/1\n2:cpu,cpuacct:/chaosrun_cpu_quota_7\n0::/\n"
+    assert cgroup_path(text, "cpu") == "/chaosrun_cpu_quota_7"
+    assert cgroup_path(text, "memory") == "/job/1"
+    assert cgroup_path(text, "pids") is None
+
+
+def test_the_real_upstream_of_a_route_through_the_recording_relay() -> None:
+    argv = [
+        "python", "-m", "chaosrun.record.relay",
+        "--route", "auth=40001=127.0.0.1:30001",
+        "--route", "catalog=40002=127.0.0.1:30002",
+        "--out", "recording.jsonl",
+    ]  # fmt: skip
+    assert relay_route_upstream(argv, "catalog") == "127.0.0.1:30002"
+    assert relay_route_upstream(argv, "recommendations") is None
+
+
+def test_without_root_or_cgroups_a_cpu_quota_says_what_it_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_host.os, "geteuid", lambda: 1000)
+    assert cpu_cgroup_problem() == "root (it moves a process into a cgroup with a CPU quota)"
+    monkeypatch.setattr(_host.os, "geteuid", lambda: 0)
+    assert cpu_cgroup_problem(tmp_path) == (
+        f"a cgroup v1 cpu controller with CFS quotas at {tmp_path} (none there)"
+    )
+    log = tmp_path / "undo.log"
+    monkeypatch.setenv("CHAOSRUN_UNDO_LOG", str(log))
+    monkeypatch.setattr(cpu_quota, "requires", lambda: "root (for the test)")
+    with pytest.raises(ChaosrunError, match=r"^cpu_quota needs root \(for the test\)$"):
+        cpu_quota.inject(quota_percent=20, configuration={})
+    assert not log.exists()  # nothing recorded, nothing changed
+
+
+def test_an_undo_entry_naming_another_cgroup_is_refused() -> None:
+    with pytest.raises(ChaosrunError, match="is not a cgroup chaosrun made"):
+        cpu_quota.undo({"cgroup": "/sys/fs/cgroup/cpu/system.slice"}, 1.0)
+    with pytest.raises(ChaosrunError, match="is not a cgroup chaosrun made"):
+        cpu_quota.undo({"cgroup": "/tmp/chaosrun_cpu_quota_1"}, 1.0)
+
+
+def test_the_dry_run_description_of_a_cpu_quota() -> None:
+    describe = REGISTRY["cpu_quota"].describe
+    assert describe("inject", "catalog", {"quota_percent": 20}, "", None) == (
+        "limit the process behind proxy catalog to 20% of one core (cgroup v1 cpu quota)",
+        "mkdir /sys/fs/cgroup/cpu/chaosrun_cpu_quota_<pid>, write cpu.cfs_quota_us and "
+        "cgroup.procs",
+    )
+    assert describe("revert", "", {}, "", None)[0] == (
+        "move the service under test back to its own cgroup and remove chaosrun_cpu_quota_<pid>"
+    )
+
+
+def test_a_run_on_a_host_without_what_a_fault_needs_is_refused_before_anything_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dataclasses import replace
+
+    from chaosrun.engine.preflight import host_problems, target_refusal
+    from chaosrun.errors import EXIT_UNAVAILABLE, InputError
+    from chaosrun.load import load_experiment
+
+    path = Path(__file__).resolve().parents[2] / "experiments" / "resource-exhaustion-cpu.yaml"
+    experiment = load_experiment(path)
+    lacking = replace(REGISTRY["cpu_quota"], requires=lambda: "root (as a test says)")
+    monkeypatch.setitem(REGISTRY, "cpu_quota", lacking)  # type: ignore[arg-type]
+    needs = "cpu_quota needs root (as a test says)"
+    assert host_problems(experiment) == [
+        ("method[0].provider", needs),
+        ("method[1].provider", needs),
+        ("rollbacks[0].provider", needs),
+    ]
+    # Before Toxiproxy is asked anything (this one does not exist): exit 3, one line.
+    refused = target_refusal(experiment, "http://127.0.0.1:1", "http://127.0.0.1:1")
+    assert refused is not None and not isinstance(refused, InputError)
+    assert refused.exit_code == EXIT_UNAVAILABLE
+    line = experiment.line("method[0].provider")
+    assert str(refused) == f"{path}:{line}: method[0].provider: {needs}"
