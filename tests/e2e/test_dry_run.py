@@ -143,6 +143,12 @@ EXPECTED: dict[str, list[Fault]] = {
         ("method", "catalog-fails-fast", "fail_for", "inject", "catalog", None, None),
         ("rollback", "make-sure-catalog-is-restored", "latency", "revert", "catalog", None, None),
     ],
+    "resource-exhaustion-cpu.yaml": [
+        ("method", "starve-catalog", "cpu_quota", "inject", "catalog", None, None),
+        ("method", "feed-catalog", "cpu_quota", "revert", "catalog", None, None),
+        ("method", "catalog-fails-fast", "fail_for", "inject", "catalog", None, None),
+        ("rollback", "make-sure-catalog-is-fed", "cpu_quota", "revert", "catalog", None, None),
+    ],
 }
 REMOTE = """title: remote target
 description: an explicit target on TEST-NET-1; never contacted
