@@ -63,8 +63,10 @@ def reconcile_dead_runs(home: Path, by: str = "chaosrun cleanup") -> list[Reconc
             for ref in owned_processes(record.ephemeral_lab):  # a lab killed mid-start
                 stop(ref)
                 stopped_lab = True
+            outcomes += undo.replay(log, only=_on_host(log))  # a cgroup outlives the lab
             for entry in undo.pending_entries(log):
-                undo.mark_done(log, entry.id)  # its faults went away with the lab
+                if not undo.on_host(entry):
+                    undo.mark_done(log, entry.id)  # its faults went away with the lab
         if not any(e.fault in undo.RECORDING_KINDS for e in undo.pending_entries(log)):
             for ref in owned_processes(relay_owner(run_dir)):  # its upstreams are back (or gone)
                 stop(ref, grace_s=2.0)
@@ -106,6 +108,10 @@ def _write_journal(
         override_status="aborted",
     )
     write_atomic(run_dir / JOURNAL_FILE, json.dumps(journal, indent=2, default=str))
+
+
+def _on_host(log: Path) -> frozenset[str]:
+    return frozenset(e.fault for e in undo.pending_entries(log) if undo.on_host(e))
 
 
 def _result(

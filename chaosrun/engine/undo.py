@@ -42,6 +42,7 @@ __all__ = [
     "journal_op",
     "mark_applied",
     "mark_done",
+    "on_host",
     "pending_entries",
     "read_records",
     "record",
@@ -80,6 +81,12 @@ def journal_op(entry: UndoEntry) -> str:
     if kind is not None:
         return kind.undo_op
     return upstream.UNDO_OP if entry.fault == upstream.RECORDING else entry.fault
+
+
+def on_host(entry: UndoEntry) -> bool:
+    """What `entry` changed lives on this host (a cgroup): stopping the target does not undo it."""
+    kind = REGISTRY.get(entry.fault)
+    return kind is not None and kind.on_host
 
 
 def in_toxiproxy(entry: UndoEntry) -> bool:

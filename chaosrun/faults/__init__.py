@@ -13,7 +13,7 @@ other kind defines `undo(params, timeout_s) -> bool` (True: it put something bac
 `UNDO_OP` (how the journal names its revert), `IN_TOXIPROXY` (Toxiproxy's /reset undoes it) and,
 when that is true, `left(params, proxy) -> str | None` (what of it is still on the proxy); a
 kind that needs something of the host (root, cgroups) defines `requires() -> str | None`, which
-the run checks before it starts.
+the run checks before it starts, and `ON_HOST = True` when its change outlives a stopped lab.
 
 A new kind is one module here, its name in KIND_NAMES, one test and one example experiment; the
 engine replays, plans and checks it through this registry.
@@ -67,6 +67,8 @@ class FaultKind:
     left: Callable[[Mapping[str, Any], Proxy], str | None] | None = None
     toxic: ToxicSpec | None = None  # None: the kind acts on the proxy or inside the dependency
     requires: Callable[[], str | None] | None = None  # what the host lacks for it (None: ok)
+    on_host: bool = False  # its change lives on this host (a cgroup), not in the target's
+    # processes or its Toxiproxy: it outlives a lab that is stopped
 
 
 def _load(name: str) -> FaultKind:
@@ -88,6 +90,7 @@ def _load(name: str) -> FaultKind:
         name, module.inject, module.revert, module.LIMITS, summary,
         module.undo, module.describe, module.UNDO_OP, module.IN_TOXIPROXY,
         getattr(module, "left", None), None, getattr(module, "requires", None),
+        getattr(module, "ON_HOST", False),
     )  # fmt: skip
 
 

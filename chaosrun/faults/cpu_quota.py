@@ -35,6 +35,7 @@ __all__ = ["describe", "inject", "requires", "revert", "undo"]
 LIMITS = {"quota_percent": (1, 400), "period_ms": (1, 1000)}
 UNDO_OP = "remove_cgroup"  # how the journal names its revert
 IN_TOXIPROXY = False
+ON_HOST = True  # a cgroup outlives the lab whose process was in it
 PREFIX = "chaosrun_cpu_quota_"
 RMDIR_TRIES = 20  # a thread leaving a cgroup is not always gone from it at once
 

@@ -78,6 +78,7 @@ def test_every_kind_reverts_from_its_own_entry_and_names_its_revert() -> None:
     }
     assert [n for n, k in REGISTRY.items() if not k.in_toxiproxy] == ["fail_for", "cpu_quota"]
     assert [n for n, k in REGISTRY.items() if k.requires is not None] == ["cpu_quota"]
+    assert [n for n, k in REGISTRY.items() if k.on_host] == ["cpu_quota"]  # outlives a lab
     assert all(k.left is not None for k in REGISTRY.values() if k.in_toxiproxy)
 
 
