@@ -119,11 +119,10 @@ def _entry(data: Mapping[str, object]) -> UndoEntry | None:
     if not isinstance(op, str):
         return None
     legacy = {k: data[k] for k in _LEGACY_PARAMS if data.get(k) is not None}
-    fault = data.get("fault")
     if op == "restore_upstream":
         kind = "recording"
     elif op == "remove_toxic":
-        kind = str(fault) if fault else _kind_of_toxic(str(data.get("toxic", "")))
+        kind = _kind_of_toxic(str(data.get("toxic")))
     else:
         kind = _LEGACY_KINDS.get(op, op)
     return UndoEntry(str(data.get("id")), kind, legacy, when)
