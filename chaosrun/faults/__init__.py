@@ -48,6 +48,7 @@ KIND_NAMES = (
     "proxy_down",
     "fail_for",
     "cpu_quota",
+    "cpu_stress",
 )
 
 Describe = Callable[[str, str, Mapping[str, Any], str, str | None], tuple[str, str]]

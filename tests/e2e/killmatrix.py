@@ -4,7 +4,8 @@ Shared by `tests/e2e/test_kill_matrix.py` (a sample of every kind in `make test`
 `bench/safety.py` (many trials, printed figures, in `make bench`).
 
 A trial starts `chaosrun run` on experiments/kill-target.yaml (four faults in turn under load,
-one of them a CPU quota's cgroup, recorded by the relay between Toxiproxy and the dependencies),
+one of them a CPU quota's cgroup beside a CPU stressor process, recorded by the relay between
+Toxiproxy and the dependencies),
 waits a random delay, delivers one kind of kill, lets whatever recovers recover (the supervisor
 itself, or `chaosrun cleanup`, or the next run), and then checks: no toxic, no disabled proxy and
 no proxy whose upstream is not its own on the lab, no cgroup the run made, none of the run's

@@ -30,10 +30,11 @@ def test_inject_and_revert_are_keyword_only_and_take_configuration(name: str) ->
     for arg, (low, high) in kind.limits.items():
         assert low <= high, arg
         units = ("_ms", "_us", "_kbps", "_bytes", "_percent")
-        assert arg.endswith(units), "units belong in argument names"
+        counts = ("workers",)  # a count has no unit
+        assert arg.endswith(units) or arg in counts, "units belong in argument names"
 
 
-NOT_TOXICS = ("proxy_down", "fail_for", "cpu_quota")
+NOT_TOXICS = ("proxy_down", "fail_for", "cpu_quota", "cpu_stress")
 
 
 @pytest.mark.parametrize("name", [n for n in KIND_NAMES if n not in NOT_TOXICS])

@@ -73,7 +73,7 @@ def _experiment(
 
 
 def test_every_fault_kind_is_known_to_the_plan() -> None:
-    assert TOXIC_KINDS | {"proxy_down", "fail_for", "cpu_quota"} == set(KIND_NAMES)
+    assert TOXIC_KINDS | {"proxy_down", "fail_for", "cpu_quota", "cpu_stress"} == set(KIND_NAMES)
     assert set(TOXIC_CALLS) == TOXIC_KINDS
 
 

@@ -75,10 +75,12 @@ def test_every_kind_reverts_from_its_own_entry_and_names_its_revert() -> None:
         "proxy_down": "enable_proxy",
         "fail_for": "end_failure",
         "cpu_quota": "remove_cgroup",
+        "cpu_stress": "stop_stressors",
     }
-    assert [n for n, k in REGISTRY.items() if not k.in_toxiproxy] == ["fail_for", "cpu_quota"]
+    not_in_toxiproxy = [n for n, k in REGISTRY.items() if not k.in_toxiproxy]
+    assert not_in_toxiproxy == ["fail_for", "cpu_quota", "cpu_stress"]
     assert [n for n, k in REGISTRY.items() if k.requires is not None] == ["cpu_quota"]
-    assert [n for n, k in REGISTRY.items() if k.on_host] == ["cpu_quota"]  # outlives a lab
+    assert [n for n, k in REGISTRY.items() if k.on_host] == ["cpu_quota", "cpu_stress"]
     assert all(k.left is not None for k in REGISTRY.values() if k.in_toxiproxy)
 
 

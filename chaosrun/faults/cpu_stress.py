@@ -1,0 +1,132 @@
+"""cpu_stress: busy `workers` processes on this host, each busy `share_percent` of its time.
+
+The stressor form of CPU starvation, for hosts without cgroups or root: it competes for the
+CPUs the services run on instead of limiting one of them. Worker i is pinned to CPU i (modulo
+the CPUs this process may use). Inject writes the undo entry (its tag) first, then starts the
+workers; each carries the run's CHAOSRUN_OWNER marker (inherited) and the tag on its command
+line. Revert stops every live process carrying that tag, whoever started it; after a killed run
+the replay of the undo log does the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from chaosrun import undolog
+from chaosrun.faults._toxic import mark_reverted, undo_log
+
+__all__ = ["describe", "inject", "revert", "undo"]
+
+LIMITS = {"workers": (1, 64), "share_percent": (1, 100)}
+UNDO_OP = "stop_stressors"  # how the journal names its revert
+IN_TOXIPROXY = False
+ON_HOST = True  # its processes outlive a stopped lab
+MODULE = "chaosrun.faults._burn"
+STOP_WAIT_S = 2.0
+
+
+def inject(
+    *,
+    workers: int = 1,
+    share_percent: int = 100,
+    proxy: str = "",
+    configuration: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """`proxy` is not used (the stress is host-wide); it names what the experiment starves."""
+    tag = f"{_label(proxy)}{uuid.uuid4().hex[:12]}"
+    log = undo_log()
+    entry = undolog.record(log, "cpu_stress", tag=tag, proxy=proxy) if log else None
+    argv = [sys.executable, "-m", MODULE, "--share", str(share_percent), "--tag", tag]
+    pids = [
+        subprocess.Popen(
+            [*argv, "--cpu", str(i)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        ).pid
+        for i in range(workers)
+    ]
+    if log and entry:
+        undolog.mark_applied(log, entry.id, time.time())
+    return {
+        "tag": tag,
+        "pids": pids,
+        "workers": workers,
+        "share_percent": share_percent,
+        "undo_id": entry.id if entry else None,
+    }
+
+
+def revert(*, proxy: str = "", configuration: dict[str, Any] | None = None) -> dict[str, Any]:
+    log = undo_log()
+    if log is None:  # outside chaosrun (`chaos run`): every worker started for this proxy
+        return {"proxy": proxy, "stopped": len(_stop(_label(proxy)))}
+    stopped = 0
+    for entry in undolog.pending_entries(log):
+        if entry.fault == "cpu_stress" and entry.params.get("proxy") == proxy:
+            stopped += len(_stop(str(entry.params["tag"])))
+    mark_reverted("cpu_stress", proxy=proxy)
+    return {"proxy": proxy, "stopped": stopped}
+
+
+def undo(params: Mapping[str, Any], timeout_s: float) -> bool:
+    """Stop every worker carrying the entry's tag; False when none was left."""
+    return bool(_stop(str(params["tag"]), timeout_s))
+
+
+def describe(
+    func: str, proxy: str, args: Mapping[str, Any], base: str, upstream: str | None
+) -> tuple[str, str]:
+    if func == "revert":
+        return "stop the CPU stressors this fault started", "SIGTERM, then SIGKILL, by their tag"
+    workers, share = args.get("workers"), args.get("share_percent")
+    effect = f"start {workers} busy worker(s) on this host, each busy {share}% of its time"
+    return effect, f"python -m {MODULE} --share {share} (pinned, one per CPU)"
+
+
+def tagged(tag: str, proc: Path = Path("/proc")) -> list[int]:
+    """Live workers of this module whose tag is `tag` or starts with it."""
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        worker = MODULE in argv and "--tag" in argv[:-1]
+        if worker and argv[argv.index("--tag") + 1].startswith(tag):
+            found.append(int(entry.name))
+    return found
+
+
+def _label(proxy: str) -> str:
+    """The tag prefix of the workers started for `proxy` (its revert finds them by it)."""
+    return f"cpu_stress-{proxy or 'host'}-"
+
+
+def _stop(tag: str, wait_s: float = STOP_WAIT_S) -> list[int]:
+    pids = tagged(tag)
+    for pid in pids:
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait_s
+    while (left := tagged(tag)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for pid in left:
+        _signal(pid, signal.SIGKILL)
+    return pids
+
+
+def _signal(pid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
