@@ -30,6 +30,7 @@ __all__ = [
     "all_entries",
     "applied_times",
     "done_ids",
+    "done_times",
     "log_from_env",
     "mark_applied",
     "mark_done",
@@ -136,6 +137,16 @@ def _kind_of_toxic(name: str) -> str:
 def all_entries(path: Path) -> list[UndoEntry]:
     entries = [_entry(data) for kind, data in read_records(path) if kind == "undo"]
     return [e for e in entries if e is not None]
+
+
+def done_times(path: Path) -> dict[str, float]:
+    """Entry id -> when it was first marked done."""
+    done: dict[str, float] = {}
+    for kind, data in read_records(path):
+        at = data.get("at")
+        if kind == "done" and isinstance(at, int | float):
+            done.setdefault(str(data["id"]), float(at))
+    return done
 
 
 def done_ids(path: Path) -> set[str]:

@@ -23,10 +23,10 @@ from chaosrun.undolog import (
     all_entries,
     applied_times,
     done_ids,
+    done_times,
     mark_applied,
     mark_done,
     pending_entries,
-    read_records,
     record,
     self_ended,
 )
@@ -44,7 +44,6 @@ __all__ = [
     "mark_done",
     "on_host",
     "pending_entries",
-    "read_records",
     "record",
     "replay",
     "revert_entry",
@@ -98,10 +97,7 @@ def in_toxiproxy(entry: UndoEntry) -> bool:
 def fault_windows(path: Path) -> list[FaultWindow]:
     """When each fault of the run was in effect: applied -> reverted (or its own end)."""
     applied = applied_times(path)
-    done: dict[str, float] = {}
-    for kind, data in read_records(path):
-        if kind == "done":
-            done.setdefault(str(data["id"]), float(str(data["at"])))
+    done = done_times(path)
     windows = []
     for entry in all_entries(path):
         if entry.id not in applied:

@@ -12,7 +12,6 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from chaosrun import undolog
@@ -31,7 +30,6 @@ __all__ = [
     "revert_toxic",
     "toxic_left",
     "toxic_name",
-    "undo_log",
     "undo_toxic",
 ]
 
@@ -61,14 +59,10 @@ def client_for(configuration: Configuration) -> ToxiproxyClient:
     return ToxiproxyClient(str(url))
 
 
-def undo_log() -> Path | None:
-    return undolog.log_from_env()
-
-
 def mark_reverted(fault: str, **matching: Any) -> None:
     """Mark done the run's pending entries of `fault` whose parameters match (a revert action
     put back what they record)."""
-    log = undo_log()
+    log = undolog.log_from_env()
     if log is None:
         return
     for entry in undolog.pending_entries(log):
@@ -100,7 +94,7 @@ def inject_toxic(
     _check_common(stream, toxicity)
     client = client_for(configuration)
     name = toxic_name(kind, stream)
-    log = undo_log()
+    log = undolog.log_from_env()
     params = {"toxiproxy_url": client.url, "proxy": proxy, "toxic": name}
     entry = undolog.record(log, kind, **params) if log else None
     attributes = spec.values(arguments)

@@ -27,7 +27,7 @@ from chaosrun.faults._host import (
     pid_listening_on,
     relay_route_upstream,
 )
-from chaosrun.faults._toxic import client_for, undo_log
+from chaosrun.faults._toxic import client_for
 from chaosrun.names import SERVICE_URL_ENV, SERVICE_URL_KEY
 
 __all__ = ["describe", "inject", "requires", "revert", "undo"]
@@ -58,7 +58,7 @@ def inject(
     pid, what = _target(proxy, configuration)
     group = CPU_ROOT / f"{PREFIX}{pid}"
     own = _cgroup_of(pid)
-    log = undo_log()
+    log = undolog.log_from_env()
     entry = (
         undolog.record(log, "cpu_quota", cgroup=str(group), pids={str(pid): own}, proxy=proxy)
         if log
@@ -82,7 +82,7 @@ def inject(
 
 
 def revert(*, proxy: str = "", configuration: dict[str, Any] | None = None) -> dict[str, Any]:
-    log = undo_log()
+    log = undolog.log_from_env()
     reverted = False
     if log is not None:
         for entry in undolog.pending_entries(log):
@@ -138,8 +138,9 @@ def _target(proxy: str, configuration: dict[str, Any] | None) -> tuple[int, str]
         upstream = client_for(configuration).proxy(proxy).upstream
         port = _port(upstream)
         pid = pid_listening_on(port)
-        if pid is not None and "chaosrun.record.relay" in _cmdline(pid):
-            real = relay_route_upstream(_cmdline(pid), proxy)
+        argv = _cmdline(pid) if pid is not None else []
+        if "chaosrun.record.relay" in argv:
+            real = relay_route_upstream(argv, proxy)
             if real is not None:
                 upstream, port = real, _port(real)
                 pid = pid_listening_on(port)

@@ -10,9 +10,6 @@ the replay of the undo log does the same.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -22,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from chaosrun import undolog
-from chaosrun.faults._toxic import mark_reverted, undo_log
+from chaosrun.faults._toxic import mark_reverted
+from chaosrun.lab.procs import ProcessRef, process_start_time, stop
 
 __all__ = ["describe", "inject", "revert", "undo"]
 
@@ -43,7 +41,7 @@ def inject(
 ) -> dict[str, Any]:
     """`proxy` is not used (the stress is host-wide); it names what the experiment starves."""
     tag = f"{_label(proxy)}{uuid.uuid4().hex[:12]}"
-    log = undo_log()
+    log = undolog.log_from_env()
     entry = undolog.record(log, "cpu_stress", tag=tag, proxy=proxy) if log else None
     argv = [sys.executable, "-m", MODULE, "--share", str(share_percent), "--tag", tag]
     pids = [
@@ -68,7 +66,7 @@ def inject(
 
 
 def revert(*, proxy: str = "", configuration: dict[str, Any] | None = None) -> dict[str, Any]:
-    log = undo_log()
+    log = undolog.log_from_env()
     if log is None:  # outside chaosrun (`chaos run`): every worker started for this proxy
         return {"proxy": proxy, "stopped": len(_stop(_label(proxy)))}
     stopped = 0
@@ -115,18 +113,9 @@ def _label(proxy: str) -> str:
     return f"cpu_stress-{proxy or 'host'}-"
 
 
-def _stop(tag: str, wait_s: float = STOP_WAIT_S) -> list[int]:
+def _stop(tag: str, grace_s: float = STOP_WAIT_S) -> list[int]:
+    """SIGTERM each worker carrying `tag`, SIGKILL what is left after `grace_s`."""
     pids = tagged(tag)
     for pid in pids:
-        _signal(pid, signal.SIGTERM)
-    deadline = time.monotonic() + wait_s
-    while (left := tagged(tag)) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    for pid in left:
-        _signal(pid, signal.SIGKILL)
+        stop(ProcessRef("cpu_stress", pid, process_start_time(pid)), grace_s=grace_s)
     return pids
-
-
-def _signal(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)

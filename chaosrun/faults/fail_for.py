@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chaosrun import undolog
-from chaosrun.faults._toxic import client_for, mark_reverted, undo_log
+from chaosrun.faults._toxic import client_for, mark_reverted
 from chaosrun.lab.failure import end_failure, start_failure
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 
@@ -25,7 +25,7 @@ def inject(
     *, proxy: str, duration_ms: int, configuration: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     client = client_for(configuration)
-    log = undo_log()
+    log = undolog.log_from_env()
     entry = undolog.record(log, "fail_for", toxiproxy_url=client.url, proxy=proxy) if log else None
     window = start_failure(client, proxy, duration_ms)
     if log and entry:

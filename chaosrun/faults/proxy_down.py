@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from chaosrun import undolog
-from chaosrun.errors import ToxiproxyError
-from chaosrun.faults._toxic import client_for, mark_reverted, undo_log
+from chaosrun.faults._toxic import client_for, mark_reverted
 from chaosrun.lab.toxiproxy import Proxy, ToxiproxyClient
 
 __all__ = ["describe", "inject", "left", "revert", "undo"]
@@ -20,7 +19,7 @@ IN_TOXIPROXY = True  # Toxiproxy's /reset undoes it
 
 def inject(*, proxy: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
     client = client_for(configuration)
-    log = undo_log()
+    log = undolog.log_from_env()
     entry = (
         undolog.record(log, "proxy_down", toxiproxy_url=client.url, proxy=proxy) if log else None
     )
@@ -40,13 +39,8 @@ def revert(*, proxy: str, configuration: dict[str, Any] | None = None) -> dict[s
 def undo(params: Mapping[str, Any], timeout_s: float) -> bool:
     """Enable the proxy again; False when it was enabled already or is gone."""
     client = ToxiproxyClient(str(params["toxiproxy_url"]), timeout_s=timeout_s)
-    try:
-        proxy = client.proxy(str(params["proxy"]))
-    except ToxiproxyError as exc:
-        if exc.status == 404:
-            return False
-        raise
-    if proxy.enabled:
+    proxy = client.find_proxy(str(params["proxy"]))
+    if proxy is None or proxy.enabled:
         return False
     client.set_enabled(proxy.name, True)
     return True

@@ -144,6 +144,15 @@ class ToxiproxyClient:
     def proxy(self, name: str) -> Proxy:
         return Proxy.from_api(self._request("GET", f"/proxies/{_q(name)}"))
 
+    def find_proxy(self, name: str) -> Proxy | None:
+        """The proxy, or None when Toxiproxy has none of that name (404)."""
+        try:
+            return self.proxy(name)
+        except ToxiproxyError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
     def create_proxy(self, name: str, listen: str, upstream: str, enabled: bool = True) -> Proxy:
         body = {"name": name, "listen": listen, "upstream": upstream, "enabled": enabled}
         return Proxy.from_api(self._request("POST", "/proxies", body))

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from chaosrun.errors import ToxiproxyError
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 
 __all__ = ["RECORDING", "undo"]
@@ -19,13 +18,8 @@ def undo(params: Mapping[str, Any], timeout_s: float) -> bool:
     """Point the proxy at its old upstream again; False when it already is, or is gone."""
     upstream = params.get("upstream")
     client = ToxiproxyClient(str(params["toxiproxy_url"]), timeout_s=timeout_s)
-    try:
-        proxy = client.proxy(str(params["proxy"]))
-    except ToxiproxyError as exc:
-        if exc.status == 404:
-            return False
-        raise
-    if upstream is None or proxy.upstream == upstream:
+    proxy = client.find_proxy(str(params["proxy"]))
+    if proxy is None or upstream is None or proxy.upstream == upstream:
         return False
     client.set_upstream(proxy.name, str(upstream))
     return True
