@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from chaosrun import undolog
+from chaosrun.errors import ChaosrunError
 from chaosrun.faults._toxic import mark_reverted
 from chaosrun.lab.procs import ProcessRef, process_start_time, stop
 
@@ -30,6 +31,7 @@ IN_TOXIPROXY = False
 ON_HOST = True  # its processes outlive a stopped lab
 MODULE = "chaosrun.faults._burn"
 STOP_WAIT_S = 2.0
+START_WAIT_S = 5.0
 
 
 def inject(
@@ -44,16 +46,26 @@ def inject(
     log = undolog.log_from_env()
     entry = undolog.record(log, "cpu_stress", tag=tag, proxy=proxy) if log else None
     argv = [sys.executable, "-m", MODULE, "--share", str(share_percent), "--tag", tag]
-    pids = [
+    procs = [
         subprocess.Popen(
             [*argv, "--cpu", str(i)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
-        ).pid
+        )
         for i in range(workers)
     ]
+    pids = [proc.pid for proc in procs]
+    # Applied once every worker is findable by its tag (what revert and the replay look for).
+    deadline = time.monotonic() + START_WAIT_S
+    while not set(pids) <= set(tagged(tag)):
+        exited = [proc for proc in procs if proc.poll() is not None]
+        if exited or time.monotonic() > deadline:
+            _stop(tag)
+            why = f"exited with {exited[0].returncode}" if exited else "not seen running"
+            raise ChaosrunError(f"cpu_stress: a worker {why}")
+        time.sleep(0.01)
     if log and entry:
         undolog.mark_applied(log, entry.id, time.time())
     return {
