@@ -19,12 +19,14 @@ Check = Callable[[Observation, Any], list[Verdict]]
 def _checks() -> dict[str, Check]:
     from chaosrun.checks.bulkhead import check_bulkhead
     from chaosrun.checks.circuit_breaker import check_circuit_breaker
+    from chaosrun.checks.degradation import check_degradation
     from chaosrun.checks.timeout import check_timeout
 
     return {
         "BreakerExpectation": check_circuit_breaker,
         "BulkheadExpectation": check_bulkhead,
         "TimeoutExpectation": check_timeout,
+        "DegradationExpectation": check_degradation,
     }
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "EXPECTATION_KINDS",
     "BreakerExpectation",
     "BulkheadExpectation",
+    "DegradationExpectation",
     "FaultPeriod",
     "TimeoutExpectation",
     "all_failed",
@@ -110,10 +111,36 @@ class TimeoutExpectation:
     budget_ms: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class DegradationExpectation:
+    """What a service keeps doing while a resource it needs is exhausted (a full disk, ...)."""
+
+    fault: str  # the fault kind whose windows make the period, e.g. "disk_full"
+    # Endpoints that lose something and say so: answered, marked degraded, not failed.
+    degraded_endpoints: tuple[str, ...] = ()
+    # Endpoints that must not notice: they keep the SLO through the fault.
+    slo_endpoints: tuple[str, ...] = ()
+    slo_availability: float = 0.99
+    slo_p99_ms: float = 500.0
+    # Once the fault is cleared, no degraded answer on the degraded endpoints later than this.
+    recovers_within_s: float | None = None
+
+    def invalid_fields(self) -> list[tuple[str, str]]:
+        problems = []
+        if not self.degraded_endpoints and not self.slo_endpoints:
+            problems.append(
+                ("degraded_endpoints", "expected at least one endpoint here or in slo_endpoints")
+            )
+        if not 0 < self.slo_availability <= 1:
+            problems.append(("slo_availability", "expected a fraction in (0, 1]"))
+        return problems
+
+
 EXPECTATION_KINDS: dict[str, type] = {
     "circuit_breaker": BreakerExpectation,
     "bulkhead": BulkheadExpectation,
     "timeout": TimeoutExpectation,
+    "degradation": DegradationExpectation,
 }
 
 

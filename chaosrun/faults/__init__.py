@@ -49,6 +49,9 @@ KIND_NAMES = (
     "fail_for",
     "cpu_quota",
     "cpu_stress",
+    "fd_limit",
+    "disk_full",
+    "disk_fill",
 )
 
 Describe = Callable[[str, str, Mapping[str, Any], str, str | None], tuple[str, str]]

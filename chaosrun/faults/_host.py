@@ -1,12 +1,15 @@
-"""The host side of resource faults: which process listens on a port, and cgroup v1 paths.
+"""The host side of resource faults: which process listens on a port, cgroup v1 paths, mounts.
 
 Read from /proc (Linux): a listening TCP socket's inode from /proc/net/tcp{,6}, the process that
-holds it from /proc/PID/fd, a process's cgroups from /proc/PID/cgroup. `listening_pid` and
-`cgroup_path` take the files' text, so they are pure and tested on fixtures.
+holds it from /proc/PID/fd, a process's cgroups from /proc/PID/cgroup, mounts from
+/proc/self/mountinfo.
+`listening_inodes`, `cgroup_path` and `mounts_from` take the files' text, so they are pure and
+tested on fixtures.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -15,7 +18,10 @@ __all__ = [
     "CPU_ROOT",
     "cgroup_path",
     "cpu_cgroup_problem",
+    "detach_mount",
     "listening_inodes",
+    "mount_tmpfs",
+    "mounts_from",
     "pid_listening_on",
     "relay_route_upstream",
 ]
@@ -91,3 +97,53 @@ def cpu_cgroup_problem(root: Path = CPU_ROOT) -> str | None:
     if not os.access(root, os.W_OK):
         return f"a writable cgroup v1 cpu controller at {root} (read-only here)"
     return None
+
+
+def mounts_from(mountinfo: str, source_prefix: str) -> list[tuple[str, str]]:
+    """(mount point, source) of every mount whose source starts with `source_prefix`, from the
+    text of /proc/self/mountinfo (octal escapes such as ``\\040`` decoded)."""
+    found = []
+    for line in mountinfo.splitlines():
+        head, sep, tail = line.partition(" - ")
+        fields, after = head.split(), tail.split()
+        if not sep or len(fields) < 5 or len(after) < 2:
+            continue
+        source = _unescape(after[1])
+        if source.startswith(source_prefix):
+            found.append((_unescape(fields[4]), source))
+    return found
+
+
+def _unescape(field: str) -> str:
+    out, i = [], 0
+    while i < len(field):
+        octal = field[i + 1 : i + 4]
+        if field[i] == "\\" and len(octal) == 3 and all(c in "01234567" for c in octal):
+            out.append(chr(int(octal, 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+_MNT_DETACH = 2
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def mount_tmpfs(target: Path, source: str, size_kb: int, mode: int, uid: int, gid: int) -> None:
+    """Mount a tmpfs of `size_kb` named `source` over `target` (OSError with errno on failure)."""
+    options = f"size={size_kb}k,mode={mode:o},uid={uid},gid={gid}".encode()
+    if _libc().mount(source.encode(), str(target).encode(), b"tmpfs", 0, options) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), str(target))
+
+
+def detach_mount(target: Path) -> None:
+    """Unmount `target` lazily: open files on it do not keep it mounted in the tree."""
+    if _libc().umount2(str(target).encode(), _MNT_DETACH) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), str(target))

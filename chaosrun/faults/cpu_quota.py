@@ -11,24 +11,15 @@ it. Needs root and a writable cgroup v1 `cpu` controller: checked before the run
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from chaosrun import undolog
 from chaosrun.errors import ChaosrunError
-from chaosrun.faults._host import (
-    CPU_ROOT,
-    cgroup_path,
-    cpu_cgroup_problem,
-    pid_listening_on,
-    relay_route_upstream,
-)
-from chaosrun.faults._toxic import client_for
-from chaosrun.names import SERVICE_URL_ENV, SERVICE_URL_KEY
+from chaosrun.faults._host import CPU_ROOT, cgroup_path, cpu_cgroup_problem
+from chaosrun.faults._target import target_process
 
 __all__ = ["describe", "inject", "requires", "revert", "undo"]
 
@@ -55,7 +46,7 @@ def inject(
     lacking = requires()
     if lacking is not None:
         raise ChaosrunError(f"cpu_quota needs {lacking}")
-    pid, what = _target(proxy, configuration)
+    pid, what = target_process("cpu_quota", proxy, configuration)
     group = CPU_ROOT / f"{PREFIX}{pid}"
     own = _cgroup_of(pid)
     log = undolog.log_from_env()
@@ -90,7 +81,7 @@ def revert(*, proxy: str = "", configuration: dict[str, Any] | None = None) -> d
                 reverted = undo(entry.params, 2.0) or reverted
                 undolog.mark_done(log, entry.id)
     else:  # outside chaosrun (`chaos run`): the cgroup is named after the process
-        pid, _ = _target(proxy, configuration)
+        pid, _ = target_process("cpu_quota", proxy, configuration)
         group = CPU_ROOT / f"{PREFIX}{pid}"
         reverted = undo({"cgroup": str(group)}, 2.0)  # each process back to the root cgroup
     return {"proxy": proxy, "reverted": reverted}
@@ -130,42 +121,6 @@ def describe(
     quota = args.get("quota_percent")
     effect = f"limit {who} to {quota}% of one core (cgroup v1 cpu quota)"
     return effect, f"mkdir {CPU_ROOT}/{PREFIX}<pid>, write cpu.cfs_quota_us and cgroup.procs"
-
-
-def _target(proxy: str, configuration: dict[str, Any] | None) -> tuple[int, str]:
-    """The pid to starve, and how it was found."""
-    if proxy:
-        upstream = client_for(configuration).proxy(proxy).upstream
-        port = _port(upstream)
-        pid = pid_listening_on(port)
-        argv = _cmdline(pid) if pid is not None else []
-        if "chaosrun.record.relay" in argv:
-            real = relay_route_upstream(argv, proxy)
-            if real is not None:
-                upstream, port = real, _port(real)
-                pid = pid_listening_on(port)
-        what = f"the process listening on {upstream} behind proxy {proxy}"
-    else:
-        url = (configuration or {}).get(SERVICE_URL_KEY) or os.environ.get(SERVICE_URL_ENV)
-        if not url:
-            raise ChaosrunError(f"cpu_quota: no service URL: set {SERVICE_URL_KEY}")
-        port = urlsplit(str(url)).port or 80
-        pid = pid_listening_on(port)
-        what = f"the service listening on port {port}"
-    if pid is None:
-        raise ChaosrunError(f"cpu_quota: no process of this host listens as {what}")
-    return pid, what
-
-
-def _port(hostport: str) -> int:
-    return int(hostport.rsplit(":", 1)[1])
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
-        return []
 
 
 def _cgroup_of(pid: int) -> str:

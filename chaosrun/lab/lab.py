@@ -126,6 +126,8 @@ def lab_up(
         json.dumps([{**asdict(p), "enabled": True} for p in proxies])
     )
     (directory / "topology.json").write_text(topo.to_json())
+    data_dir = directory / "data" / "gateway"
+    data_dir.mkdir(parents=True, exist_ok=True)
     python = sys.executable
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if owner is not None:
@@ -164,6 +166,8 @@ def lab_up(
         str(directory / "topology.json"),
         "--variant",
         variant,
+        "--data-dir",
+        str(data_dir),
     ]
     for p in proxies:
         gateway += ["--dep", f"{p.name}=http://{p.listen}"]

@@ -91,12 +91,17 @@ class Endpoint:
     path: str
     uses: tuple[str, ...]
     """Names of the dependencies it calls (concurrently)."""
+    records_play: bool = False
+    """Each answered request appends a line to the gateway's play-history log (its data dir)."""
 
 
 @dataclass(frozen=True, slots=True)
 class Topology:
     dependencies: tuple[Dependency, ...]
     endpoints: tuple[Endpoint, ...]
+    degrade_on_disk_full: bool = True
+    """A play-history write that fails (ENOSPC, ...) is dropped and the answer marked degraded
+    (``history`` in ``X-Chaosrun-Degraded``); False: the request fails with 500."""
 
     def __post_init__(self) -> None:
         names = [d.name for d in self.dependencies]
@@ -129,21 +134,27 @@ class Topology:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ValueError(f"topology is not valid JSON: {exc}") from None
-        top = _fields(doc, "topology", {"dependencies", "endpoints"})
+        top = _fields(
+            doc, "topology", {"dependencies", "endpoints"}, frozenset({"degrade_on_disk_full"})
+        )
         deps = tuple(
             _dependency(item, f"dependencies[{i}]")
             for i, item in enumerate(_list(top["dependencies"], "dependencies"))
         )
         endpoints = []
         for i, item in enumerate(_list(top["endpoints"], "endpoints")):
-            fields = _fields(item, f"endpoints[{i}]", {"path", "uses"})
+            fields = _fields(item, f"endpoints[{i}]", {"path", "uses"}, frozenset({"records_play"}))
             uses = _list(fields["uses"], f"endpoints[{i}].uses")
             _require(isinstance(fields["path"], str), f"endpoints[{i}].path: expected a string")
             _require(
                 all(isinstance(u, str) for u in uses), f"endpoints[{i}].uses: expected strings"
             )
-            endpoints.append(Endpoint(path=fields["path"], uses=tuple(uses)))
-        return cls(dependencies=deps, endpoints=tuple(endpoints))
+            records = fields.get("records_play", False)
+            _require(isinstance(records, bool), f"endpoints[{i}].records_play: expected a bool")
+            endpoints.append(Endpoint(path=fields["path"], uses=tuple(uses), records_play=records))
+        degrade = top.get("degrade_on_disk_full", True)
+        _require(isinstance(degrade, bool), "degrade_on_disk_full: expected a bool")
+        return cls(dependencies=deps, endpoints=tuple(endpoints), degrade_on_disk_full=degrade)
 
 
 def _require(condition: bool, message: str) -> None:
@@ -239,7 +250,7 @@ DEFAULT_TOPOLOGY = Topology(
         Dependency(name="auth", policy=DEFAULT_POLICY, latency_ms=2.0),
     ),
     endpoints=(
-        Endpoint(path="/api/play", uses=("auth", "catalog")),
+        Endpoint(path="/api/play", uses=("auth", "catalog"), records_play=True),
         Endpoint(path="/api/browse", uses=("catalog", "recommendations")),
         Endpoint(path="/api/profile", uses=("auth",)),
     ),

@@ -1,7 +1,8 @@
 """Lab variants: each breaks exactly one resilience property, so every check can be shown to fail.
 
 `apply_variant` is pure: it returns a new `Topology` with the change applied to every dependency's
-policy. "healthy" is the identity.
+policy, or to the gateway's own behaviour. "healthy" is the identity. "no-restart" changes no
+topology: the lab does not restart a service that died (see `lab.lab_up`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ _VARIANTS: dict[str, Callable[[DependencyPolicy], DependencyPolicy]] = {
     "breaker-skips-half-open": lambda p: replace(p, breaker_skips_half_open=True),
 }
 
+# Changes of the gateway itself rather than of how it calls its dependencies.
+_GATEWAY_VARIANTS: dict[str, Callable[[Topology], Topology]] = {
+    # A failed play-history write (disk full) fails the request instead of degrading it.
+    "unhandled-disk-full": lambda t: replace(t, degrade_on_disk_full=False),
+    "no-restart": lambda t: t,
+}
+
 VARIANT_NAMES: tuple[str, ...] = (
     "healthy",
     "no-breaker",
@@ -48,12 +56,16 @@ VARIANT_NAMES: tuple[str, ...] = (
     "no-backoff",
     "shared-pool",
     "breaker-skips-half-open",
+    "unhandled-disk-full",
+    "no-restart",
 )
-assert set(VARIANT_NAMES) == set(_VARIANTS)
+assert set(VARIANT_NAMES) == set(_VARIANTS) | set(_GATEWAY_VARIANTS)
 
 
 def apply_variant(topology: Topology, variant: str) -> Topology:
     """Return `topology` with `variant` applied to every dependency; unknown name -> ValueError."""
+    if variant in _GATEWAY_VARIANTS:
+        return _GATEWAY_VARIANTS[variant](topology)
     try:
         change = _VARIANTS[variant]
     except KeyError:

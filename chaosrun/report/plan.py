@@ -141,6 +141,8 @@ def _step_lines(index: int, step: StepPlan, kind: TargetKind) -> list[str]:
         where = (
             f"Toxiproxy {fault.toxiproxy_url or 'API of the ephemeral lab'}, proxy {fault.proxy} "
             f"listens on {_where(fault.listen, kind)}, upstream {_where(fault.upstream, kind)}"
+            if fault.proxy
+            else "this host: the service under test's process, or the path named"
         )
         lines = [
             f"  {index}. {step.name}{how}: {fault.action} {fault.kind}: {fault.effect}",

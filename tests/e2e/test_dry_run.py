@@ -149,6 +149,11 @@ EXPECTED: dict[str, list[Fault]] = {
         ("method", "catalog-fails-fast", "fail_for", "inject", "catalog", None, None),
         ("rollback", "make-sure-catalog-is-fed", "cpu_quota", "revert", "catalog", None, None),
     ],
+    "resource-exhaustion-disk.yaml": [
+        ("method", "fill-gateway-disk", "disk_full", "inject", "", None, None),
+        ("method", "free-gateway-disk", "disk_full", "revert", "", None, None),
+        ("rollback", "make-sure-the-disk-is-free", "disk_full", "revert", "", None, None),
+    ],
 }
 REMOTE = """title: remote target
 description: an explicit target on TEST-NET-1; never contacted
@@ -305,8 +310,11 @@ def test_dry_run_on_the_running_lab_plans_the_faults_and_changes_nothing(
     ]
     assert faults == EXPECTED[name]
     for fault in plan["faults"]:
-        proxy = lab["proxies"][fault["proxy"]]
         where = (fault["toxiproxy_url"], fault["listen"], fault["upstream"])
+        if not fault["proxy"]:  # on this host: the service under test or a path
+            assert where == (lab["toxiproxy_url"], None, None)
+            continue
+        proxy = lab["proxies"][fault["proxy"]]
         assert where == (lab["toxiproxy_url"], proxy["listen"], proxy["upstream"])
     assert plan["steady_state"] and all(s["fault"] is None for s in plan["steady_state"])
     assert plan["warnings"] == []

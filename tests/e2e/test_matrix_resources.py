@@ -1,5 +1,9 @@
-"""resource-exhaustion-cpu.yaml: PASS on the healthy lab, FAIL on the no-fallback variant, and no
-cgroup left behind either way (catalog's process is held to 1% of a core for 3 s)."""
+"""The resource-exhaustion experiments: each PASSES on the healthy lab and FAILS on the variant
+that lacks the defence, and leaves nothing behind either way.
+
+- cpu: catalog's process held to 1% of a core for 3 s (no-fallback fails);
+- disk: the gateway's data directory full for 4 s (unhandled-disk-full fails).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from chaosrun import undolog
+from chaosrun.faults import disk_full
 from chaosrun.faults._host import CPU_ROOT
 
 from .matrix import describe, run_experiment, verdicts
@@ -48,3 +53,46 @@ def test_without_a_fallback_the_starved_catalog_fails_playback(tmp_path: Path) -
     # fast failures breach again, within the objective, or not).
     assert found["recovery.rto"]["observed"].startswith("recovered after "), describe(summary)
     assert not any(path.exists() for path in _cgroups_made(summary))
+
+
+DISK_CHECKS = {
+    "recovery.rto",
+    "degradation.degrades",
+    "degradation.keeps_slo",
+    "degradation.recovers",
+}
+
+
+def _mounts_made(summary: dict[str, object]) -> list[tuple[str, str]]:
+    log = Path(str(summary["run_dir"])) / "undo.log"
+    return [
+        (str(e.params["directory"]), str(e.params["source"]))
+        for e in undolog.all_entries(log)
+        if e.fault == "disk_full"
+    ]
+
+
+def test_a_full_disk_degrades_plays_and_browsing_keeps_its_slo(tmp_path: Path) -> None:
+    code, summary = run_experiment(tmp_path, "resource-exhaustion-disk", "healthy")
+    assert code == 0, describe(summary)
+    found = verdicts(summary)
+    assert set(found) == DISK_CHECKS, describe(summary)
+    degraded = re.match(
+        r"(\d+) of \1 requests degraded$", found["degradation.degrades"]["observed"]
+    )
+    assert degraded and int(degraded[1]) > 100, describe(summary)  # every play met ENOSPC
+    assert found["recovery.rto"]["observed"].startswith("no SLO breach"), describe(summary)
+    ((directory, source),) = _mounts_made(summary)
+    assert directory.endswith("/data/gateway") and (directory, source) not in disk_full.mounted()
+
+
+def test_a_gateway_that_does_not_handle_enospc_fails_its_plays(tmp_path: Path) -> None:
+    code, summary = run_experiment(tmp_path, "resource-exhaustion-disk", "unhandled-disk-full")
+    assert code == 1, describe(summary)
+    found = verdicts(summary)
+    degrades = found["degradation.degrades"]
+    assert degrades["status"] == "failed", describe(summary)
+    assert re.match(r"0 of \d+ requests degraded, \d+ failed \(500\)$", degrades["observed"])
+    assert found["degradation.keeps_slo"]["status"] == "passed", describe(summary)  # reads fine
+    assert found["recovery.rto"]["status"] == "failed", describe(summary)  # 500s for the 4 s
+    assert not disk_full.mounted()

@@ -29,12 +29,20 @@ def test_inject_and_revert_are_keyword_only_and_take_configuration(name: str) ->
     assert set(kind.limits) <= set(inject_params)
     for arg, (low, high) in kind.limits.items():
         assert low <= high, arg
-        units = ("_ms", "_us", "_kbps", "_bytes", "_percent")
-        counts = ("workers",)  # a count has no unit
+        units = ("_ms", "_us", "_kbps", "_bytes", "_kb", "_mb", "_percent")
+        counts = ("workers", "max_open")  # a count has no unit
         assert arg.endswith(units) or arg in counts, "units belong in argument names"
 
 
-NOT_TOXICS = ("proxy_down", "fail_for", "cpu_quota", "cpu_stress")
+NOT_TOXICS = (
+    "proxy_down",
+    "fail_for",
+    "cpu_quota",
+    "cpu_stress",
+    "fd_limit",
+    "disk_full",
+    "disk_fill",
+)
 
 
 @pytest.mark.parametrize("name", [n for n in KIND_NAMES if n not in NOT_TOXICS])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from chaosrun.errors import ChaosrunError
-from chaosrun.faults import REGISTRY, _host, cpu_quota
+from chaosrun.faults import REGISTRY, _host, cpu_quota, disk_fill
 from chaosrun.faults._host import (
     cgroup_path,
     cpu_cgroup_problem,
@@ -115,3 +115,44 @@ def test_a_run_on_a_host_without_what_a_fault_needs_is_refused_before_anything_s
     assert refused.exit_code == EXIT_UNAVAILABLE
     line = experiment.line("method[0].provider")
     assert str(refused) == f"{path}:{line}: method[0].provider: {needs}"
+
+
+MOUNTINFO = (
+    "22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+    "95 22 0:52 / /tmp/lab\\040one/data rw,relatime - tmpfs chaosrun-disk-full-ab12 rw,size=4k\n"
+    "96 22 0:53 / /tmp/other rw - tmpfs tmpfs rw\n"
+    "97 95 0:54 / /tmp/x rw - tmpfs chaosrun-disk-full-cd34 rw\n"
+    "garbage line\n"
+)
+
+
+def test_mounts_by_source_from_mountinfo() -> None:
+    assert _host.mounts_from(MOUNTINFO, "chaosrun-disk-full-") == [
+        ("/tmp/lab one/data", "chaosrun-disk-full-ab12"),
+        ("/tmp/x", "chaosrun-disk-full-cd34"),
+    ]
+    assert _host.mounts_from(MOUNTINFO, "nothing") == []
+
+
+def test_a_fill_keeps_its_margin() -> None:
+    mb = disk_fill.MB
+    assert disk_fill.free_after(2048 * mb, 1024, 1024) is None  # exactly the margin left
+    assert disk_fill.free_after(2048 * mb, 1025, 1024) == (
+        "filling 1025 MB would leave 1023 MB free of 2048 MB, below keep_free_mb 1024"
+    )
+    assert disk_fill.free_after(10 * mb, 64, 64) == (
+        "filling 64 MB would leave 0 MB free of 10 MB, below keep_free_mb 64"
+    )
+
+
+def test_the_dry_run_description_of_disk_faults() -> None:
+    effect, call = REGISTRY["disk_full"].describe("inject", "", {"free_kb": 8}, "", None)
+    assert effect == (
+        "fill the disk under the --data-dir of the service under test: a tmpfs with 8 kB free "
+        "mounted over it (ENOSPC)"
+    )
+    assert call == "mount -t tmpfs -o size=12k chaosrun-disk-full-<id>, write .chaosrun-disk-full"
+    effect, _ = REGISTRY["disk_fill"].describe(
+        "inject", "", {"path": "/srv", "size_mb": 100}, "", None
+    )
+    assert effect == "fill 100 MB of the filesystem under /srv, keeping at least 1024 MB free"

@@ -26,6 +26,8 @@ def test_default_topology_is_the_streaming_app() -> None:
         "/api/browse": ("catalog", "recommendations"),
         "/api/profile": ("auth",),
     }
+    assert [e.path for e in DEFAULT_TOPOLOGY.endpoints if e.records_play] == ["/api/play"]
+    assert DEFAULT_TOPOLOGY.degrade_on_disk_full
     assert all(d.policy == DEFAULT_POLICY for d in DEFAULT_TOPOLOGY.dependencies)
     assert all(2 <= d.latency_ms <= 5 for d in DEFAULT_TOPOLOGY.dependencies)
 
@@ -116,6 +118,14 @@ BAD_TOPOLOGIES = {
         _doc_with(("endpoints", 2, "path"), "api/profile"),
         "endpoint path must start with '/': 'api/profile'",
     ),
+    "string-records-play": (
+        _doc_with(("endpoints", 0, "records_play"), "yes"),
+        "endpoints[0].records_play: expected a bool",
+    ),
+    "null-degrade-on-disk-full": (
+        _doc_with(("degrade_on_disk_full",), None),
+        "degrade_on_disk_full: expected a bool",
+    ),
     "duplicate-dependency": (
         _doc_with(("dependencies", 1, "name"), "catalog"),
         "duplicate dependency name in ['catalog', 'catalog', 'auth']",
@@ -159,6 +169,12 @@ EXPECTED_CHANGES: dict[str, dict[str, Any]] = {
     "no-backoff": {"backoff_initial_ms": 0.0, "backoff_max_ms": 0.0, "backoff_jitter_ms": 0.0},
     "shared-pool": {"shared_pool": True},
     "breaker-skips-half-open": {"breaker_skips_half_open": True},
+    "unhandled-disk-full": {},
+    "no-restart": {},  # the lab's supervision, not the topology
+}
+# What a variant changes of the gateway itself (every other variant: nothing).
+GATEWAY_CHANGES: dict[str, dict[str, Any]] = {
+    "unhandled-disk-full": {"degrade_on_disk_full": False},
 }
 
 
@@ -170,6 +186,12 @@ def test_every_variant_is_named_and_tested() -> None:
 def test_variant_changes_exactly_its_property(variant: str) -> None:
     changed = apply_variant(DEFAULT_TOPOLOGY, variant)
     assert changed.endpoints == DEFAULT_TOPOLOGY.endpoints
+    gateway = {
+        k: getattr(changed, k)
+        for k in ("degrade_on_disk_full",)
+        if getattr(changed, k) != getattr(DEFAULT_TOPOLOGY, k)
+    }
+    assert gateway == GATEWAY_CHANGES.get(variant, {})
     for before, after in zip(DEFAULT_TOPOLOGY.dependencies, changed.dependencies, strict=True):
         assert (after.name, after.latency_ms) == (before.name, before.latency_ms)
         diff = {k: v for k, v in asdict(after.policy).items() if asdict(before.policy)[k] != v}
@@ -196,5 +218,5 @@ def test_unknown_variant_is_a_value_error_listing_the_names() -> None:
     assert str(info.value) == (
         "unknown lab variant 'no-brakes'; expected one of: healthy, no-breaker, no-timeout, "
         "no-bulkhead, no-retry-cap, no-fallback, breaker-never-closes, timeout-too-long, "
-        "no-backoff, shared-pool, breaker-skips-half-open"
+        "no-backoff, shared-pool, breaker-skips-half-open, unhandled-disk-full, no-restart"
     )

@@ -76,11 +76,23 @@ def test_every_kind_reverts_from_its_own_entry_and_names_its_revert() -> None:
         "fail_for": "end_failure",
         "cpu_quota": "remove_cgroup",
         "cpu_stress": "stop_stressors",
+        "fd_limit": "restore_rlimit",
+        "disk_full": "unmount",
+        "disk_fill": "delete_fill",
     }
     not_in_toxiproxy = [n for n, k in REGISTRY.items() if not k.in_toxiproxy]
-    assert not_in_toxiproxy == ["fail_for", "cpu_quota", "cpu_stress"]
-    assert [n for n, k in REGISTRY.items() if k.requires is not None] == ["cpu_quota"]
-    assert [n for n, k in REGISTRY.items() if k.on_host] == ["cpu_quota", "cpu_stress"]
+    assert not_in_toxiproxy == [
+        "fail_for",
+        "cpu_quota",
+        "cpu_stress",
+        "fd_limit",
+        "disk_full",
+        "disk_fill",
+    ]
+    needing = [n for n, k in REGISTRY.items() if k.requires is not None]
+    assert needing == ["cpu_quota", "disk_full"]
+    on_host = [n for n, k in REGISTRY.items() if k.on_host]
+    assert on_host == ["cpu_quota", "cpu_stress", "disk_full", "disk_fill"]
     assert all(k.left is not None for k in REGISTRY.values() if k.in_toxiproxy)
 
 

@@ -4,7 +4,7 @@ CLI::
 
     python -m chaosrun.lab.services.gateway --port N --topology FILE.json
         --dep catalog=http://127.0.0.1:P1 --dep recommendations=... --dep auth=...
-        [--variant NAME] [--host 127.0.0.1]
+        [--variant NAME] [--host 127.0.0.1] [--data-dir DIR]
 
 Every dependency of the topology needs exactly one ``--dep NAME=URL``. ``--variant`` is only
 reported in /state (the topology file already has the variant applied).
@@ -25,13 +25,18 @@ Endpoints:
   is known by its ``X-Chaosrun-Request`` header, passed on as a reverse proxy would (or, without
   one, by an id unique within this process and across restarts), sent to every dependency it
   calls (``X-Chaosrun-Request``, with ``X-Chaosrun-Attempt`` numbering the attempts).
+  An endpoint that records plays (``records_play``) appends a line to ``DIR/play-history.log``
+  for each answer (with ``--data-dir``); when that write fails (a full disk), the play is still
+  answered, marked degraded with ``history`` in ``X-Chaosrun-Degraded`` -- or, with the
+  topology's ``degrade_on_disk_full`` off, answered 500 ``{"error": "play history not written"}``.
 - ``GET /health`` -> 200 ``{"status": "ok"}``
 - ``GET /metrics`` -> Prometheus text (this process's own registry).
 - ``GET /state`` -> ``{"variant", "endpoints": {path: [dependency, ...]}, "dependencies": {name:
   {"breaker": {"enabled", "state", "never_closes", "opened_at", "half_open_due",
   "transitions": [{"at", "from", "to"}]}, "bulkhead": {"limit", "in_flight", "max_in_flight",
   "rejected"}, "calls", "attempts", "retries", "timeouts", "failures", "fallbacks",
-  "short_circuited"}}}``: counts of calls (one per use of a dependency by a request), attempts
+  "short_circuited"}}, "history": {"data_dir", "written", "dropped", "last_error"}}``: counts
+  of calls (one per use of a dependency by a request), attempts
   (requests sent), failed calls, etc. A disabled breaker reports state "closed". Transitions carry
   epoch seconds; "state" is pybreaker's (lazy: "open" until the first call after the reset
   timeout, see `resilience`).
@@ -46,6 +51,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -53,6 +59,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics, generate_latest
 
 from chaosrun.lab.services._bulkhead import Bulkhead
+from chaosrun.lab.services._history import PlayHistory
 from chaosrun.lab.services._retry import REQUEST_HEADER
 from chaosrun.lab.services._serve import exit_now, run_service, setup_logging
 from chaosrun.lab.services.resilience import CallFailed, GatewayMetrics, ResilientDependency
@@ -71,9 +78,14 @@ class Gateway:
     """Owns the client sessions and the resilient dependency wrappers of one gateway process."""
 
     def __init__(
-        self, topology: Topology, dep_urls: Mapping[str, str], variant: str | None
+        self,
+        topology: Topology,
+        dep_urls: Mapping[str, str],
+        variant: str | None,
+        data_dir: Path | None = None,
     ) -> None:
         self.topology = topology
+        self.history = PlayHistory(data_dir)
         self.dep_urls = dict(dep_urls)
         self.variant = variant
         self.metrics = GatewayMetrics()
@@ -134,6 +146,19 @@ class Gateway:
             elif failure is None:
                 failure = failed
         headers: dict[str, str] = {}
+        if failure is None and endpoint.records_play:
+            try:
+                self.history.append(endpoint.path, request_id)
+            except OSError as exc:
+                if not self.topology.degrade_on_disk_full:
+                    return self._answer(
+                        endpoint,
+                        started,
+                        500,
+                        {"error": "play history not written", "reason": str(exc)},
+                        {},
+                    )
+                fallbacks.append("history")
         if failure is not None:
             status = 502
             body: dict[str, Any] = {
@@ -152,6 +177,16 @@ class Gateway:
             }
             if fallbacks:
                 headers[DEGRADED_HEADER] = ",".join(fallbacks)
+        return self._answer(endpoint, started, status, body, headers)
+
+    def _answer(
+        self,
+        endpoint: Endpoint,
+        started: float,
+        status: int,
+        body: dict[str, Any],
+        headers: dict[str, str],
+    ) -> web.Response:
         self.metrics.requests.labels(endpoint.path, str(status)).inc()
         self.metrics.latency.labels(endpoint.path).observe(time.perf_counter() - started)
         return web.json_response(body, status=status, headers=headers)
@@ -167,6 +202,7 @@ class Gateway:
             "variant": self.variant,
             "endpoints": {e.path: list(e.uses) for e in self.topology.endpoints},
             "dependencies": {name: dep.state() for name, dep in self.deps.items()},
+            "history": self.history.state(),
         }
 
 
@@ -223,6 +259,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--topology", required=True, help="topology JSON file")
     parser.add_argument("--dep", action="append", default=[], help="NAME=URL, once per dependency")
     parser.add_argument("--variant", default=None, help="lab variant name, reported in /state")
+    parser.add_argument("--data-dir", default=None, help="where the play history is written")
     args = parser.parse_args(argv)
     try:
         with open(args.topology, encoding="utf-8") as fh:
@@ -237,7 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--dep for dependencies not in the topology: {unknown}")
     setup_logging("gateway")
     disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created series are noise
-    app = build_app(Gateway(topology, urls, args.variant))
+    data_dir = Path(args.data_dir) if args.data_dir else None
+    app = build_app(Gateway(topology, urls, args.variant, data_dir))
     return run_service(app, args.host, args.port, cancel_on_disconnect=False)
 
 
