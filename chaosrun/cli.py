@@ -22,6 +22,7 @@ from chaosrun.errors import (
     ChaosrunError,
     UsageError,
 )
+from chaosrun.lab.variants import VARIANT_NAMES
 from chaosrun.report.jsonout import (
     cleanup_document,
     error_document,
@@ -136,10 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--variant",
         default="healthy",
-        help="healthy (default) or a variant that switches one resilience pattern "
-        "off: no-breaker, no-timeout, no-bulkhead, no-retry-cap, no-fallback, "
-        "breaker-never-closes, timeout-too-long, no-backoff, shared-pool, "
-        "breaker-skips-half-open",
+        help="healthy (default) or a variant that switches one defence off: "
+        + ", ".join(VARIANT_NAMES[1:]),
     )
     _json_option(up, "print the endpoints as one JSON document")
     lab_sub.add_parser("down", help="stop every lab process by PID")

@@ -132,4 +132,13 @@ def _recovers(
         return not_judged(name, expected, f"requests later than {e.recovers_within_s:g} s (none)")
     still = [r for r in after if not r.ok or r.degraded]
     observed = f"{len(still)} of {n_of(len(after), 'later request')} still degraded or failed"
+    touched = [
+        r.scheduled - period.injected_at
+        for r in observation.timeline
+        if r.endpoint in e.degraded_endpoints
+        and r.scheduled >= period.injected_at
+        and (not r.ok or r.degraded)
+    ]
+    if touched:
+        observed += f" (degraded from +{min(touched):.3f} s to +{max(touched):.3f} s)"
     return Verdict(name, not still, expected, observed)

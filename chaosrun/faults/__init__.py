@@ -52,6 +52,7 @@ KIND_NAMES = (
     "fd_limit",
     "disk_full",
     "disk_fill",
+    "memory_pressure",
 )
 
 Describe = Callable[[str, str, Mapping[str, Any], str, str | None], tuple[str, str]]

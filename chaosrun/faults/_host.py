@@ -16,17 +16,21 @@ from pathlib import Path
 
 __all__ = [
     "CPU_ROOT",
+    "MEMORY_ROOT",
     "cgroup_path",
     "cpu_cgroup_problem",
     "detach_mount",
     "listening_inodes",
+    "memory_cgroup_problem",
     "mount_tmpfs",
     "mounts_from",
     "pid_listening_on",
+    "processes_tagged",
     "relay_route_upstream",
 ]
 
 CPU_ROOT = Path("/sys/fs/cgroup/cpu")
+MEMORY_ROOT = Path("/sys/fs/cgroup/memory")
 _LISTEN = "0A"  # TCP state of a listening socket in /proc/net/tcp
 
 
@@ -67,6 +71,22 @@ def pid_listening_on(port: int, proc: Path = Path("/proc")) -> int | None:
     return None
 
 
+def processes_tagged(module: str, tag: str, proc: Path = Path("/proc")) -> list[int]:
+    """Live ``python -m module ... --tag T`` processes whose T is `tag` or starts with it."""
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        worker = module in argv and "--tag" in argv[:-1]
+        if worker and argv[argv.index("--tag") + 1].startswith(tag):
+            found.append(int(entry.name))
+    return found
+
+
 def cgroup_path(text: str, controller: str) -> str | None:
     """A process's cgroup for a v1 `controller` from /proc/PID/cgroup ("4:cpu,cpuacct:/x")."""
     for line in text.splitlines():
@@ -96,6 +116,18 @@ def cpu_cgroup_problem(root: Path = CPU_ROOT) -> str | None:
         return f"a cgroup v1 cpu controller with CFS quotas at {root} (none there)"
     if not os.access(root, os.W_OK):
         return f"a writable cgroup v1 cpu controller at {root} (read-only here)"
+    return None
+
+
+def memory_cgroup_problem(root: Path = MEMORY_ROOT) -> str | None:
+    """What this host lacks for a memory limit (None: nothing): root, and a writable cgroup v1
+    `memory` controller."""
+    if os.geteuid() != 0:
+        return "root (it moves a process into a cgroup with a memory limit)"
+    if not (root / "memory.limit_in_bytes").exists():
+        return f"a cgroup v1 memory controller at {root} (none there)"
+    if not os.access(root, os.W_OK):
+        return f"a writable cgroup v1 memory controller at {root} (read-only here)"
     return None
 
 

@@ -15,11 +15,11 @@ import sys
 import time
 import uuid
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from chaosrun import undolog
 from chaosrun.errors import ChaosrunError
+from chaosrun.faults._host import processes_tagged
 from chaosrun.faults._toxic import mark_reverted
 from chaosrun.lab.procs import ProcessRef, process_start_time, stop
 
@@ -104,20 +104,9 @@ def describe(
     return effect, f"python -m {MODULE} --share {share} (pinned, one per CPU)"
 
 
-def tagged(tag: str, proc: Path = Path("/proc")) -> list[int]:
-    """Live workers of this module whose tag is `tag` or starts with it."""
-    found = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        worker = MODULE in argv and "--tag" in argv[:-1]
-        if worker and argv[argv.index("--tag") + 1].startswith(tag):
-            found.append(int(entry.name))
-    return found
+def tagged(tag: str) -> list[int]:
+    """Live workers of this kind whose tag is `tag` or starts with it."""
+    return processes_tagged(MODULE, tag)
 
 
 def _label(proxy: str) -> str:

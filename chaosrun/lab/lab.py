@@ -5,6 +5,7 @@ A `LabInfo` (frozen, JSON round-trip) is everything another process needs to use
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ from typing import Any
 
 from chaosrun.atomic import write_atomic
 from chaosrun.errors import LabError
+from chaosrun.lab.keeper import SERVICE_PREFIX
 from chaosrun.lab.ports import free_ports, is_listening
 from chaosrun.lab.procs import OWNER_ENV, ProcessRef, spawn, stop
 from chaosrun.lab.server import find_toxiproxy_server
@@ -172,6 +174,12 @@ def lab_up(
     for p in proxies:
         gateway += ["--dep", f"{p.name}=http://{p.listen}"]
     commands.append(("gateway", gateway))
+    # Every service but Toxiproxy runs under a keeper that restarts it when it dies of a
+    # failure (an OOM kill), as systemd or a kubelet would; the keeper is the recorded process.
+    restart = "never" if variant == "no-restart" else "on-failure"
+    commands = [commands[0]] + [
+        (name, _kept(name, argv, directory, restart)) for name, argv in commands[1:]
+    ]
 
     refs: list[ProcessRef] = []
     try:
@@ -194,6 +202,12 @@ def lab_up(
             stop(ref)
         raise
     return info
+
+
+def _kept(name: str, argv: list[str], directory: Path, restart: str) -> list[str]:
+    restarts = str(directory / "logs" / f"{name}.restarts")
+    keeper = [sys.executable, "-m", "chaosrun.lab.keeper", "--name", name]
+    return [*keeper, "--restarts", restarts, "--restart", restart, "--", *argv]
 
 
 def _toxiproxy_argv(server: Path, api_port: int, directory: Path) -> list[str]:
@@ -223,12 +237,22 @@ def lab_down(info: LabInfo) -> list[int]:
     """Stop every process of the lab by PID; return the lab ports still listening (should be [])."""
     for ref in reversed(info.processes):
         stop(ref)
+    _remove_service_cgroups(Path(info.directory))
     (Path(info.directory) / LAB_FILE).unlink(missing_ok=True)
     # A Go process can count as exited while its last threads still hold listeners for a moment.
     deadline = time.monotonic() + 2.0
     while (left := listening_ports(info.ports())) and time.monotonic() < deadline:
         time.sleep(0.02)
     return left
+
+
+def _remove_service_cgroups(directory: Path) -> None:
+    """The memory cgroups keepers made for their services (gone already unless one was killed)."""
+    for named in (directory / "logs").glob("*.restarts.cgroup"):
+        with contextlib.suppress(OSError):
+            group = Path(named.read_text().strip())
+            if group.name.startswith(SERVICE_PREFIX) and group.is_dir():
+                group.rmdir()
 
 
 def listening_ports(ports: Iterable[int]) -> list[int]:

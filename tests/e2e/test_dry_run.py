@@ -154,6 +154,27 @@ EXPECTED: dict[str, list[Fault]] = {
         ("method", "free-gateway-disk", "disk_full", "revert", "", None, None),
         ("rollback", "make-sure-the-disk-is-free", "disk_full", "revert", "", None, None),
     ],
+    "resource-exhaustion-memory.yaml": [
+        ("method", "squeeze-catalog", "memory_pressure", "inject", "catalog", None, None),
+        (
+            "method",
+            "give-catalog-its-memory-back",
+            "memory_pressure",
+            "revert",
+            "catalog",
+            None,
+            None,
+        ),
+        (
+            "rollback",
+            "make-sure-catalog-has-its-memory",
+            "memory_pressure",
+            "revert",
+            "catalog",
+            None,
+            None,
+        ),
+    ],
 }
 REMOTE = """title: remote target
 description: an explicit target on TEST-NET-1; never contacted

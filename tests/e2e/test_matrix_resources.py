@@ -2,19 +2,22 @@
 that lacks the defence, and leaves nothing behind either way.
 
 - cpu: catalog's process held to 1% of a core for 3 s (no-fallback fails);
-- disk: the gateway's data directory full for 4 s (unhandled-disk-full fails).
+- disk: the gateway's data directory full for 4 s (unhandled-disk-full fails);
+- memory: catalog OOM-killed in its squeezed cgroup (no-restart fails).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from chaosrun import undolog
-from chaosrun.faults import disk_full
-from chaosrun.faults._host import CPU_ROOT
+from chaosrun.faults import disk_full, memory_pressure
+from chaosrun.faults._host import CPU_ROOT, processes_tagged
 
 from .matrix import describe, run_experiment, verdicts
 
@@ -96,3 +99,55 @@ def test_a_gateway_that_does_not_handle_enospc_fails_its_plays(tmp_path: Path) -
     assert found["degradation.keeps_slo"]["status"] == "passed", describe(summary)  # reads fine
     assert found["recovery.rto"]["status"] == "failed", describe(summary)  # 500s for the 4 s
     assert not disk_full.mounted()
+
+
+MEMORY_CHECKS = {"recovery.rto", "degradation.degrades", "degradation.recovers"}
+
+
+def _memory_outputs(summary: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The memory fault's revert output, and the catalog keeper's record of its exits."""
+    run_dir = Path(str(summary["run_dir"]))
+    journal = json.loads((run_dir / "journal.json").read_text())
+    (revert,) = [
+        r["output"]
+        for r in journal["run"]
+        if r["activity"]["name"] == "give-catalog-its-memory-back"
+    ]
+    restarts = run_dir / "lab" / "logs" / "catalog.restarts"
+    exits = [json.loads(line) for line in restarts.read_text().splitlines()]
+    return revert, exits
+
+
+def test_an_oom_killed_catalog_is_restarted_and_browsing_recovers(tmp_path: Path) -> None:
+    code, summary = run_experiment(tmp_path, "resource-exhaustion-memory", "healthy")
+    assert code == 0, describe(summary)
+    found = verdicts(summary)
+    assert set(found) == MEMORY_CHECKS, describe(summary)
+    revert, exits = _memory_outputs(summary)
+    assert revert["reverted"] is True and revert["oom_kills"] >= 1  # the kernel killed it
+    assert exits[0]["signal"] == "SIGKILL" and exits[0]["restarted"] is True
+    recovers = found["degradation.recovers"]["observed"]
+    assert re.match(r"0 of \d+ later requests still degraded or failed \(degraded from", recovers)
+    assert not memory_pressure_left(summary)
+
+
+def test_without_a_restart_the_oom_killed_catalog_stays_gone(tmp_path: Path) -> None:
+    code, summary = run_experiment(tmp_path, "resource-exhaustion-memory", "no-restart")
+    assert code == 1, describe(summary)
+    found = verdicts(summary)
+    recovers = found["degradation.recovers"]
+    assert recovers["status"] == "failed", describe(summary)
+    assert re.match(r"(\d+) of \1 later requests still degraded or failed", recovers["observed"])
+    assert found["recovery.rto"]["status"] == "passed", describe(summary)  # the fallback held
+    revert, exits = _memory_outputs(summary)
+    assert revert["oom_kills"] >= 1
+    assert exits == [{**exits[0], "signal": "SIGKILL", "restarted": False}]
+    assert not memory_pressure_left(summary)
+
+
+def memory_pressure_left(summary: dict[str, Any]) -> list[int]:
+    """Allocation processes of the run still alive."""
+    log = Path(str(summary["run_dir"])) / "undo.log"
+    tags = [str(e.params["tag"]) for e in undolog.all_entries(log) if e.fault == "memory_pressure"]
+    assert tags, "the run made no memory_pressure undo entry"
+    return [pid for tag in tags for pid in processes_tagged(memory_pressure.MODULE, tag)]

@@ -107,7 +107,8 @@ def test_the_lab_up_variants_are_never_split_at_hyphens(tmp_path: Path) -> None:
     screen = _on_screen(tmp_path, "lab", "up", "--help")
     words = screen.flat().split()
     names = ("no-breaker,", "no-bulkhead,", "breaker-never-closes,", "timeout-too-long,")
-    for name in (*names, "no-backoff,", "shared-pool,", "breaker-skips-half-open"):
+    more = ("no-backoff,", "shared-pool,", "breaker-skips-half-open,", "unhandled-disk-full,")
+    for name in (*names, *more, "no-restart"):
         assert name in words
     assert not [row for row in screen.lines if row.rstrip().endswith("-")]
 
@@ -200,7 +201,8 @@ def test_run_errors_wrap_on_a_terminal(tmp_path: Path) -> None:
     assert message == [
         "chaosrun: --variant: unknown variant 'no-such'; known: healthy, no-breaker,",
         "    no-timeout, no-bulkhead, no-retry-cap, no-fallback, breaker-never-closes,",
-        "    timeout-too-long, no-backoff, shared-pool, breaker-skips-half-open",
+        "    timeout-too-long, no-backoff, shared-pool, breaker-skips-half-open,",
+        "    unhandled-disk-full, no-restart",
     ]
     screen = _on_screen(tmp_path, "run", BAD)
     assert screen.status == 2, screen.text

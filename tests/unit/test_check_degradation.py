@@ -57,7 +57,10 @@ def test_degraded_plays_and_fast_browsing_pass() -> None:
             "passed",
             "availability 1.0000, p99 10.0 ms over 200 requests",
         ),
-        "degradation.recovers": ("passed", "0 of 150 later requests still degraded or failed"),
+        "degradation.recovers": (
+            "passed",
+            "0 of 150 later requests still degraded or failed (degraded from +0.000 s to +1.990 s)",
+        ),
     }
 
 
@@ -99,7 +102,10 @@ def test_browsing_at_exactly_the_slo_passes() -> None:
 
 def test_degraded_answers_after_the_fault_fail_recovers() -> None:
     status, observed = _verdicts(_timeline(play_after="degraded"))["degradation.recovers"]
-    assert (status, observed) == ("failed", "150 of 150 later requests still degraded or failed")
+    assert (status, observed) == (
+        "failed",
+        "150 of 150 later requests still degraded or failed (degraded from +0.000 s to +3.990 s)",
+    )
 
 
 def test_degraded_answers_within_the_grace_still_recover() -> None:

@@ -42,6 +42,7 @@ NOT_TOXICS = (
     "fd_limit",
     "disk_full",
     "disk_fill",
+    "memory_pressure",
 )
 
 

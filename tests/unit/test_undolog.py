@@ -79,6 +79,7 @@ def test_every_kind_reverts_from_its_own_entry_and_names_its_revert() -> None:
         "fd_limit": "restore_rlimit",
         "disk_full": "unmount",
         "disk_fill": "delete_fill",
+        "memory_pressure": "restore_memory_limit",
     }
     not_in_toxiproxy = [n for n, k in REGISTRY.items() if not k.in_toxiproxy]
     assert not_in_toxiproxy == [
@@ -88,11 +89,12 @@ def test_every_kind_reverts_from_its_own_entry_and_names_its_revert() -> None:
         "fd_limit",
         "disk_full",
         "disk_fill",
+        "memory_pressure",
     ]
     needing = [n for n, k in REGISTRY.items() if k.requires is not None]
-    assert needing == ["cpu_quota", "disk_full"]
+    assert needing == ["cpu_quota", "disk_full", "memory_pressure"]
     on_host = [n for n, k in REGISTRY.items() if k.on_host]
-    assert on_host == ["cpu_quota", "cpu_stress", "disk_full", "disk_fill"]
+    assert on_host == ["cpu_quota", "cpu_stress", "disk_full", "disk_fill", "memory_pressure"]
     assert all(k.left is not None for k in REGISTRY.values() if k.in_toxiproxy)
 
 
