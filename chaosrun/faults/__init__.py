@@ -53,6 +53,7 @@ KIND_NAMES = (
     "disk_full",
     "disk_fill",
     "memory_pressure",
+    "hold_connections",
 )
 
 Describe = Callable[[str, str, Mapping[str, Any], str, str | None], tuple[str, str]]

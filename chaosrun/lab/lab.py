@@ -23,7 +23,7 @@ from chaosrun.lab.keeper import SERVICE_PREFIX
 from chaosrun.lab.ports import free_ports, is_listening
 from chaosrun.lab.procs import OWNER_ENV, ProcessRef, spawn, stop
 from chaosrun.lab.server import find_toxiproxy_server
-from chaosrun.lab.topology import DEFAULT_TOPOLOGY, Topology
+from chaosrun.lab.topology import DEFAULT_TOPOLOGY, Dependency, Topology
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 from chaosrun.lab.variants import VARIANT_NAMES, apply_variant
 
@@ -153,6 +153,7 @@ def lab_up(
                     str(dep_ports[dep.name]),
                     "--latency-ms",
                     f"{dep.latency_ms:g}",
+                    *_limits(dep),
                 ],
             )
         )
@@ -202,6 +203,15 @@ def lab_up(
             stop(ref)
         raise
     return info
+
+
+def _limits(dep: Dependency) -> list[str]:
+    flags = []
+    if dep.max_connections is not None:
+        flags += ["--max-connections", str(dep.max_connections)]
+    if dep.keepalive_requests is not None:
+        flags += ["--keepalive-requests", str(dep.keepalive_requests)]
+    return flags
 
 
 def _kept(name: str, argv: list[str], directory: Path, restart: str) -> list[str]:

@@ -84,6 +84,12 @@ class Dependency:
     policy: DependencyPolicy
     latency_ms: float
     """The dependency's own base service time."""
+    max_connections: int | None = None
+    """Connections it serves at once, as a worker-per-connection server or a database's
+    max_connections; further ones wait unread. None: no limit."""
+    keepalive_requests: int | None = None
+    """It closes a connection after this many answers (nginx's keepalive_requests), so its
+    clients' connections turn over. None: never."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +223,20 @@ def _policy(value: Any, where: str) -> DependencyPolicy:
 
 
 def _dependency(value: Any, where: str) -> Dependency:
-    fields = _fields(value, where, {"name", "policy", "latency_ms"})
+    fields = _fields(
+        value,
+        where,
+        {"name", "policy", "latency_ms"},
+        frozenset({"max_connections", "keepalive_requests"}),
+    )
+    limits = {}
+    for key in ("max_connections", "keepalive_requests"):
+        item = fields.get(key)
+        _require(
+            item is None or (isinstance(item, int) and not isinstance(item, bool) and item >= 1),
+            f"{where}.{key}: expected an integer >= 1 or null",
+        )
+        limits[key] = item
     _require(isinstance(fields["name"], str), f"{where}.name: expected a string")
     latency = fields["latency_ms"]
     _require(
@@ -225,7 +244,7 @@ def _dependency(value: Any, where: str) -> Dependency:
         f"{where}.latency_ms: expected a number >= 0",
     )
     policy = _policy(fields["policy"], f"{where}.policy")
-    return Dependency(name=fields["name"], policy=policy, latency_ms=float(latency))
+    return Dependency(name=fields["name"], policy=policy, latency_ms=float(latency), **limits)
 
 
 DEFAULT_POLICY = DependencyPolicy(
@@ -245,7 +264,14 @@ DEFAULT_POLICY = DependencyPolicy(
 
 DEFAULT_TOPOLOGY = Topology(
     dependencies=(
-        Dependency(name="catalog", policy=DEFAULT_POLICY, latency_ms=3.0),
+        # A database-like service: 64 connections at most, each closed after 50 answers.
+        Dependency(
+            name="catalog",
+            policy=DEFAULT_POLICY,
+            latency_ms=3.0,
+            max_connections=64,
+            keepalive_requests=50,
+        ),
         Dependency(name="recommendations", policy=DEFAULT_POLICY, latency_ms=4.0),
         Dependency(name="auth", policy=DEFAULT_POLICY, latency_ms=2.0),
     ),

@@ -175,6 +175,35 @@ EXPECTED: dict[str, list[Fault]] = {
             None,
         ),
     ],
+    "resource-exhaustion-connection-pool.yaml": [
+        (
+            "method",
+            "use-up-catalog-connections",
+            "hold_connections",
+            "inject",
+            "catalog",
+            None,
+            None,
+        ),
+        (
+            "method",
+            "release-catalog-connections",
+            "hold_connections",
+            "revert",
+            "catalog",
+            None,
+            None,
+        ),
+        (
+            "rollback",
+            "make-sure-catalog-connections-are-released",
+            "hold_connections",
+            "revert",
+            "catalog",
+            None,
+            None,
+        ),
+    ],
 }
 REMOTE = """title: remote target
 description: an explicit target on TEST-NET-1; never contacted

@@ -3,7 +3,8 @@ that lacks the defence, and leaves nothing behind either way.
 
 - cpu: catalog's process held to 1% of a core for 3 s (no-fallback fails);
 - disk: the gateway's data directory full for 4 s (unhandled-disk-full fails);
-- memory: catalog OOM-killed in its squeezed cgroup (no-restart fails).
+- memory: catalog OOM-killed in its squeezed cgroup (no-restart fails);
+- connection pool: catalog's 64 connections held for 4 s (no-timeout fails).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from chaosrun import undolog
-from chaosrun.faults import disk_full, memory_pressure
+from chaosrun.faults import disk_full, hold_connections, memory_pressure
 from chaosrun.faults._host import CPU_ROOT, processes_tagged
 
 from .matrix import describe, run_experiment, verdicts
@@ -151,3 +152,42 @@ def memory_pressure_left(summary: dict[str, Any]) -> list[int]:
     tags = [str(e.params["tag"]) for e in undolog.all_entries(log) if e.fault == "memory_pressure"]
     assert tags, "the run made no memory_pressure undo entry"
     return [pid for tag in tags for pid in processes_tagged(memory_pressure.MODULE, tag)]
+
+
+POOL_CHECKS = {
+    "recovery.rto",
+    "degradation.degrades",
+    "degradation.keeps_slo",
+    "degradation.recovers",
+}
+
+
+def _holders_left(summary: dict[str, Any]) -> list[int]:
+    log = Path(str(summary["run_dir"])) / "undo.log"
+    tags = [str(e.params["tag"]) for e in undolog.all_entries(log) if e.fault == "hold_connections"]
+    assert tags, "the run made no hold_connections undo entry"
+    return [pid for tag in tags for pid in processes_tagged(hold_connections.MODULE, tag)]
+
+
+def test_a_used_up_pool_is_waited_on_briefly_and_browsing_falls_back(tmp_path: Path) -> None:
+    code, summary = run_experiment(tmp_path, "resource-exhaustion-connection-pool", "healthy")
+    assert code == 0, describe(summary)
+    found = verdicts(summary)
+    assert set(found) == POOL_CHECKS, describe(summary)
+    degraded = re.match(
+        r"(\d+) of (\d+) requests degraded$", found["degradation.degrades"]["observed"]
+    )
+    assert degraded and int(degraded[1]) > int(degraded[2]) // 2, describe(summary)  # it bit
+    assert not _holders_left(summary)
+
+
+def test_without_a_timeout_the_gateway_waits_for_a_connection_without_bound(
+    tmp_path: Path,
+) -> None:
+    code, summary = run_experiment(tmp_path, "resource-exhaustion-connection-pool", "no-timeout")
+    assert code == 1, describe(summary)
+    keeps = verdicts(summary)["degradation.keeps_slo"]
+    assert keeps["status"] == "failed", describe(summary)
+    p99 = re.search(r"p99 ([\d.]+) ms", keeps["observed"])
+    assert p99 and float(p99[1]) > 1000, describe(summary)  # stuck until the client gave up
+    assert not _holders_left(summary)

@@ -30,7 +30,7 @@ def test_inject_and_revert_are_keyword_only_and_take_configuration(name: str) ->
     for arg, (low, high) in kind.limits.items():
         assert low <= high, arg
         units = ("_ms", "_us", "_kbps", "_bytes", "_kb", "_mb", "_percent")
-        counts = ("workers", "max_open")  # a count has no unit
+        counts = ("workers", "max_open", "connections")  # a count has no unit
         assert arg.endswith(units) or arg in counts, "units belong in argument names"
 
 
@@ -43,6 +43,7 @@ NOT_TOXICS = (
     "disk_full",
     "disk_fill",
     "memory_pressure",
+    "hold_connections",
 )
 
 

@@ -74,7 +74,9 @@ def _experiment(
 
 def test_every_fault_kind_is_known_to_the_plan() -> None:
     others = {"proxy_down", "fail_for", "cpu_quota", "cpu_stress", "fd_limit", "disk_full"}
-    assert TOXIC_KINDS | others | {"disk_fill", "memory_pressure"} == set(KIND_NAMES)
+    assert TOXIC_KINDS | others | {"disk_fill", "memory_pressure", "hold_connections"} == set(
+        KIND_NAMES
+    )
     assert set(TOXIC_CALLS) == TOXIC_KINDS
 
 

@@ -28,6 +28,10 @@ def test_default_topology_is_the_streaming_app() -> None:
     }
     assert [e.path for e in DEFAULT_TOPOLOGY.endpoints if e.records_play] == ["/api/play"]
     assert DEFAULT_TOPOLOGY.degrade_on_disk_full
+    limits = {
+        d.name: (d.max_connections, d.keepalive_requests) for d in DEFAULT_TOPOLOGY.dependencies
+    }
+    assert limits == {"catalog": (64, 50), "recommendations": (None, None), "auth": (None, None)}
     assert all(d.policy == DEFAULT_POLICY for d in DEFAULT_TOPOLOGY.dependencies)
     assert all(2 <= d.latency_ms <= 5 for d in DEFAULT_TOPOLOGY.dependencies)
 
@@ -121,6 +125,14 @@ BAD_TOPOLOGIES = {
     "string-records-play": (
         _doc_with(("endpoints", 0, "records_play"), "yes"),
         "endpoints[0].records_play: expected a bool",
+    ),
+    "zero-max-connections": (
+        _doc_with(("dependencies", 0, "max_connections"), 0),
+        "dependencies[0].max_connections: expected an integer >= 1 or null",
+    ),
+    "bool-keepalive-requests": (
+        _doc_with(("dependencies", 1, "keepalive_requests"), True),
+        "dependencies[1].keepalive_requests: expected an integer >= 1 or null",
     ),
     "null-degrade-on-disk-full": (
         _doc_with(("degrade_on_disk_full",), None),

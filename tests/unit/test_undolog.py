@@ -80,6 +80,7 @@ def test_every_kind_reverts_from_its_own_entry_and_names_its_revert() -> None:
         "disk_full": "unmount",
         "disk_fill": "delete_fill",
         "memory_pressure": "restore_memory_limit",
+        "hold_connections": "stop_holders",
     }
     not_in_toxiproxy = [n for n, k in REGISTRY.items() if not k.in_toxiproxy]
     assert not_in_toxiproxy == [
@@ -90,11 +91,19 @@ def test_every_kind_reverts_from_its_own_entry_and_names_its_revert() -> None:
         "disk_full",
         "disk_fill",
         "memory_pressure",
+        "hold_connections",
     ]
     needing = [n for n, k in REGISTRY.items() if k.requires is not None]
     assert needing == ["cpu_quota", "disk_full", "memory_pressure"]
     on_host = [n for n, k in REGISTRY.items() if k.on_host]
-    assert on_host == ["cpu_quota", "cpu_stress", "disk_full", "disk_fill", "memory_pressure"]
+    assert on_host == [
+        "cpu_quota",
+        "cpu_stress",
+        "disk_full",
+        "disk_fill",
+        "memory_pressure",
+        "hold_connections",
+    ]
     assert all(k.left is not None for k in REGISTRY.values() if k.in_toxiproxy)
 
 

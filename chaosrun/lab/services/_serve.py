@@ -11,16 +11,26 @@ from typing import NoReturn
 
 from aiohttp import web
 
+from chaosrun.lab.services._slots import ConnectionSlots, SlottedSite
+
 __all__ = ["exit_now", "run_service", "serve", "setup_logging"]
 
 log = logging.getLogger("chaosrun.lab.services")
 _SHUTDOWN_S = 0.8
 
 
-async def serve(app: web.Application, host: str, port: int, *, cancel_on_disconnect: bool) -> None:
+async def serve(
+    app: web.Application,
+    host: str,
+    port: int,
+    *,
+    cancel_on_disconnect: bool,
+    slots: ConnectionSlots | None = None,
+) -> None:
     """Listen, print ``READY <port>``, run until SIGTERM/SIGINT, then stop within ~1 s.
 
-    Requests still in flight at the signal get 0.1 s to finish, then are cancelled.
+    Requests still in flight at the signal get 0.1 s to finish, then are cancelled. With
+    `slots`, connections beyond its limit wait unread (see `_slots`).
     """
     runner = web.AppRunner(
         app,
@@ -35,7 +45,11 @@ async def serve(app: web.Application, host: str, port: int, *, cancel_on_disconn
         loop.add_signal_handler(sig, stop.set)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port, backlog=2048)
+        site = (
+            web.TCPSite(runner, host, port, backlog=2048)
+            if slots is None
+            else SlottedSite(runner, host, port, slots)
+        )
         await site.start()
         bound = runner.addresses[0][1]
         log.info("listening on %s:%d", host, bound)
@@ -72,10 +86,17 @@ def setup_logging(name: str) -> None:
     )
 
 
-def run_service(app: web.Application, host: str, port: int, *, cancel_on_disconnect: bool) -> int:
+def run_service(
+    app: web.Application,
+    host: str,
+    port: int,
+    *,
+    cancel_on_disconnect: bool,
+    slots: ConnectionSlots | None = None,
+) -> int:
     """Serve until a signal; exit code 3 when the port cannot be bound."""
     try:
-        asyncio.run(serve(app, host, port, cancel_on_disconnect=cancel_on_disconnect))
+        asyncio.run(serve(app, host, port, cancel_on_disconnect=cancel_on_disconnect, slots=slots))
     except OSError as exc:
         log.error("cannot listen on %s:%d: %s", host, port, exc)
         return 3

@@ -3,6 +3,7 @@
 CLI::
 
     python -m chaosrun.lab.services.dependency --name NAME --port N [--latency-ms 3] [--host IP]
+        [--max-connections N] [--keepalive-requests K]
 
 ``--host`` defaults to 127.0.0.1 and is bound exactly.
 
@@ -27,6 +28,11 @@ Endpoints:
   gives the window (``start``/``end`` epoch seconds, ``start_mono``/``end_mono``). ``duration_ms=0``
   ends a window early.
 
+``--max-connections N``: at most N connections are served at once, as by a worker-per-connection
+server; further ones wait unread until one closes (`_slots`). ``--keepalive-requests K``: a
+connection is closed after its K-th answer (``Connection: close``), as nginx's
+``keepalive_requests`` does, so clients' connections turn over.
+
 Handlers are cancelled when their client disconnects, so ``in_flight`` counts requests a client
 is still waiting for (an attempt abandoned by a client timeout stops counting).
 """
@@ -37,6 +43,7 @@ import argparse
 import asyncio
 import logging
 import time
+import weakref
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -44,6 +51,7 @@ from typing import Any
 from aiohttp import web
 
 from chaosrun.lab.services._serve import exit_now, run_service, setup_logging
+from chaosrun.lab.services._slots import ConnectionSlots
 
 __all__ = ["DependencyState", "build_app", "main"]
 
@@ -195,8 +203,28 @@ async def _fail(request: web.Request) -> web.Response:
     )
 
 
-def build_app(name: str, latency_ms: float) -> web.Application:
-    app = web.Application()
+def _closing_after(requests: int) -> Any:
+    answered: weakref.WeakKeyDictionary[object, int] = weakref.WeakKeyDictionary()
+
+    @web.middleware
+    async def close_after(request: web.Request, handler: Any) -> web.StreamResponse:
+        response: web.StreamResponse = await handler(request)
+        conn = request.transport
+        if conn is None:
+            return response
+        answered[conn] = answered.get(conn, 0) + 1
+        if answered[conn] >= requests:
+            response.force_close()
+        return response
+
+    return close_after
+
+
+def build_app(
+    name: str, latency_ms: float, keepalive_requests: int | None = None
+) -> web.Application:
+    middlewares = [_closing_after(keepalive_requests)] if keepalive_requests else []
+    app = web.Application(middlewares=middlewares)
     app[_STATE] = DependencyState(name, latency_ms)
     app.router.add_get("/health", _health)
     app.router.add_get("/_stats", _stats)
@@ -212,12 +240,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True, help="0 = pick a free port")
     parser.add_argument("--latency-ms", type=float, default=3.0, help="base service time")
+    parser.add_argument("--max-connections", type=int, default=None)
+    parser.add_argument("--keepalive-requests", type=int, default=None)
     args = parser.parse_args(argv)
     if args.latency_ms < 0:
         parser.error("--latency-ms must be >= 0")
+    for flag in ("max_connections", "keepalive_requests"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be >= 1")
     setup_logging(f"dependency:{args.name}")
-    app = build_app(args.name, args.latency_ms)
-    return run_service(app, args.host, args.port, cancel_on_disconnect=True)
+    app = build_app(args.name, args.latency_ms, args.keepalive_requests)
+    slots = ConnectionSlots(args.max_connections) if args.max_connections else None
+    return run_service(app, args.host, args.port, cancel_on_disconnect=True, slots=slots)
 
 
 if __name__ == "__main__":
