@@ -3,12 +3,14 @@
 Shared by `tests/e2e/test_kill_matrix.py` (a sample of every kind in `make test`) and
 `bench/safety.py` (many trials, printed figures, in `make bench`).
 
-A trial starts `chaosrun run` on experiments/kill-target.yaml (four faults in turn under load,
-one of them a CPU quota's cgroup beside a CPU stressor process, recorded by the relay between
-Toxiproxy and the dependencies),
+A trial starts `chaosrun run` on experiments/kill-target.yaml (faults in turn under load: toxics,
+a proxy down, a CPU quota's cgroup beside a CPU stressor process, a tmpfs over the gateway's data
+directory, a fill file, a lowered memory limit with an allocation, a descriptor limit, held
+connections; recorded by the relay between Toxiproxy and the dependencies),
 waits a random delay, delivers one kind of kill, lets whatever recovers recover (the supervisor
 itself, or `chaosrun cleanup`, or the next run), and then checks: no toxic, no disabled proxy and
-no proxy whose upstream is not its own on the lab, no cgroup the run made, none of the run's
+no proxy whose upstream is not its own on the lab, no cgroup the run made, no mount, fill file,
+lowered limit, allocation or connection holder of its resource faults, none of the run's
 processes alive (supervisor, worker, load, relay, an ephemeral lab), no process whose command
 line names the run's directory or whose environment marks it as the run's (CHAOSRUN_OWNER), no
 ephemeral lab port listening, and a journal that is valid JSON with a Chaos Toolkit status.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -32,8 +35,10 @@ from chaosrun.engine.lock import lock_dir
 from chaosrun.engine.recording import relay_owner
 from chaosrun.engine.rundir import RunRecord, list_runs, read_record
 from chaosrun.errors import ToxiproxyError
+from chaosrun.faults import disk_full, hold_connections, memory_pressure
+from chaosrun.faults._host import processes_tagged
 from chaosrun.lab.lab import LabInfo, listening_ports, load_lab_info
-from chaosrun.lab.procs import ProcessRef, owned_processes
+from chaosrun.lab.procs import ProcessRef, owned_processes, process_start_time
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 
 __all__ = ["KINDS", "Trial", "run_trial"]
@@ -182,6 +187,7 @@ def _leftovers(home: Path, run_dir: Path) -> list[str]:
     problems += [f"process {pid} names the run dir" for pid in _processes_naming(run_dir)]
     problems += [f"lock file {path} left" for path in _locks_of(run_dir.name)]
     problems += [f"cgroup {path} left" for path in _cgroups_of(run_dir)]
+    problems += _resource_leftovers(run_dir)
     owners = [
         str(run_dir),
         relay_owner(run_dir),
@@ -196,8 +202,39 @@ def _leftovers(home: Path, run_dir: Path) -> list[str]:
 def _cgroups_of(run_dir: Path) -> list[Path]:
     """The cgroups the run's faults made (each recorded in its undo log before it was made)."""
     entries = undolog.all_entries(run_dir / "undo.log")
-    made = [Path(str(e.params["cgroup"])) for e in entries if "cgroup" in e.params]
+    made = [Path(str(e.params["cgroup"])) for e in entries if e.fault == "cpu_quota"]
     return [path for path in made if path.exists()]
+
+
+def _resource_leftovers(run_dir: Path) -> list[str]:
+    """What of the run's resource faults is still in effect, from its undo log: a mount, a fill
+    file, a lowered memory limit or descriptor limit, an allocation, stressor or holder process."""
+    problems = []
+    mounted = disk_full.mounted()
+    for e in undolog.all_entries(run_dir / "undo.log"):
+        p = e.params
+        if e.fault == "disk_full" and (p["directory"], p["source"]) in mounted:
+            problems.append(f"tmpfs {p['source']} over {p['directory']} left")
+        elif e.fault == "disk_fill" and Path(str(p["file"])).exists():
+            problems.append(f"fill file {p['file']} left")
+        elif e.fault == "memory_pressure":
+            limit = Path(str(p["cgroup"])) / "memory.limit_in_bytes"
+            if limit.exists() and int(limit.read_text()) != int(p["limit_bytes"]):
+                problems.append(f"memory limit of {p['cgroup']} left at {limit.read_text()}")
+            problems += [
+                f"allocation {pid} left"
+                for pid in processes_tagged(memory_pressure.MODULE, str(p["tag"]))
+            ]
+        elif e.fault == "fd_limit":
+            pid = int(p["pid"])
+            if process_start_time(pid) == p["start_time"]:
+                soft = resource.prlimit(pid, resource.RLIMIT_NOFILE)[0]
+                if soft != p["soft"]:
+                    problems.append(f"descriptor limit of {pid} left at {soft}")
+        elif e.fault == "hold_connections":
+            holders = processes_tagged(hold_connections.MODULE, str(p["tag"]))
+            problems += [f"connection holder {pid} left" for pid in holders]
+    return problems
 
 
 def _locks_of(run_id: str) -> list[Path]:
