@@ -54,6 +54,10 @@ def inject(
     directory, what = _directory(path, proxy, configuration)
     source = f"{SOURCE}{uuid.uuid4().hex[:12]}"
     log = undolog.log_from_env()
+    if log is not None and directory in log.resolve().parents:
+        raise ChaosrunError(
+            f"disk_full: {directory} holds this run's own undo log ({log}): it would hide it"
+        )
     entry = (
         undolog.record(log, "disk_full", directory=str(directory), source=source, proxy=proxy)
         if log

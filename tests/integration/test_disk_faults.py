@@ -144,3 +144,14 @@ def test_a_fill_that_would_break_the_margin_writes_nothing(tmp_path: Path) -> No
     with pytest.raises(ChaosrunError, match=r"below keep_free_mb \d+; nothing written"):
         REGISTRY["disk_fill"].inject(path=str(tmp_path), size_mb=64, keep_free_mb=free_mb)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_directory_holding_the_runs_undo_log_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "run" / "undo.log"
+    log.parent.mkdir()
+    monkeypatch.setenv(undolog.UNDO_LOG_ENV, str(log))
+    with pytest.raises(ChaosrunError, match="holds this run's own undo log"):
+        REGISTRY["disk_full"].inject(path=str(tmp_path))
+    assert disk_full.mounted() == [] and not log.exists()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from chaosrun.errors import ChaosrunError
-from chaosrun.faults import REGISTRY, _host, cpu_quota, disk_fill
+from chaosrun.faults import REGISTRY, _host, cpu_quota, disk_fill, disk_full, memory_pressure
 from chaosrun.faults._host import (
     cgroup_path,
     cpu_cgroup_problem,
@@ -90,8 +90,16 @@ def test_the_dry_run_description_of_a_cpu_quota() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("resource-exhaustion-cpu", "cpu_quota"),
+        ("resource-exhaustion-memory", "memory_pressure"),
+        ("resource-exhaustion-disk", "disk_full"),
+    ],
+)
 def test_a_run_on_a_host_without_what_a_fault_needs_is_refused_before_anything_starts(
-    monkeypatch: pytest.MonkeyPatch,
+    name: str, kind: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from dataclasses import replace
 
@@ -99,11 +107,11 @@ def test_a_run_on_a_host_without_what_a_fault_needs_is_refused_before_anything_s
     from chaosrun.errors import EXIT_UNAVAILABLE, InputError
     from chaosrun.load import load_experiment
 
-    path = Path(__file__).resolve().parents[2] / "experiments" / "resource-exhaustion-cpu.yaml"
+    path = Path(__file__).resolve().parents[2] / "experiments" / f"{name}.yaml"
     experiment = load_experiment(path)
-    lacking = replace(REGISTRY["cpu_quota"], requires=lambda: "root (as a test says)")
-    monkeypatch.setitem(REGISTRY, "cpu_quota", lacking)  # type: ignore[arg-type]
-    needs = "cpu_quota needs root (as a test says)"
+    lacking = replace(REGISTRY[kind], requires=lambda: "root (as a test says)")
+    monkeypatch.setitem(REGISTRY, kind, lacking)  # type: ignore[arg-type]
+    needs = f"{kind} needs root (as a test says)"
     assert host_problems(experiment) == [
         ("method[0].provider", needs),
         ("method[1].provider", needs),
@@ -156,3 +164,48 @@ def test_the_dry_run_description_of_disk_faults() -> None:
         "inject", "", {"path": "/srv", "size_mb": 100}, "", None
     )
     assert effect == "fill 100 MB of the filesystem under /srv, keeping at least 1024 MB free"
+
+
+def test_without_root_or_cgroups_memory_and_disk_faults_say_what_they_need(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "undo.log"
+    monkeypatch.setenv("CHAOSRUN_UNDO_LOG", str(log))
+    data = tmp_path / "data"
+    data.mkdir()
+    monkeypatch.setattr(_host.os, "geteuid", lambda: 1000)  # (the one os module of both)
+    assert _host.memory_cgroup_problem() == (
+        "root (it moves a process into a cgroup with a memory limit)"
+    )
+    assert REGISTRY["disk_full"].requires is not None
+    assert REGISTRY["disk_full"].requires() == (
+        "root (it mounts a size-limited tmpfs over the service's data directory)"
+    )
+    with pytest.raises(ChaosrunError, match=r"^disk_full needs root \(it mounts"):
+        disk_full.inject(path=str(data))
+    monkeypatch.setattr(_host.os, "geteuid", lambda: 0)
+    assert _host.memory_cgroup_problem(tmp_path) == (
+        f"a cgroup v1 memory controller at {tmp_path} (none there)"
+    )
+    monkeypatch.setattr(memory_pressure, "requires", lambda: "root (for the test)")
+    with pytest.raises(ChaosrunError, match=r"^memory_pressure needs root \(for the test\)$"):
+        memory_pressure.inject(proxy="catalog", configuration={})
+    assert not log.exists()  # nothing recorded, nothing changed
+    assert disk_full.mounted() == []
+
+
+MEMINFO = "MemTotal:       8000000 kB\nMemFree:  100 kB\nMemAvailable:   2048000 kB\n"
+
+
+def test_an_allocation_that_would_push_the_host_toward_oom_is_refused() -> None:
+    # 2000 MiB available, reserve max(512, 7812 // 10 = 781) MiB: up to 1219 MiB allowed.
+    assert memory_pressure.host_refusal(MEMINFO, 1219) is None
+    assert memory_pressure.host_refusal(MEMINFO, 1220) == (
+        "allocate_mb 1220 would leave less than 781 MiB of this host's 2000 MiB available"
+    )
+    small = "MemTotal: 1024000 kB\nMemAvailable: 1024000 kB\n"  # the 512 MiB floor applies
+    assert memory_pressure.host_refusal(small, 488) is None
+    assert memory_pressure.host_refusal(small, 489) is not None
+    assert memory_pressure.host_refusal("MemTotal: 1 kB\n", 1) == (
+        "this host's available memory is unknown (/proc/meminfo without MemAvailable)"
+    )
