@@ -45,7 +45,8 @@ def check_degradation(
         f"during the {e.fault} fault"
     )
     expected_recovers = (
-        f"{degraded_on} answered in full again within {e.recovers_within_s:g} s of the fault's end"
+        f"{degraded_on} answered in full again within {e.recovers_within_s or 0:g} s of the "
+        "fault's end"
     )
     if period is None:
         needs = f"a {e.fault} fault during the run (none took effect)"
@@ -94,7 +95,7 @@ def _degrades(e: DegradationExpectation, during: Sequence[RequestRecord], expect
     observed = f"{degraded} of {n_of(len(during), 'request')} degraded"
     if failed:
         observed += f", {_failures(failed)}"
-    allowed = (1.0 - e.slo_availability) * len(during)
+    allowed = round((1.0 - e.slo_availability) * len(during), 9)  # 0.01 * 200 is 2, not 2.0..2
     if not failed and degraded == 0:
         needs = f"a degraded answer ({observed}: the fault had no effect)"
         return not_judged(name, expected, needs)

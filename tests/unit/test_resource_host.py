@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -126,7 +127,11 @@ def test_a_run_on_a_host_without_what_a_fault_needs_is_refused_before_anything_s
 
 
 MOUNTINFO = (
+    "garbage line\n"
     "22 1 0:21 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+    "23 1 0:22 / /tmp/five - tmpfs chaosrun-disk-full-min\n"  # 5 fields, no super options
+    "24 1 0:23 / /tmp/a\\zzz\\XX1 rw - tmpfs chaosrun-disk-full-odd rw - x\n"
+    "25 1 0:24 / /tmp/four - tmpfs\n"
     "95 22 0:52 / /tmp/lab\\040one/data rw,relatime - tmpfs chaosrun-disk-full-ab12 rw,size=4k\n"
     "96 22 0:53 / /tmp/other rw - tmpfs tmpfs rw\n"
     "97 95 0:54 / /tmp/x rw - tmpfs chaosrun-disk-full-cd34 rw\n"
@@ -136,6 +141,8 @@ MOUNTINFO = (
 
 def test_mounts_by_source_from_mountinfo() -> None:
     assert _host.mounts_from(MOUNTINFO, "chaosrun-disk-full-") == [
+        ("/tmp/five", "chaosrun-disk-full-min"),
+        ("/tmp/a\\zzz\\XX1", "chaosrun-disk-full-odd"),  # a backslash not before 3 octal digits
         ("/tmp/lab one/data", "chaosrun-disk-full-ab12"),
         ("/tmp/x", "chaosrun-disk-full-cd34"),
     ]
@@ -164,6 +171,14 @@ def test_the_dry_run_description_of_disk_faults() -> None:
         "inject", "", {"path": "/srv", "size_mb": 100}, "", None
     )
     assert effect == "fill 100 MB of the filesystem under /srv, keeping at least 1024 MB free"
+    effect, _ = REGISTRY["disk_fill"].describe(
+        "inject", "", {"path": "/srv", "size_mb": 100, "keep_free_mb": 64}, "", None
+    )
+    assert effect == "fill 100 MB of the filesystem under /srv, keeping at least 64 MB free"
+    assert REGISTRY["disk_fill"].describe("revert", "", {}, "", None) == (
+        "delete the chaosrun fill file in <path>",
+        "unlink <path>/.chaosrun-fill-<id>",
+    )
 
 
 def test_without_root_or_cgroups_memory_and_disk_faults_say_what_they_need(
@@ -194,7 +209,7 @@ def test_without_root_or_cgroups_memory_and_disk_faults_say_what_they_need(
     assert disk_full.mounted() == []
 
 
-MEMINFO = "MemTotal:       8000000 kB\nMemFree:  100 kB\nMemAvailable:   2048000 kB\n"
+MEMINFO = "MemTotal:       8000000 kB\nMemFree:  100 kB\nEmpty:\nMemAvailable:   2048000 kB\n"
 
 
 def test_an_allocation_that_would_push_the_host_toward_oom_is_refused() -> None:
@@ -209,3 +224,51 @@ def test_an_allocation_that_would_push_the_host_toward_oom_is_refused() -> None:
     assert memory_pressure.host_refusal("MemTotal: 1 kB\n", 1) == (
         "this host's available memory is unknown (/proc/meminfo without MemAvailable)"
     )
+
+
+def test_a_writable_memory_controller_is_all_a_memory_limit_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_host.os, "geteuid", lambda: 0)
+    (tmp_path / "memory.limit_in_bytes").write_text("9223372036854771712\n")
+    assert _host.memory_cgroup_problem(tmp_path) is None
+    writable = {str(tmp_path): False}
+    monkeypatch.setattr(
+        _host.os, "access", lambda path, mode: mode == os.W_OK and writable.get(str(path), True)
+    )
+    assert _host.memory_cgroup_problem(tmp_path) == (
+        f"a writable cgroup v1 memory controller at {tmp_path} (read-only here)"
+    )
+
+
+def test_processes_are_found_by_their_module_and_tag(tmp_path: Path) -> None:
+    def proc(pid: str, *argv: str) -> None:
+        (tmp_path / pid).mkdir()
+        (tmp_path / pid / "cmdline").write_bytes("\0".join(argv).encode() + b"\0")
+
+    proc("10", "python", "-m", "chaosrun.faults._hog", "--mb", "4", "--tag", "mem-a-1")
+    proc("11", "python", "-m", "chaosrun.faults._hog", "--tag", "mem-b-2")
+    proc("12", "python", "-m", "other", "--tag", "mem-a-3")
+    proc("13", "python", "-m", "chaosrun.faults._hog", "--tag")  # no tag value
+    (tmp_path / "15").mkdir()
+    (tmp_path / "15" / "cmdline").write_bytes(
+        b"\xff\xfe\0-m\0chaosrun.faults._hog\0--tag\0mem-a-9\0"
+    )
+    (tmp_path / "self").mkdir()
+    (tmp_path / "14").mkdir()  # gone: no cmdline
+    found = _host.processes_tagged("chaosrun.faults._hog", "mem-a", tmp_path)
+    assert sorted(found) == [10, 15]  # (a command line that is not UTF-8 is still read)
+    assert sorted(_host.processes_tagged("chaosrun.faults._hog", "mem-", tmp_path)) == [10, 11, 15]
+
+
+def test_a_fill_file_is_deleted_once_and_only_a_chaosrun_one(tmp_path: Path) -> None:
+    made = tmp_path / f"{disk_fill.PREFIX}abc"
+    made.write_bytes(b"x")
+    assert disk_fill.undo({"file": str(made)}, 1.0) is True
+    assert not made.exists()
+    assert disk_fill.undo({"file": str(made)}, 1.0) is False
+    other = tmp_path / "data.db"
+    other.write_bytes(b"x")
+    with pytest.raises(ChaosrunError, match="is not a file chaosrun made"):
+        disk_fill.undo({"file": str(other)}, 1.0)
+    assert other.exists()
