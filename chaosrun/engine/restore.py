@@ -85,30 +85,45 @@ def _fallback(target: Target, timeout_s: float) -> tuple[str | None, str | None,
 
 @dataclass(frozen=True, slots=True)
 class FaultsLeft:
-    """The run's faults as Toxiproxy shows them after the restore (not the undo log's word)."""
+    """The run's faults as Toxiproxy and this host show them after the restore (not the undo
+    log's word)."""
 
     injected: int  # faults that took effect (a fault window in the undo log)
-    left: int | None  # of those, still visible on their proxy; None if Toxiproxy did not answer
-    where: tuple[str, ...]  # "catalog: toxic latency_downstream", "auth: disabled"
+    left: int | None  # of those, still visible; None if Toxiproxy did not answer
+    where: tuple[str, ...]  # "catalog: toxic latency_downstream", "auth: disabled", "tmpfs ..."
+    on_host: bool = False  # some were checked on this host (cgroups, mounts, processes)
 
     def to_dict(self) -> dict[str, object]:
-        return {"injected": self.injected, "left": self.left, "where": list(self.where)}
+        return {
+            "injected": self.injected,
+            "left": self.left,
+            "where": list(self.where),
+            "on_host": self.on_host,
+        }
 
 
 def faults_left(log: Path, timeout_s: float = 1.0) -> FaultsLeft:
-    """Ask each Toxiproxy the run used whether any of its toxics or disabled proxies remain
-    (each fault kind says what of it would be left on its proxy)."""
+    """Ask each Toxiproxy the run used whether any of its toxics or disabled proxies remain, and
+    this host whether any cgroup, mount, limit or process of its other faults does (each fault
+    kind says what of it would be left)."""
     injected = len(undo.fault_windows(log))
     by_server: dict[str, list[undo.UndoEntry]] = {}
+    where: list[str] = []
+    on_host = False
     for entry in undo.all_entries(log):
         if undo.in_toxiproxy(entry):
             by_server.setdefault(str(entry.params.get("toxiproxy_url")), []).append(entry)
-    where: list[str] = []
+            continue
+        kind = REGISTRY.get(entry.fault)
+        if kind is not None and kind.remains is not None:
+            on_host = True
+            if (found := kind.remains(entry.params)) is not None:
+                where.append(found)
     for url, server_entries in by_server.items():
         try:
             proxies = ToxiproxyClient(url, timeout_s=timeout_s).proxies()
         except ToxiproxyError:
-            return FaultsLeft(injected, None, ())
+            return FaultsLeft(injected, None, tuple(where), on_host)
         for entry in server_entries:
             proxy = proxies.get(entry.proxy)
             left = REGISTRY[entry.fault].left
@@ -116,4 +131,4 @@ def faults_left(log: Path, timeout_s: float = 1.0) -> FaultsLeft:
             if found is not None:
                 where.append(found)
     unique = tuple(dict.fromkeys(where))
-    return FaultsLeft(injected, len(unique), unique)
+    return FaultsLeft(injected, len(unique), unique, on_host)

@@ -11,7 +11,8 @@ module reverts from that entry alone. A kind that adds a Toxiproxy toxic declare
 other kind defines `undo(params, timeout_s) -> bool` (True: it put something back),
 `describe(func, proxy, args, base, upstream) -> (effect, API call)` for the dry-run plan,
 `UNDO_OP` (how the journal names its revert), `IN_TOXIPROXY` (Toxiproxy's /reset undoes it) and,
-when that is true, `left(params, proxy) -> str | None` (what of it is still on the proxy); a
+when that is true, `left(params, proxy) -> str | None` (what of it is still on the proxy), else
+`remains(params) -> str | None` (what of it is still in effect on this host); a
 kind that needs something of the host (root, cgroups) defines `requires() -> str | None`, which
 the run checks before it starts, and `ON_HOST = True` when its change outlives a stopped lab.
 
@@ -75,6 +76,7 @@ class FaultKind:
     requires: Callable[[], str | None] | None = None  # what the host lacks for it (None: ok)
     on_host: bool = False  # its change lives on this host (a cgroup), not in the target's
     # processes or its Toxiproxy: it outlives a lab that is stopped
+    remains: Callable[[Mapping[str, Any]], str | None] | None = None  # still in effect here
 
 
 def _load(name: str) -> FaultKind:
@@ -96,7 +98,7 @@ def _load(name: str) -> FaultKind:
         name, module.inject, module.revert, module.LIMITS, summary,
         module.undo, module.describe, module.UNDO_OP, module.IN_TOXIPROXY,
         getattr(module, "left", None), None, getattr(module, "requires", None),
-        getattr(module, "ON_HOST", False),
+        getattr(module, "ON_HOST", False), getattr(module, "remains", None),
     )  # fmt: skip
 
 

@@ -109,6 +109,11 @@ def undo(params: Mapping[str, Any], timeout_s: float) -> bool:
     raise ChaosrunError(f"cpu_quota: cannot remove {group}: processes still in it")
 
 
+def remains(params: Mapping[str, Any]) -> str | None:
+    group = Path(str(params["cgroup"]))
+    return f"cgroup {group}" if group.is_dir() else None
+
+
 def describe(
     func: str, proxy: str, args: Mapping[str, Any], base: str, upstream: str | None
 ) -> tuple[str, str]:

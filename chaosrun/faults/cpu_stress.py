@@ -94,6 +94,11 @@ def undo(params: Mapping[str, Any], timeout_s: float) -> bool:
     return bool(_stop(str(params["tag"]), timeout_s))
 
 
+def remains(params: Mapping[str, Any]) -> str | None:
+    pids = tagged(str(params["tag"]))
+    return f"CPU stressor(s) {', '.join(map(str, pids))}" if pids else None
+
+
 def describe(
     func: str, proxy: str, args: Mapping[str, Any], base: str, upstream: str | None
 ) -> tuple[str, str]:

@@ -108,6 +108,11 @@ def undo(params: Mapping[str, Any], timeout_s: float) -> bool:
     return True
 
 
+def remains(params: Mapping[str, Any]) -> str | None:
+    target = Path(str(params["file"]))
+    return f"fill file {target}" if target.exists() else None
+
+
 def describe(
     func: str, proxy: str, args: Mapping[str, Any], base: str, upstream: str | None
 ) -> tuple[str, str]:

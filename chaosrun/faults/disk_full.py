@@ -130,6 +130,11 @@ def mounted() -> list[tuple[str, str]]:
     return _ours()
 
 
+def remains(params: Mapping[str, Any]) -> str | None:
+    point, source = str(params["directory"]), str(params["source"])
+    return f"tmpfs {source} over {point}" if (point, source) in _ours() else None
+
+
 def describe(
     func: str, proxy: str, args: Mapping[str, Any], base: str, upstream: str | None
 ) -> tuple[str, str]:

@@ -118,6 +118,17 @@ def undo(params: Mapping[str, Any], timeout_s: float) -> bool:
     return True
 
 
+def remains(params: Mapping[str, Any]) -> str | None:
+    pid = int(params["pid"])
+    if process_start_time(pid) != params.get("start_time"):
+        return None  # gone: its limit went with it
+    try:
+        soft = resource.prlimit(pid, resource.RLIMIT_NOFILE)[0]
+    except OSError:
+        return None
+    return f"descriptor limit {soft} on pid {pid}" if soft != int(params["soft"]) else None
+
+
 def describe(
     func: str, proxy: str, args: Mapping[str, Any], base: str, upstream: str | None
 ) -> tuple[str, str]:

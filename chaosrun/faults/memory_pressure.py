@@ -185,6 +185,18 @@ def _remove_orphan(group: Path) -> None:
             time.sleep(0.02)
 
 
+def remains(params: Mapping[str, Any]) -> str | None:
+    found = []
+    hogs = processes_tagged(MODULE, str(params["tag"]))
+    if hogs:
+        found.append(f"allocation process(es) {', '.join(map(str, hogs))}")
+    limit = Path(str(params["cgroup"])) / "memory.limit_in_bytes"
+    with contextlib.suppress(OSError, ValueError):
+        if int(limit.read_text()) != int(params["limit_bytes"]):
+            found.append(f"memory limit of {limit.parent} at {limit.read_text().strip()}")
+    return "; ".join(found) or None
+
+
 def oom_kills(group: Path) -> int:
     """How many processes the OOM killer has killed in `group` (0 when unknown)."""
     try:

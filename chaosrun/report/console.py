@@ -347,7 +347,8 @@ def _render_faults(console: Console, summary: dict[str, Any]) -> None:
     if left is None:
         text = f"{faults['injected']} injected; [yellow]Toxiproxy did not answer the final check[/]"
     elif left == 0:
-        text = f"{faults['injected']} injected, [green]0 faults left[/] (checked on Toxiproxy)"
+        where = "Toxiproxy and this host" if faults.get("on_host") else "Toxiproxy"
+        text = f"{faults['injected']} injected, [green]0 faults left[/] (checked on {where})"
     else:
         text = f"[bold red]{left} left[/]: {_escape(', '.join(faults['where']))}"
     _rows(console, [("[bold]Faults[/]", text)], indent=0)
