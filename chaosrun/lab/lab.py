@@ -11,9 +11,9 @@ import os
 import signal
 import sys
 import time
-import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,19 +22,23 @@ from chaosrun.errors import LabError
 from chaosrun.lab.keeper import SERVICE_PREFIX
 from chaosrun.lab.ports import free_ports, is_listening
 from chaosrun.lab.procs import OWNER_ENV, ProcessRef, spawn, stop
+from chaosrun.lab.profile import LabProfile, expand, streaming_profile
+from chaosrun.lab.readiness import is_ready
 from chaosrun.lab.server import find_toxiproxy_server
-from chaosrun.lab.topology import DEFAULT_TOPOLOGY, Dependency, Topology
+from chaosrun.lab.topology import DEFAULT_TOPOLOGY, Topology
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 from chaosrun.lab.variants import VARIANT_NAMES, apply_variant
 
 __all__ = [
     "LabInfo",
     "ProxyInfo",
+    "RegionInfo",
     "lab_down",
     "lab_up",
     "listening_ports",
     "load_lab_info",
     "restart_toxiproxy",
+    "start_lab",
 ]
 
 HOST = "127.0.0.1"
@@ -47,6 +51,13 @@ class ProxyInfo:
     name: str
     listen: str
     upstream: str
+    region: str = "a"
+
+
+@dataclass(frozen=True, slots=True)
+class RegionInfo:
+    region: str
+    toxiproxy_url: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +69,7 @@ class LabInfo:
     proxies: tuple[ProxyInfo, ...]
     processes: tuple[ProcessRef, ...]
     started_at: float
+    regions: tuple[RegionInfo, ...] = ()  # each region's Toxiproxy (the first is toxiproxy_url)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -73,6 +85,7 @@ class LabInfo:
             proxies=tuple(ProxyInfo(**p) for p in data["proxies"]),
             processes=tuple(ProcessRef(**p) for p in data["processes"]),
             started_at=float(data["started_at"]),
+            regions=tuple(RegionInfo(**r) for r in data.get("regions", ())),
         )
 
     def alive(self) -> bool:
@@ -80,6 +93,7 @@ class LabInfo:
 
     def ports(self) -> list[int]:
         urls = [self.toxiproxy_url, self.service_url, *(p.listen for p in self.proxies)]
+        urls += [r.toxiproxy_url for r in self.regions]
         urls += [p.upstream for p in self.proxies]
         return [int(u.rsplit(":", 1)[1].rstrip("/")) for u in urls]
 
@@ -107,81 +121,59 @@ def lab_up(
     topology: Topology = DEFAULT_TOPOLOGY,
     owner: str | None = None,
 ) -> LabInfo:
-    """Start Toxiproxy, the dependencies and the gateway; return once every one answers.
+    """Start the streaming app's lab (Toxiproxy, the dependencies and the gateway) in
+    `variant`; return once every one answers.
 
     `owner` marks every process (see `procs.owned_processes`): a run's ephemeral lab can be found
     even if its supervisor died before the lab was recorded."""
     if variant not in VARIANT_NAMES:
         raise LabError(f"unknown lab variant {variant!r}; known: {', '.join(VARIANT_NAMES)}")
-    server = find_toxiproxy_server()
     directory.mkdir(parents=True, exist_ok=True)
     topo = apply_variant(topology, variant)
-    deps = [d.name for d in topo.dependencies]
-    ports = free_ports(2 + 2 * len(deps))
-    api_port, gateway_port = ports[0], ports[1]
-    dep_ports = dict(zip(deps, ports[2 : 2 + len(deps)], strict=True))
-    proxy_ports = dict(zip(deps, ports[2 + len(deps) :], strict=True))
-    proxies = tuple(
-        ProxyInfo(d, f"{HOST}:{proxy_ports[d]}", f"{HOST}:{dep_ports[d]}") for d in deps
-    )
-    (directory / "toxiproxy.json").write_text(
-        json.dumps([{**asdict(p), "enabled": True} for p in proxies])
-    )
     (directory / "topology.json").write_text(topo.to_json())
-    data_dir = directory / "data" / "gateway"
-    data_dir.mkdir(parents=True, exist_ok=True)
+    (directory / "data" / "gateway").mkdir(parents=True, exist_ok=True)
+    restart = "never" if variant == "no-restart" else "on-failure"
+    return start_lab(directory, streaming_profile(topo, variant), variant, owner, restart)
+
+
+def start_lab(
+    directory: Path,
+    profile: LabProfile,
+    variant: str,
+    owner: str | None = None,
+    restart: str = "on-failure",
+) -> LabInfo:
+    """Start `profile`: one Toxiproxy server per region with its proxies (enabled, no toxics),
+    then every service in order, kept ones under a keeper (`restart` its policy); return once
+    each answers as its readiness says."""
+    server = find_toxiproxy_server()
+    directory.mkdir(parents=True, exist_ok=True)
+    regions = [r for r in profile.regions if any(p.region == r for p in profile.proxies)]
+    ports = iter(free_ports(len(regions) + len(profile.services) + len(profile.proxies)))
+    api_ports = {region: next(ports) for region in regions}
+    service_ports = {s.name: next(ports) for s in profile.services}
+    proxies = tuple(
+        ProxyInfo(p.name, f"{HOST}:{next(ports)}", f"{HOST}:{service_ports[p.to]}", p.region)
+        for p in profile.proxies
+    )
     python = sys.executable
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if owner is not None:
         env[OWNER_ENV] = owner
-    commands: list[tuple[str, list[str]]] = [
-        ("toxiproxy", _toxiproxy_argv(server, api_port, directory))
-    ]
-    for dep in topo.dependencies:
+    commands: list[tuple[str, list[str]]] = []
+    for region in regions:
+        config = directory / _config_name(region, regions)
+        own = [{**asdict(p), "enabled": True} for p in proxies if p.region == region]
+        config.write_text(json.dumps([_toxiproxy_entry(p) for p in own]))
+        argv = _toxiproxy_argv(server, api_ports[region], config)
+        commands.append((_toxiproxy_name(region, regions), argv))
+    listens = {p.name: p.listen for p in proxies}
+    for service in profile.services:
+        values = {"python": python, "dir": str(directory), "port": str(service_ports[service.name])}
+        argv = expand(service.command, values, listens)
         commands.append(
-            (
-                dep.name,
-                [
-                    python,
-                    "-m",
-                    "chaosrun.lab.services.dependency",
-                    "--name",
-                    dep.name,
-                    "--host",
-                    HOST,
-                    "--port",
-                    str(dep_ports[dep.name]),
-                    "--latency-ms",
-                    f"{dep.latency_ms:g}",
-                    *_limits(dep),
-                ],
-            )
+            (service.name, _kept(service.name, argv, directory, restart) if service.kept else argv)
         )
-    gateway = [
-        python,
-        "-m",
-        "chaosrun.lab.services.gateway",
-        "--host",
-        HOST,
-        "--port",
-        str(gateway_port),
-        "--topology",
-        str(directory / "topology.json"),
-        "--variant",
-        variant,
-        "--data-dir",
-        str(data_dir),
-    ]
-    for p in proxies:
-        gateway += ["--dep", f"{p.name}=http://{p.listen}"]
-    commands.append(("gateway", gateway))
-    # Every service but Toxiproxy runs under a keeper that restarts it when it dies of a
-    # failure (an OOM kill), as systemd or a kubelet would; the keeper is the recorded process.
-    restart = "never" if variant == "no-restart" else "on-failure"
-    commands = [commands[0]] + [
-        (name, _kept(name, argv, directory, restart)) for name, argv in commands[1:]
-    ]
-
     refs: list[ProcessRef] = []
     try:
         for name, argv in commands:
@@ -190,14 +182,15 @@ def lab_up(
         info = LabInfo(
             variant=variant,
             directory=str(directory),
-            toxiproxy_url=f"http://{HOST}:{api_port}",
-            service_url=f"http://{HOST}:{gateway_port}",
+            toxiproxy_url=f"http://{HOST}:{api_ports[regions[0]]}",
+            service_url=f"http://{HOST}:{service_ports[profile.entry]}",
             proxies=proxies,
             processes=tuple(refs),
             started_at=time.time(),
+            regions=tuple(RegionInfo(r, f"http://{HOST}:{api_ports[r]}") for r in regions),
         )
         write_atomic(directory / LAB_FILE, info.to_json())
-        _wait_ready(info, dep_ports)
+        _wait_ready(info, _service_checks(info, profile, service_ports))
     except BaseException:
         for ref in reversed(refs):
             stop(ref)
@@ -205,13 +198,17 @@ def lab_up(
     return info
 
 
-def _limits(dep: Dependency) -> list[str]:
-    flags = []
-    if dep.max_connections is not None:
-        flags += ["--max-connections", str(dep.max_connections)]
-    if dep.keepalive_requests is not None:
-        flags += ["--keepalive-requests", str(dep.keepalive_requests)]
-    return flags
+def _config_name(region: str, regions: list[str]) -> str:
+    """The first region's config keeps the single-region name (restart_toxiproxy reads it)."""
+    return "toxiproxy.json" if region == regions[0] else f"toxiproxy-{region}.json"
+
+
+def _toxiproxy_name(region: str, regions: list[str]) -> str:
+    return "toxiproxy" if region == regions[0] else f"toxiproxy-{region}"
+
+
+def _toxiproxy_entry(proxy: dict[str, Any]) -> dict[str, Any]:
+    return {k: proxy[k] for k in ("name", "listen", "upstream", "enabled")}
 
 
 def _kept(name: str, argv: list[str], directory: Path, restart: str) -> list[str]:
@@ -220,9 +217,9 @@ def _kept(name: str, argv: list[str], directory: Path, restart: str) -> list[str
     return [*keeper, "--restarts", restarts, "--restart", restart, "--", *argv]
 
 
-def _toxiproxy_argv(server: Path, api_port: int, directory: Path) -> list[str]:
-    config = str(directory / "toxiproxy.json")  # its proxies, enabled, without toxics
-    return [str(server), "-host", HOST, "-port", str(api_port), "-config", config]
+def _toxiproxy_argv(server: Path, api_port: int, config: Path) -> list[str]:
+    """The server of one region, with its proxies (enabled, without toxics) from `config`."""
+    return [str(server), "-host", HOST, "-port", str(api_port), "-config", str(config)]
 
 
 def restart_toxiproxy(info: LabInfo, owner: str | None = None) -> LabInfo:
@@ -232,12 +229,14 @@ def restart_toxiproxy(info: LabInfo, owner: str | None = None) -> LabInfo:
     old = next(p for p in info.processes if p.name == "toxiproxy")
     stop(old, grace_s=0.0, first=signal.SIGKILL)
     api_port = int(info.toxiproxy_url.rsplit(":", 1)[1])
-    argv = _toxiproxy_argv(find_toxiproxy_server(), api_port, directory)
+    argv = _toxiproxy_argv(find_toxiproxy_server(), api_port, directory / "toxiproxy.json")
     env = {**os.environ, **({OWNER_ENV: owner} if owner else {})}
     ref, _ = spawn("toxiproxy", argv, directory / "logs" / "toxiproxy.log", env=env)
     processes = tuple(ref if p.name == "toxiproxy" else p for p in info.processes)
     restarted = replace(info, processes=processes)
-    _wait_ready(replace(restarted, processes=(ref,)), {})  # the new server only
+    first = info.regions[0] if info.regions else RegionInfo("a", info.toxiproxy_url)
+    ready = {"toxiproxy": _toxiproxy_ready(restarted, first)}
+    _wait_ready(replace(restarted, processes=(ref,)), ready)  # the new server only
     if (directory / LAB_FILE).exists():
         write_atomic(directory / LAB_FILE, restarted.to_json())
     return restarted
@@ -269,13 +268,32 @@ def listening_ports(ports: Iterable[int]) -> list[int]:
     return [p for p in ports if is_listening(p, timeout_s=0.1)]
 
 
-def _wait_ready(info: LabInfo, dep_ports: dict[str, int]) -> None:
-    toxiproxy = ToxiproxyClient(info.toxiproxy_url, timeout_s=0.5)
-    checks: dict[str, str] = {
-        name: f"http://{HOST}:{port}/health" for name, port in dep_ports.items()
+Check = Callable[[], bool]
+
+
+def _toxiproxy_ready(info: LabInfo, region: RegionInfo) -> Check:
+    client = ToxiproxyClient(region.toxiproxy_url, timeout_s=0.5)
+    ports = [int(p.listen.rsplit(":", 1)[1]) for p in info.proxies if p.region == region.region]
+    return lambda: client.is_up() and all(is_listening(port) for port in ports)
+
+
+def _service_checks(
+    info: LabInfo, profile: LabProfile, service_ports: dict[str, int]
+) -> dict[str, Check]:
+    checks = {
+        _toxiproxy_name(r.region, [x.region for x in info.regions]): _toxiproxy_ready(info, r)
+        for r in info.regions
     }
-    checks["gateway"] = f"{info.service_url}/health"
-    pending = {p.name for p in info.processes}
+    for service in profile.services:
+        port = service_ports[service.name]
+        checks[service.name] = partial(is_ready, service.readiness, HOST, port)
+    return checks
+
+
+def _wait_ready(info: LabInfo, checks: dict[str, Check]) -> None:
+    """Until every process in `checks` passes its check; LabError when one exits first or the
+    time is up."""
+    pending = set(checks)
     deadline = time.monotonic() + READY_TIMEOUT_S
     while pending:
         for ref in info.processes:
@@ -286,13 +304,7 @@ def _wait_ready(info: LabInfo, dep_ports: dict[str, int]) -> None:
                     f"{_log_tail(Path(info.directory) / 'logs' / (ref.name + '.log'))}"
                 )
         for name in list(pending):
-            if name == "toxiproxy":
-                ok = toxiproxy.is_up() and all(
-                    is_listening(int(p.listen.rsplit(":", 1)[1])) for p in info.proxies
-                )
-            else:
-                ok = _http_ok(checks[name])
-            if ok:
+            if checks[name]():
                 pending.discard(name)
         if pending and time.monotonic() > deadline:
             raise LabError(
@@ -301,14 +313,6 @@ def _wait_ready(info: LabInfo, dep_ports: dict[str, int]) -> None:
             )
         if pending:
             time.sleep(0.01)
-
-
-def _http_ok(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=0.25) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 def _log_tail(path: Path) -> str:

@@ -1,0 +1,129 @@
+"""A lab as data: its services (command, readiness, region, what each reaches through which
+proxy) and its proxies, one Toxiproxy server per region.
+
+A service's command is a template; `{port}` is its own port, `{dir}` the lab directory,
+`{python}` this interpreter, `{proxy:NAME}` the address (host:port) where proxy NAME listens.
+`lab.lab_up` allocates the ports, starts each region's Toxiproxy with its proxies, then every
+service (under a keeper unless `kept` is off), and waits for each service's readiness.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from chaosrun.lab.topology import Topology
+
+__all__ = [
+    "LabProfile",
+    "ProxySpec",
+    "Readiness",
+    "ServiceSpec",
+    "expand",
+    "streaming_profile",
+]
+
+ReadinessKind = Literal["http", "tcp", "redis"]
+_TOKEN = re.compile(r"\{(python|dir|port|proxy:[A-Za-z0-9_.-]+)\}")
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """How a service says it is ready: HTTP 200 on `path`, a TCP connect, or a Redis PONG."""
+
+    kind: ReadinessKind = "http"
+    path: str = "/health"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    name: str
+    command: tuple[str, ...]
+    readiness: Readiness = Readiness()
+    region: str = "a"
+    kept: bool = True  # run under a keeper (restarted when it dies of a failure)
+
+
+@dataclass(frozen=True, slots=True)
+class ProxySpec:
+    """A Toxiproxy proxy in `region`'s server, in front of service `to`."""
+
+    name: str
+    to: str
+    region: str = "a"
+
+
+@dataclass(frozen=True, slots=True)
+class LabProfile:
+    name: str
+    services: tuple[ServiceSpec, ...]
+    proxies: tuple[ProxySpec, ...]
+    entry: str  # the service under test: its port is the lab's service URL
+
+    def __post_init__(self) -> None:
+        names = [s.name for s in self.services]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate service name in {names}")
+        if self.entry not in names:
+            raise ValueError(f"entry {self.entry!r} is not a service of the profile")
+        proxies = [p.name for p in self.proxies]
+        if len(set(proxies)) != len(proxies):
+            raise ValueError(f"duplicate proxy name in {proxies}")
+        for proxy in self.proxies:
+            if proxy.to not in names:
+                raise ValueError(f"proxy {proxy.name} is in front of unknown service {proxy.to!r}")
+        for service in self.services:
+            for token in _TOKEN.findall(" ".join(service.command)):
+                if token.startswith("proxy:") and token[6:] not in proxies:
+                    raise ValueError(f"service {service.name} uses unknown proxy {token[6:]!r}")
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        """Every region with a proxy or a service, in first-seen order."""
+        seen = [p.region for p in self.proxies] + [s.region for s in self.services]
+        return tuple(dict.fromkeys(seen))
+
+
+def expand(
+    command: tuple[str, ...], values: Mapping[str, str], listens: Mapping[str, str]
+) -> list[str]:
+    """The command with its tokens filled in: `values` for python/dir/port, `listens` for
+    proxy:NAME. Pure."""
+
+    def fill(match: re.Match[str]) -> str:
+        token = match.group(1)
+        return listens[token[6:]] if token.startswith("proxy:") else values[token]
+
+    return [_TOKEN.sub(fill, arg) for arg in command]
+
+
+def streaming_profile(topology: Topology, variant: str) -> LabProfile:
+    """The sample streaming app of one region: a dependency process per dependency of the
+    topology, each behind its own proxy, and the gateway that reaches them only through those
+    proxies. Its files (``{dir}/topology.json``, ``{dir}/data/gateway``) are made by `lab_up`."""
+    services = []
+    for dep in topology.dependencies:
+        command = ["{python}", "-m", "chaosrun.lab.services.dependency", "--name", dep.name]
+        command += [
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "{port}",
+            "--latency-ms",
+            f"{dep.latency_ms:g}",
+        ]
+        if dep.max_connections is not None:
+            command += ["--max-connections", str(dep.max_connections)]
+        if dep.keepalive_requests is not None:
+            command += ["--keepalive-requests", str(dep.keepalive_requests)]
+        services.append(ServiceSpec(dep.name, tuple(command)))
+    gateway = ["{python}", "-m", "chaosrun.lab.services.gateway", "--host", "127.0.0.1"]
+    gateway += ["--port", "{port}", "--topology", "{dir}/topology.json", "--variant", variant]
+    gateway += ["--data-dir", "{dir}/data/gateway"]
+    for dep in topology.dependencies:
+        gateway += ["--dep", f"{dep.name}=http://{{proxy:{dep.name}}}"]
+    services.append(ServiceSpec("gateway", tuple(gateway)))
+    proxies = tuple(ProxySpec(dep.name, dep.name) for dep in topology.dependencies)
+    return LabProfile("streaming", tuple(services), proxies, entry="gateway")
