@@ -17,7 +17,6 @@ from chaosrun.engine.target import Target
 from chaosrun.engine.watchdog import (
     ConnectionRefusals,
     ToxiproxyWatch,
-    lab_process_exited,
     load_process_exited,
     relay_exited,
 )
@@ -55,10 +54,11 @@ class Guardian:
         self._refusals = ConnectionRefusals(target.service_url)
         self._live = LiveSli(rate) if timeline is not None else None
         self.readings: list[LiveReading] = []  # taken by the supervisor's loop after each poll
-        self._toxiproxy = ToxiproxyWatch(target.toxiproxy_url)
+        self._toxiproxies = [ToxiproxyWatch(url) for url in target.toxiproxy_urls]
 
     def start(self) -> None:
-        self._toxiproxy.start()
+        for watch in self._toxiproxies:
+            watch.start()
         if self._probes is not None:
             self._probes.start()
 
@@ -68,18 +68,18 @@ class Guardian:
         reading = self._live.reading(now, fresh) if self._live is not None else None
         if reading is not None:
             self.readings.append(reading)
-        lab = self.target.lab
         return (
-            (lab_process_exited(lab, now) if lab is not None else None)
+            self.target.watch(now)
             or (load_process_exited(self.load, now) if self.load is not None else None)
             or (relay_exited(self.relay, now) if self.relay is not None else None)
-            or self._toxiproxy.poll(now)
+            or next((f for w in self._toxiproxies if (f := w.poll(now)) is not None), None)
             or self._refusals.poll(now)
             or (self._sli.poll(now, fresh) if self._sli is not None else None)
             or (self._probes.poll(now) if self._probes is not None else None)
         )
 
     def close(self) -> None:
-        self._toxiproxy.close()
+        for watch in self._toxiproxies:
+            watch.close()
         if self._probes is not None:
             self._probes.close()

@@ -47,15 +47,7 @@ class Measurement:
 def _endpoints_using(target: Target, gateway_state: Any) -> dict[str, tuple[str, ...]]:
     if isinstance(gateway_state, dict) and isinstance(gateway_state.get("endpoints"), dict):
         return {k: tuple(v) for k, v in gateway_state["endpoints"].items()}
-    if target.lab is None:
-        return {}
-    from chaosrun.lab.topology import Topology
-
-    try:
-        text = (Path(target.lab.directory) / "topology.json").read_text()
-    except OSError:
-        return {}
-    return {e.path: e.uses for e in Topology.from_json(text).endpoints}
+    return target.endpoints_using()
 
 
 def _state_sampler(experiment: Experiment, target: Target) -> StateSampler | None:

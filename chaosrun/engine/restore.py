@@ -8,14 +8,13 @@ nothing could revert stay pending in the undo log: `chaosrun cleanup` or the nex
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from chaosrun.engine import undo
 from chaosrun.engine.target import Target
-from chaosrun.errors import LabError, ToxiproxyError
+from chaosrun.errors import ToxiproxyError
 from chaosrun.faults import REGISTRY
-from chaosrun.lab.lab import restart_toxiproxy
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 
 __all__ = ["FaultsLeft", "Restoration", "faults_left", "restore"]
@@ -47,7 +46,7 @@ def restore(
     error: str | None = None
     stuck = [e for e in undo.pending_entries(log) if undo.in_toxiproxy(e)]
     if stuck:
-        fallback, error, target = _fallback(target, timeout_s)
+        fallback, error, target = target.restore_fallback(timeout_s)
         if fallback is not None:
             for entry in stuck:
                 undo.mark_done(log, entry.id)
@@ -60,27 +59,6 @@ def restore(
         started=started,
         finished=time.time(),
     )
-
-
-def _fallback(target: Target, timeout_s: float) -> tuple[str | None, str | None, Target]:
-    server_alive = target.lab is None or all(
-        p.alive() for p in target.lab.processes if p.name == "toxiproxy"
-    )
-    problems = []
-    if server_alive:
-        try:
-            ToxiproxyClient(target.toxiproxy_url, timeout_s=timeout_s).reset()
-            return "/reset", None, target
-        except ToxiproxyError as exc:
-            problems.append(f"/reset: {exc}")
-    if target.lab is not None:
-        try:
-            owner = target.lab.directory if target.ephemeral else None
-            lab = restart_toxiproxy(target.lab, owner)
-            return "toxiproxy restarted", "; ".join(problems) or None, replace(target, lab=lab)
-        except LabError as exc:
-            problems.append(f"restart: {exc}")
-    return None, "; ".join(problems), target
 
 
 @dataclass(frozen=True, slots=True)

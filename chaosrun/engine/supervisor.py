@@ -92,7 +92,7 @@ def supervise(
                 if not target.ephemeral:
                     record = replace(record, ephemeral_lab=None)
                     write_record(run_dir, record)
-                lock = acquire(target.toxiproxy_url, run_id, str(experiment.path))
+                lock = acquire(target.lock_key(), run_id, str(experiment.path))
                 on_event({"event": "target", "phase": "ready", "target": target.describe()})
                 refused = target_refusal(experiment, target.toxiproxy_url, target.service_url)
             else:

@@ -1,4 +1,5 @@
-"""What a run talks to: the running lab, an ephemeral lab, or explicit URLs.
+"""What a run talks to: the running lab, an ephemeral lab, or explicit URLs -- one `Target`
+interface, two implementations (`LabTarget`, `ExplicitTarget`).
 
 `resolve_target` gets it for a run (starting an ephemeral lab if need be); `view_target` sees it
 read-only for a dry run: the lab started by `chaosrun lab up` (its proxies read with GET), an
@@ -8,21 +9,26 @@ an explicit target (never contacted: its proxies stay unknown).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from chaosrun.errors import ToxiproxyError
-from chaosrun.lab.lab import LabInfo, lab_down, lab_up, load_lab_info
-from chaosrun.lab.topology import DEFAULT_TOPOLOGY
+from chaosrun.engine.safeguards import Firing
+from chaosrun.engine.watchdog import lab_process_exited
+from chaosrun.errors import LabError, ToxiproxyError
+from chaosrun.lab.lab import LabInfo, lab_down, lab_up, load_lab_info, restart_toxiproxy
+from chaosrun.lab.topology import DEFAULT_TOPOLOGY, Topology
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 from chaosrun.lab.variants import apply_variant
-from chaosrun.model import Experiment, LabTarget, UrlTarget
+from chaosrun.model import Experiment, UrlTarget
+from chaosrun.model import LabTarget as LabSpec
 
 if TYPE_CHECKING:
     from chaosrun.engine.plan import TargetView
 
 __all__ = [
+    "ExplicitTarget",
+    "LabTarget",
     "Target",
     "ephemeral_lab_dir",
     "release_target",
@@ -33,25 +39,157 @@ __all__ = [
 ]
 
 
+class Target(Protocol):
+    """What a run talks to, as one interface: where the service and its proxies are, what to
+    lock, what to watch, how to restore when reverting entry by entry was not enough, how it is
+    described, and how it is let go. `LabTarget` and `ExplicitTarget` implement it (a
+    Kubernetes one will too)."""
+
+    @property
+    def service_url(self) -> str: ...
+
+    @property
+    def toxiproxy_url(self) -> str:
+        """The (first region's) Toxiproxy API: where a fault names its proxy."""
+        ...
+
+    @property
+    def toxiproxy_urls(self) -> tuple[str, ...]:
+        """Every Toxiproxy server of the target (one per region)."""
+        ...
+
+    @property
+    def ephemeral(self) -> bool: ...
+
+    def lock_key(self) -> str:
+        """One run at a time per key (a Toxiproxy serves one run at a time)."""
+        ...
+
+    def watch(self, now: float) -> Firing | None:
+        """A target-specific stop condition (a lab process that exited), None when fine."""
+        ...
+
+    def restore_fallback(self, timeout_s: float) -> tuple[str | None, str | None, Target]:
+        """Put every proxy back wholesale: (what was done or None, the problems met or None,
+        the target afterwards)."""
+        ...
+
+    def endpoints_using(self) -> dict[str, tuple[str, ...]]:
+        """Which dependencies each endpoint uses, when the target knows ({} otherwise)."""
+        ...
+
+    def describe(self) -> dict[str, Any]: ...
+
+    def release(self) -> None:
+        """Let the target go after the run (an ephemeral lab is stopped)."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
-class Target:
-    service_url: str
-    toxiproxy_url: str
-    lab: LabInfo | None
+class LabTarget:
+    """A lab this host runs: the one `chaosrun lab up` started, or an ephemeral one."""
+
+    lab: LabInfo
     ephemeral: bool
+
+    @property
+    def service_url(self) -> str:
+        return self.lab.service_url
+
+    @property
+    def toxiproxy_url(self) -> str:
+        return self.lab.toxiproxy_url
+
+    @property
+    def toxiproxy_urls(self) -> tuple[str, ...]:
+        return tuple(r.toxiproxy_url for r in self.lab.regions) or (self.lab.toxiproxy_url,)
+
+    def lock_key(self) -> str:
+        return self.lab.toxiproxy_url
+
+    def watch(self, now: float) -> Firing | None:
+        return lab_process_exited(self.lab, now)
+
+    def restore_fallback(self, timeout_s: float) -> tuple[str | None, str | None, Target]:
+        servers = [p for p in self.lab.processes if p.name.startswith("toxiproxy")]
+        problems: list[str] = []
+        if all(p.alive() for p in servers):
+            done = _reset_all(self.toxiproxy_urls, timeout_s, problems)
+            if done is not None:
+                return done, None, self
+        try:
+            owner = self.lab.directory if self.ephemeral else None
+            lab = restart_toxiproxy(self.lab, owner)
+            return "toxiproxy restarted", "; ".join(problems) or None, replace(self, lab=lab)
+        except LabError as exc:
+            problems.append(f"restart: {exc}")
+        return None, "; ".join(problems), self
+
+    def endpoints_using(self) -> dict[str, tuple[str, ...]]:
+        try:
+            text = (Path(self.lab.directory) / "topology.json").read_text()
+        except OSError:
+            return {}
+        return {e.path: e.uses for e in Topology.from_json(text).endpoints}
 
     def describe(self) -> dict[str, Any]:
         return {
             "service_url": self.service_url,
             "toxiproxy_url": self.toxiproxy_url,
-            "lab": None
-            if self.lab is None
-            else {
+            "lab": {
                 "variant": self.lab.variant,
                 "ephemeral": self.ephemeral,
                 "directory": self.lab.directory,
             },
         }
+
+    def release(self) -> None:
+        if self.ephemeral:
+            lab_down(self.lab)
+
+
+@dataclass(frozen=True, slots=True)
+class ExplicitTarget:
+    """A service someone else runs, with its dependencies behind a Toxiproxy server."""
+
+    service_url: str
+    toxiproxy_url: str
+    ephemeral: bool = False
+
+    @property
+    def toxiproxy_urls(self) -> tuple[str, ...]:
+        return (self.toxiproxy_url,)
+
+    def lock_key(self) -> str:
+        return self.toxiproxy_url
+
+    def watch(self, now: float) -> Firing | None:
+        return None  # its processes are not ours to watch: the client's timeline says it all
+
+    def restore_fallback(self, timeout_s: float) -> tuple[str | None, str | None, Target]:
+        problems: list[str] = []
+        done = _reset_all(self.toxiproxy_urls, timeout_s, problems)
+        return done, "; ".join(problems) or None, self
+
+    def endpoints_using(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    def describe(self) -> dict[str, Any]:
+        return {"service_url": self.service_url, "toxiproxy_url": self.toxiproxy_url, "lab": None}
+
+    def release(self) -> None:
+        return None
+
+
+def _reset_all(urls: tuple[str, ...], timeout_s: float, problems: list[str]) -> str | None:
+    """POST /reset on every server; "/reset" when all answered, else None (problems noted)."""
+    for url in urls:
+        try:
+            ToxiproxyClient(url, timeout_s=timeout_s).reset()
+        except ToxiproxyError as exc:
+            problems.append(f"/reset: {exc}")
+            return None
+    return "/reset"
 
 
 def running_lab(home: Path) -> LabInfo | None:
@@ -75,19 +213,18 @@ def resolve_target(
 ) -> Target:
     spec = experiment.chaosrun.target
     if isinstance(spec, UrlTarget):
-        return Target(spec.service_url, spec.toxiproxy_url, None, ephemeral=False)
-    assert isinstance(spec, LabTarget)
+        return ExplicitTarget(spec.service_url, spec.toxiproxy_url)
+    assert isinstance(spec, LabSpec)
     wanted = variant or spec.variant
     lab = reusable_lab(home, wanted, variant)
     if lab is not None:
-        return Target(lab.service_url, lab.toxiproxy_url, lab, ephemeral=False)
+        return LabTarget(lab, ephemeral=False)
     lab = lab_up(ephemeral_lab_dir(run_dir), wanted, owner=str(ephemeral_lab_dir(run_dir)))
-    return Target(lab.service_url, lab.toxiproxy_url, lab, ephemeral=True)
+    return LabTarget(lab, ephemeral=True)
 
 
 def release_target(target: Target) -> None:
-    if target.ephemeral and target.lab is not None:
-        lab_down(target.lab)
+    target.release()
 
 
 def view_target(experiment: Experiment, home: Path, variant: str | None) -> TargetView:
@@ -98,7 +235,7 @@ def view_target(experiment: Experiment, home: Path, variant: str | None) -> Targ
     if isinstance(spec, UrlTarget):
         note = "explicit target: not contacted by a dry run, so its proxies are not listed"
         return TargetView("url", None, spec.service_url, spec.toxiproxy_url, (), note)
-    assert isinstance(spec, LabTarget)
+    assert isinstance(spec, LabSpec)
     wanted = variant or spec.variant
     lab = reusable_lab(home, wanted, variant)
     if lab is None:
