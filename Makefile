@@ -12,10 +12,12 @@ PYTEST_WORKERS ?= 2
 .PHONY: setup demo test test-slow lint bench bench-accuracy clean
 
 # tmux: the e2e tests read chaosrun's output off a real 80-column terminal (tests/e2e/terminal.py);
-# haproxy: the external target the lab does not contain (tests/e2e/external.py, bench-accuracy).
+# haproxy: the external target the lab does not contain (tests/e2e/external.py, bench-accuracy);
+# redis-server, redis-sentinel: the lab's database and its failover (chaosrun/lab/database.py).
 setup: $(STAMP) $(TOXIPROXY)
-	command -v tmux >/dev/null && command -v haproxy >/dev/null || \
-		(apt-get update && apt-get install -y tmux haproxy)
+	command -v tmux >/dev/null && command -v haproxy >/dev/null && \
+		command -v redis-server >/dev/null && command -v redis-sentinel >/dev/null || \
+		(apt-get update && apt-get install -y tmux haproxy redis-server redis-sentinel)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -170,6 +170,9 @@ def start_lab(
     listens = {p.name: p.listen for p in proxies}
     for service in profile.services:
         values = {"python": python, "dir": str(directory), "port": str(service_ports[service.name])}
+        for name, content in service.files:
+            (directory / name).parent.mkdir(parents=True, exist_ok=True)
+            (directory / name).write_text(expand((content,), values, listens)[0])
         argv = expand(service.command, values, listens)
         commands.append(
             (service.name, _kept(service.name, argv, directory, restart) if service.kept else argv)

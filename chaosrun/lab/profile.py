@@ -1,8 +1,9 @@
 """A lab as data: its services (command, readiness, region, what each reaches through which
 proxy) and its proxies, one Toxiproxy server per region.
 
-A service's command is a template; `{port}` is its own port, `{dir}` the lab directory,
-`{python}` this interpreter, `{proxy:NAME}` the address (host:port) where proxy NAME listens.
+A service's command (and each of its `files`, written before it starts) is a template; `{port}`
+is its own port, `{dir}` the lab directory, `{python}` this interpreter, `{proxy:NAME}` the
+address (host:port) where proxy NAME listens, `{proxy_port:NAME}` that port alone.
 `lab.lab_up` allocates the ports, starts each region's Toxiproxy with its proxies, then every
 service (under a keeper unless `kept` is off), and waits for each service's readiness.
 """
@@ -26,7 +27,7 @@ __all__ = [
 ]
 
 ReadinessKind = Literal["http", "tcp", "redis"]
-_TOKEN = re.compile(r"\{(python|dir|port|proxy:[A-Za-z0-9_.-]+)\}")
+_TOKEN = re.compile(r"\{(python|dir|port|proxy:[A-Za-z0-9_.-]+|proxy_port:[A-Za-z0-9_.-]+)\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class ServiceSpec:
     readiness: Readiness = Readiness()
     region: str = "a"
     kept: bool = True  # run under a keeper (restarted when it dies of a failure)
+    files: tuple[tuple[str, str], ...] = ()  # (name in the lab directory, content template)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +77,11 @@ class LabProfile:
             if proxy.to not in names:
                 raise ValueError(f"proxy {proxy.name} is in front of unknown service {proxy.to!r}")
         for service in self.services:
-            for token in _TOKEN.findall(" ".join(service.command)):
-                if token.startswith("proxy:") and token[6:] not in proxies:
-                    raise ValueError(f"service {service.name} uses unknown proxy {token[6:]!r}")
+            text = " ".join([*service.command, *(content for _, content in service.files)])
+            for token in _TOKEN.findall(text):
+                kind, _, name = token.partition(":")
+                if kind in ("proxy", "proxy_port") and name not in proxies:
+                    raise ValueError(f"service {service.name} uses unknown proxy {name!r}")
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -89,12 +93,16 @@ class LabProfile:
 def expand(
     command: tuple[str, ...], values: Mapping[str, str], listens: Mapping[str, str]
 ) -> list[str]:
-    """The command with its tokens filled in: `values` for python/dir/port, `listens` for
-    proxy:NAME. Pure."""
+    """The command with its tokens filled in: `values` for python/dir/port, `listens` (proxy
+    name -> host:port) for proxy:NAME and proxy_port:NAME. Pure."""
 
     def fill(match: re.Match[str]) -> str:
-        token = match.group(1)
-        return listens[token[6:]] if token.startswith("proxy:") else values[token]
+        kind, _, name = match.group(1).partition(":")
+        if kind == "proxy":
+            return listens[name]
+        if kind == "proxy_port":
+            return listens[name].rsplit(":", 1)[1]
+        return values[kind]
 
     return [_TOKEN.sub(fill, arg) for arg in command]
 

@@ -122,3 +122,37 @@ def test_tcp_and_redis_readiness(answering: tuple[int, list[bytes]]) -> None:
     assert not is_ready(Readiness("tcp"), "127.0.0.1", free)
     assert not is_ready(Readiness("redis"), "127.0.0.1", free)
     assert not is_ready(Readiness("http"), "127.0.0.1", free)
+
+
+def test_the_database_reaches_everything_through_its_regions_proxies() -> None:
+    from chaosrun.lab.database import database_profile
+
+    profile = database_profile()
+    assert [(s.name, s.region, s.readiness.kind) for s in profile.services] == [
+        ("redis-a", "a", "redis"),
+        ("redis-b", "b", "redis"),
+        ("sentinel-1", "a", "redis"),
+        ("sentinel-2", "b", "redis"),
+        ("sentinel-3", "b", "redis"),
+    ]
+    assert [(p.name, p.to, p.region) for p in profile.proxies] == [
+        (s.name, s.name, s.region) for s in profile.services
+    ]
+    listens = {p.name: f"127.0.0.1:{2000 + i}" for i, p in enumerate(profile.proxies)}
+    values = {"python": "py", "dir": "/l", "port": "1"}
+    replica = expand(profile.services[1].command, values, listens)
+    assert replica[replica.index("--replicaof") + 1 :] == ["127.0.0.1", "2000"]
+    assert replica[replica.index("--replica-announce-port") + 1] == "2001"
+    assert replica[replica.index("--save") + 1] == ""  # no snapshots
+    ((name, content),) = profile.services[3].files
+    assert name == "sentinel-2/sentinel.conf"
+    config = expand((content,), values, listens)[0].splitlines()
+    assert "sentinel monitor lab 127.0.0.1 2000 2" in config  # the primary's proxy, quorum 2
+    assert "sentinel announce-port 2003" in config
+    assert "port 1" in config and "sentinel down-after-milliseconds lab 1000" in config
+
+
+def test_proxy_port_tokens_need_a_known_proxy_in_files_too() -> None:
+    bad = ServiceSpec("x", ("{python}",), files=(("x.conf", "port {proxy_port:db}"),))
+    with pytest.raises(ValueError, match="service x uses unknown proxy 'db'"):
+        LabProfile("p", (bad,), (), "x")

@@ -1,0 +1,87 @@
+"""The lab's database on real Redis and Sentinel processes, every link through Toxiproxy: the
+replica follows the primary through the primary's proxy; cutting region a (its Toxiproxy's
+proxies disabled, its processes still running) makes region b's two Sentinels promote the
+replica, and a write is acknowledged there; restoring region a brings the old primary back as a
+replica. Needs redis-server and redis-sentinel (installed by `make setup`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from redis.sentinel import Sentinel
+
+from chaosrun.lab.database import MASTER_NAME, database_profile
+from chaosrun.lab.lab import LabInfo, lab_down, start_lab
+from chaosrun.lab.toxiproxy import ToxiproxyClient
+
+TIMEOUT_S = 0.5  # every client call is bounded (a cut link must not hang a test)
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[LabInfo]:
+    info = start_lab(tmp_path / "lab", database_profile(), "healthy")
+    try:
+        yield info
+    finally:
+        assert lab_down(info) == []
+
+
+def _port(info: LabInfo, proxy: str) -> int:
+    return int(next(p.listen for p in info.proxies if p.name == proxy).rsplit(":", 1)[1])
+
+
+def _client(info: LabInfo, proxy: str) -> redis.Redis:
+    return redis.Redis(
+        "127.0.0.1", _port(info, proxy), socket_timeout=TIMEOUT_S, socket_connect_timeout=TIMEOUT_S
+    )
+
+
+def _until(condition: Callable[[], Any], timeout_s: float) -> float:
+    """Seconds until `condition()` is truthy (errors count as not yet); fails after timeout_s."""
+    started = time.monotonic()
+    while True:
+        try:
+            if condition():
+                return time.monotonic() - started
+        except redis.RedisError:
+            pass
+        assert time.monotonic() - started < timeout_s, "timed out"
+        time.sleep(0.02)
+
+
+def test_cutting_region_a_fails_the_database_over_to_region_b(lab: LabInfo) -> None:
+    primary, replica = _client(lab, "redis-a"), _client(lab, "redis-b")
+    assert primary.set("before", "1")
+    _until(lambda: replica.info("replication")["master_link_status"] == "up", 15)
+    _until(lambda: replica.get("before") == b"1", 5)
+    sentinel = Sentinel(
+        [("127.0.0.1", _port(lab, "sentinel-2")), ("127.0.0.1", _port(lab, "sentinel-3"))],
+        socket_timeout=TIMEOUT_S,
+        socket_connect_timeout=TIMEOUT_S,
+    )
+    assert sentinel.discover_master(MASTER_NAME) == ("127.0.0.1", _port(lab, "redis-a"))
+    for known in sentinel.sentinels:  # each knows the other two and the replica (INFO: 10 s)
+        _until(lambda k=known: len(k.sentinel_sentinels(MASTER_NAME)) == 2, 15)
+        _until(lambda k=known: len(k.sentinel_slaves(MASTER_NAME)) == 1, 15)
+
+    region_a = ToxiproxyClient(lab.regions[0].toxiproxy_url, timeout_s=1.0)
+    cut = [p.name for p in lab.proxies if p.region == "a"]
+    assert cut == ["redis-a", "sentinel-1"]
+    for name in cut:
+        region_a.set_enabled(name, False)
+    promoted = _until(
+        lambda: sentinel.discover_master(MASTER_NAME) == ("127.0.0.1", _port(lab, "redis-b")), 20
+    )
+    written = _until(lambda: replica.set("during", "1"), 10)
+    print(f"\nfailover: promoted after {promoted:.2f} s, first write +{written:.2f} s")
+    assert promoted > 0.9  # not before down-after-milliseconds (1 s): a real detection
+
+    for name in cut:
+        region_a.set_enabled(name, True)
+    _until(lambda: primary.info("replication")["role"] == "slave", 20)  # rejoined as a replica
+    _until(lambda: primary.get("during") == b"1", 10)
