@@ -23,6 +23,7 @@ from chaosrun.checks.expectations import (
     n_of,
     percentile,
     period_end,
+    period_of,
     requests_in,
 )
 from chaosrun.checks.observation import Observation, Verdict, not_judged
@@ -35,7 +36,7 @@ def check_degradation(
     observation: Observation, expectation: DegradationExpectation
 ) -> list[Verdict]:
     e = expectation
-    period = _period(observation, e.fault)
+    period = period_of([f for f in observation.faults if f.kind == e.fault])
     verdicts: list[Verdict] = []
     degraded_on = ", ".join(e.degraded_endpoints)
     slo_on = ", ".join(e.slo_endpoints)
@@ -67,18 +68,6 @@ def check_degradation(
     if e.degraded_endpoints and e.recovers_within_s is not None:
         verdicts.append(_recovers(e, observation, period, expected_recovers))
     return verdicts
-
-
-def _period(observation: Observation, kind: str) -> FaultPeriod | None:
-    windows = [f for f in observation.faults if f.kind == kind]
-    if not windows:
-        return None
-    cleared = [f.cleared_at for f in windows]
-    return FaultPeriod(
-        injected_at=min(f.injected_at for f in windows),
-        cleared_at=None if None in cleared else max(c for c in cleared if c is not None),
-        windows=len(windows),
-    )
 
 
 def _failures(records: Sequence[RequestRecord]) -> str:

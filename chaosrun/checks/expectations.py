@@ -22,7 +22,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from chaosrun.checks.observation import DependencySnapshot, Observation, Verdict, not_judged
+from chaosrun.checks.observation import (
+    DependencySnapshot,
+    FaultWindow,
+    Observation,
+    Verdict,
+    not_judged,
+)
 from chaosrun.measure.percentile import nearest_rank
 from chaosrun.measure.timeline import RequestRecord
 
@@ -45,6 +51,7 @@ __all__ = [
     "observation_end",
     "percentile",
     "period_end",
+    "period_of",
     "requests_in",
     "using",
 ]
@@ -182,7 +189,11 @@ def period_end(observation: Observation, period: FaultPeriod) -> float:
 
 def fault_period(observation: Observation, dependency: str) -> FaultPeriod | None:
     """The span of every fault on `dependency` (see the module doc), None when there is none."""
-    windows = [f for f in observation.faults if f.target == dependency]
+    return period_of([f for f in observation.faults if f.target == dependency])
+
+
+def period_of(windows: Sequence[FaultWindow]) -> FaultPeriod | None:
+    """The span of `windows` as one period (see the module doc), None when there is none."""
     if not windows:
         return None
     cleared = [f.cleared_at for f in windows]

@@ -18,6 +18,7 @@ __all__ = [
     "CPU_ROOT",
     "MEMORY_ROOT",
     "cgroup_path",
+    "cgroup_procs",
     "cpu_cgroup_problem",
     "detach_mount",
     "listening_inodes",
@@ -85,6 +86,14 @@ def processes_tagged(module: str, tag: str, proc: Path = Path("/proc")) -> list[
         if worker and argv[argv.index("--tag") + 1].startswith(tag):
             found.append(int(entry.name))
     return found
+
+
+def cgroup_procs(group: Path) -> list[int]:
+    """The processes in a cgroup ([] when it is gone)."""
+    try:
+        return [int(p) for p in (group / "cgroup.procs").read_text().split()]
+    except OSError:
+        return []
 
 
 def cgroup_path(text: str, controller: str) -> str | None:

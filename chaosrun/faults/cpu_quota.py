@@ -18,7 +18,7 @@ from typing import Any
 
 from chaosrun import undolog
 from chaosrun.errors import ChaosrunError
-from chaosrun.faults._host import CPU_ROOT, cgroup_path, cpu_cgroup_problem
+from chaosrun.faults._host import CPU_ROOT, cgroup_path, cgroup_procs, cpu_cgroup_problem
 from chaosrun.faults._target import target_process
 
 __all__ = ["describe", "inject", "requires", "revert", "undo"]
@@ -97,7 +97,7 @@ def undo(params: Mapping[str, Any], timeout_s: float) -> bool:
         return False
     own = params.get("pids") or {}
     for _ in range(RMDIR_TRIES):
-        for pid in _procs(group):
+        for pid in cgroup_procs(group):
             back = CPU_ROOT / str(own.get(str(pid), "/")).lstrip("/")
             with contextlib.suppress(ProcessLookupError, OSError):
                 (back / "cgroup.procs").write_text(str(pid))
@@ -131,10 +131,3 @@ def describe(
 def _cgroup_of(pid: int) -> str:
     text = Path(f"/proc/{pid}/cgroup").read_text()
     return cgroup_path(text, "cpu") or "/"
-
-
-def _procs(group: Path) -> list[int]:
-    try:
-        return [int(p) for p in (group / "cgroup.procs").read_text().split()]
-    except OSError:
-        return []

@@ -21,7 +21,7 @@ from chaosrun import undolog
 from chaosrun.errors import ChaosrunError
 from chaosrun.faults._host import processes_tagged
 from chaosrun.faults._toxic import mark_reverted
-from chaosrun.lab.procs import ProcessRef, process_start_time, stop
+from chaosrun.faults._workers import stop_tagged
 
 __all__ = ["describe", "inject", "revert", "undo"]
 
@@ -121,7 +121,4 @@ def _label(proxy: str) -> str:
 
 def _stop(tag: str, grace_s: float = STOP_WAIT_S) -> list[int]:
     """SIGTERM each worker carrying `tag`, SIGKILL what is left after `grace_s`."""
-    pids = tagged(tag)
-    for pid in pids:
-        stop(ProcessRef("cpu_stress", pid, process_start_time(pid)), grace_s=grace_s)
-    return pids
+    return stop_tagged(MODULE, tag, grace_s)

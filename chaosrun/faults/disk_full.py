@@ -102,7 +102,7 @@ def revert(
                 undolog.mark_done(log, entry.id)
     else:  # outside chaosrun (`chaos run`): every disk_full mount over the directory
         directory, _ = _directory(path, proxy, configuration)
-        for point, source in _ours():
+        for point, source in mounted():
             if point == str(directory):
                 reverted = undo({"directory": point, "source": source}, 2.0) or reverted
     return {"path": path, "proxy": proxy, "reverted": reverted}
@@ -116,7 +116,7 @@ def undo(params: Mapping[str, Any], timeout_s: float) -> bool:
         raise ChaosrunError(f"disk_full: {source} is not a mount chaosrun made")
     point = str(params["directory"])
     detached = False
-    while (point, source) in _ours():
+    while (point, source) in mounted():
         try:
             detach_mount(Path(point))
         except OSError as exc:
@@ -125,14 +125,9 @@ def undo(params: Mapping[str, Any], timeout_s: float) -> bool:
     return detached
 
 
-def mounted() -> list[tuple[str, str]]:
-    """(mount point, source) of every disk_full tmpfs mounted now, whoever made it."""
-    return _ours()
-
-
 def remains(params: Mapping[str, Any]) -> str | None:
     point, source = str(params["directory"]), str(params["source"])
-    return f"tmpfs {source} over {point}" if (point, source) in _ours() else None
+    return f"tmpfs {source} over {point}" if (point, source) in mounted() else None
 
 
 def describe(
@@ -152,7 +147,8 @@ def describe(
     )
 
 
-def _ours() -> list[tuple[str, str]]:
+def mounted() -> list[tuple[str, str]]:
+    """(mount point, source) of every disk_full tmpfs mounted now, whoever made it."""
     try:
         return mounts_from(MOUNTINFO.read_text(), SOURCE)
     except OSError:

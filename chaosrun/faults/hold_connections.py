@@ -24,7 +24,7 @@ from chaosrun import undolog
 from chaosrun.errors import ChaosrunError
 from chaosrun.faults._host import processes_tagged
 from chaosrun.faults._toxic import client_for
-from chaosrun.lab.procs import ProcessRef, process_start_time, stop
+from chaosrun.faults._workers import stop_tagged
 from chaosrun.names import TOXIPROXY_URL_KEY
 
 __all__ = ["describe", "inject", "revert", "undo"]
@@ -119,7 +119,4 @@ def describe(
 
 
 def _stop(tag: str, grace_s: float = 2.0) -> list[int]:
-    pids = processes_tagged(MODULE, tag)
-    for pid in pids:
-        stop(ProcessRef("hold_connections", pid, process_start_time(pid)), grace_s=grace_s)
-    return pids
+    return stop_tagged(MODULE, tag, grace_s)

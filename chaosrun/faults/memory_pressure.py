@@ -32,12 +32,14 @@ from chaosrun.errors import ChaosrunError
 from chaosrun.faults._host import (
     MEMORY_ROOT,
     cgroup_path,
+    cgroup_procs,
     memory_cgroup_problem,
     processes_tagged,
 )
 from chaosrun.faults._target import target_process
-from chaosrun.lab.keeper import SERVICE_PREFIX
-from chaosrun.lab.procs import ProcessRef, is_alive, process_start_time, stop
+from chaosrun.faults._workers import stop_tagged
+from chaosrun.lab.keeper import SERVICE_PREFIX, remove_cgroup
+from chaosrun.lab.procs import is_alive
 
 __all__ = ["describe", "host_refusal", "inject", "oom_kills", "requires", "revert", "undo"]
 
@@ -48,7 +50,6 @@ ON_HOST = True  # the allocation outlives the lab
 MODULE = "chaosrun.faults._hog"
 HOST_RESERVE_MB = 512
 START_WAIT_S = 5.0
-RMDIR_TRIES = 25
 MIB = 1024 * 1024
 
 
@@ -158,10 +159,7 @@ def undo(params: Mapping[str, Any], timeout_s: float) -> bool:
     group = Path(str(params["cgroup"]))
     if MEMORY_ROOT not in group.parents:
         raise ChaosrunError(f"memory_pressure: {group} is not a memory cgroup")
-    done = False
-    for pid in processes_tagged(MODULE, str(params["tag"])):
-        stop(ProcessRef("memory_pressure", pid, process_start_time(pid)), grace_s=timeout_s)
-        done = True
+    done = bool(stop_tagged(MODULE, str(params["tag"]), timeout_s))
     with contextlib.suppress(FileNotFoundError):
         (group / "memory.limit_in_bytes").write_text(str(params["limit_bytes"]))
         done = True
@@ -173,16 +171,8 @@ def _remove_orphan(group: Path) -> None:
     """A lab service's cgroup whose keeper is gone could not be removed while the allocation was
     in it: remove it now that it is empty."""
     prefix, _, keeper = group.name.rpartition("_")
-    if not prefix.startswith(SERVICE_PREFIX) or not keeper.isdigit() or is_alive(int(keeper)):
-        return
-    for _ in range(RMDIR_TRIES):
-        try:
-            group.rmdir()
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            time.sleep(0.02)
+    if prefix.startswith(SERVICE_PREFIX) and keeper.isdigit() and not is_alive(int(keeper)):
+        remove_cgroup(group)
 
 
 def remains(params: Mapping[str, Any]) -> str | None:
@@ -251,7 +241,7 @@ def _start_allocation(group: Path, allocate_mb: int, ramp_ms: int, tag: str) -> 
         start_new_session=True,
     )
     deadline = time.monotonic() + START_WAIT_S
-    while proc.pid not in _procs(group):  # applied once it is in the cgroup
+    while proc.pid not in cgroup_procs(group):  # applied once it is in the cgroup
         if proc.poll() is not None or time.monotonic() > deadline:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
@@ -261,10 +251,3 @@ def _start_allocation(group: Path, allocate_mb: int, ramp_ms: int, tag: str) -> 
             )
         time.sleep(0.01)
     return proc.pid
-
-
-def _procs(group: Path) -> list[int]:
-    try:
-        return [int(p) for p in (group / "cgroup.procs").read_text().split()]
-    except OSError:
-        return []

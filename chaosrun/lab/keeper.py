@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-__all__ = ["main", "restart_wanted", "service_cgroup"]
+__all__ = ["main", "remove_cgroup", "restart_wanted", "service_cgroup"]
 
 BACKOFF_FIRST_S = 0.1
 BACKOFF_MAX_S = 2.0
@@ -71,8 +71,9 @@ def _own_cgroup(name: str) -> Path | None:
         return None
 
 
-def _remove(group: Path | None) -> None:
-    for _ in range(50):
+def remove_cgroup(group: Path | None, tries: int = 50) -> None:
+    """Remove an empty cgroup, retrying while its last process is leaving it."""
+    for _ in range(tries):
         if group is None or not group.is_dir():
             return
         with contextlib.suppress(OSError):
@@ -121,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _keep(args.name, args.restarts, args.restart, command, group, lambda: stopping)
     finally:
-        _remove(group)
+        remove_cgroup(group)
 
 
 def _keep(

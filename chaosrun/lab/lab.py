@@ -19,7 +19,7 @@ from typing import Any
 
 from chaosrun.atomic import write_atomic
 from chaosrun.errors import LabError
-from chaosrun.lab.keeper import SERVICE_PREFIX
+from chaosrun.lab.keeper import SERVICE_PREFIX, remove_cgroup
 from chaosrun.lab.ports import free_ports, is_listening
 from chaosrun.lab.procs import OWNER_ENV, ProcessRef, spawn, stop
 from chaosrun.lab.profile import LabProfile, expand, streaming_profile
@@ -263,8 +263,8 @@ def _remove_service_cgroups(directory: Path) -> None:
     for named in (directory / "logs").glob("*.restarts.cgroup"):
         with contextlib.suppress(OSError):
             group = Path(named.read_text().strip())
-            if group.name.startswith(SERVICE_PREFIX) and group.is_dir():
-                group.rmdir()
+            if group.name.startswith(SERVICE_PREFIX):
+                remove_cgroup(group, tries=1)
 
 
 def listening_ports(ports: Iterable[int]) -> list[int]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from chaosrun.lab.keeper import SERVICE_PREFIX, restart_wanted
+from chaosrun.lab.keeper import SERVICE_PREFIX, remove_cgroup, restart_wanted
 from chaosrun.lab.procs import is_alive
 
 SLEEPER = "import time; time.sleep(60)"
@@ -66,8 +66,8 @@ def keeper(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen[byte
         proc.wait(timeout=5)
     for named in tmp_path.glob("*.restarts.cgroup"):  # what a killed keeper left
         group = Path(named.read_text())
-        if group.is_dir():
-            group.rmdir()
+        remove_cgroup(group)  # (its last process may take a moment to leave it)
+        assert not group.exists()
 
 
 def _exits(restarts: Path) -> list[dict[str, object]]:

@@ -36,8 +36,8 @@ Endpoints:
   "transitions": [{"at", "from", "to"}]}, "bulkhead": {"limit", "in_flight", "max_in_flight",
   "rejected"}, "calls", "attempts", "retries", "timeouts", "failures", "fallbacks",
   "short_circuited"}}, "history": {"data_dir", "written", "dropped", "last_error"}}``: counts
-  of calls (one per use of a dependency by a request), attempts
-  (requests sent), failed calls, etc. A disabled breaker reports state "closed". Transitions carry
+  of calls (one per use of a dependency by a request), attempts (requests sent), failed calls,
+  etc. A disabled breaker reports state "closed". Transitions carry
   epoch seconds; "state" is pybreaker's (lazy: "open" until the first call after the reset
   timeout, see `resilience`).
 """
