@@ -89,10 +89,12 @@ def restart_wanted(policy: str, returncode: int) -> bool:
     return not (returncode < 0 and -returncode in _CLEAN_SIGNALS)
 
 
-def _child_setup(group: Path | None) -> None:
+def _child_setup(group: Path | None, keeper: int) -> None:
     """Runs in the forked child before exec: die with the keeper, enter the service's cgroup."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != keeper:  # the keeper died before the line above took effect
+        os._exit(1)
     if group is not None:
         with contextlib.suppress(OSError):
             (group / "cgroup.procs").write_text(str(os.getpid()))
@@ -134,11 +136,12 @@ def _keep(
     stopping: Callable[[], bool],
 ) -> int:
     backoff = BACKOFF_FIRST_S
+    keeper = os.getpid()
     child: subprocess.Popen[bytes] | None = None
     while not stopping():
         if child is None:
             started = time.monotonic()
-            child = subprocess.Popen(list(command), preexec_fn=lambda: _child_setup(group))
+            child = subprocess.Popen(list(command), preexec_fn=lambda: _child_setup(group, keeper))
         code = child.poll()
         if code is None:
             time.sleep(0.02)

@@ -128,8 +128,12 @@ def test_sigterm_stops_the_service_and_removes_its_cgroup(keeper) -> None:  # ty
 
 
 def test_a_killed_keeper_takes_its_service_along(keeper) -> None:  # type: ignore[no-untyped-def]
-    proc, _ = keeper()
+    proc, restarts = keeper()
     (child,) = _children(proc.pid)
+    group = Path(Path(f"{restarts}.cgroup").read_text())
+    # Set up (PR_SET_PDEATHSIG, then its cgroup) before exec: a kill before that is the
+    # keeper's own race, closed by the child checking its parent.
+    _wait(lambda: str(child) in (group / "cgroup.procs").read_text().split())
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=5)
     _wait(lambda: not is_alive(child))
