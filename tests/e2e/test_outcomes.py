@@ -37,9 +37,11 @@ def test_a_steady_state_that_fails_before_injection_is_not_a_pass(lab: dict[str,
     ]  # the method never ran
     # no verdict is judged on a run whose method never ran, and the note says why
     assert summary["checks"] == []
-    assert summary["measurement_notes"] == [
+    # (a load that fell short on a busy host adds its own note after it)
+    assert summary["measurement_notes"][0] == (
         "the method did not run: no recovery or resilience verdict was judged"
-    ]
+    )
+    assert all("not trusted" in n for n in summary["measurement_notes"][1:])
     journal = json.loads(Path(summary["journal"]).read_text())
     assert journal["chaosrun"]["outcome"] == {
         "verdict": "not-steady",
