@@ -13,8 +13,11 @@ __all__ = [
     "RESERVED_PREFIX",
     "SERVICE_URL_ENV",
     "SERVICE_URL_KEY",
+    "TOXIPROXY_REGIONS_ENV",
+    "TOXIPROXY_REGIONS_KEY",
     "TOXIPROXY_URL_ENV",
     "TOXIPROXY_URL_KEY",
+    "regions_value",
 ]
 
 RESERVED_PREFIX = "chaosrun_"
@@ -22,3 +25,10 @@ SERVICE_URL_KEY = "chaosrun_service_url"
 TOXIPROXY_URL_KEY = "chaosrun_toxiproxy_url"
 SERVICE_URL_ENV = "CHAOSRUN_SERVICE_URL"
 TOXIPROXY_URL_ENV = "CHAOSRUN_TOXIPROXY_URL"
+# Every region's Toxiproxy of a multi-region target, as "a=URL,b=URL" (a region outage).
+TOXIPROXY_REGIONS_KEY = "chaosrun_toxiproxy_regions"
+TOXIPROXY_REGIONS_ENV = "CHAOSRUN_TOXIPROXY_REGIONS"
+
+
+def regions_value(regions: dict[str, str]) -> str:
+    return ",".join(f"{name}={url}" for name, url in regions.items())

@@ -29,7 +29,15 @@ from chaosrun.engine.target import Target
 from chaosrun.engine.worker import EVENTS_FILE, EXPERIMENT_FILE
 from chaosrun.lab.procs import OWNER_ENV, ProcessRef, process_start_time
 from chaosrun.model import Experiment
-from chaosrun.names import SERVICE_URL_ENV, SERVICE_URL_KEY, TOXIPROXY_URL_ENV, TOXIPROXY_URL_KEY
+from chaosrun.names import (
+    SERVICE_URL_ENV,
+    SERVICE_URL_KEY,
+    TOXIPROXY_REGIONS_ENV,
+    TOXIPROXY_REGIONS_KEY,
+    TOXIPROXY_URL_ENV,
+    TOXIPROXY_URL_KEY,
+    regions_value,
+)
 from chaosrun.probes.sli import LOAD_RATE_ENV, TIMELINE_ENV
 from chaosrun.schema.shell import runnable_document
 from chaosrun.tail import read_appended
@@ -93,6 +101,8 @@ def run_document(
         configuration = dict(document.get("configuration") or {})
         configuration[SERVICE_URL_KEY] = target.service_url
         configuration[TOXIPROXY_URL_KEY] = target.toxiproxy_url
+        if regions := target.toxiproxy_regions:
+            configuration[TOXIPROXY_REGIONS_KEY] = regions_value(regions)
         document["configuration"] = configuration
     return document
 
@@ -122,6 +132,8 @@ def run_worker(
     }
     if target is not None:
         env.update({TOXIPROXY_URL_ENV: target.toxiproxy_url, SERVICE_URL_ENV: target.service_url})
+        if target.toxiproxy_regions:
+            env[TOXIPROXY_REGIONS_ENV] = regions_value(target.toxiproxy_regions)
     if measurement is not None:
         env[TIMELINE_ENV] = str(measurement.load.timeline)
         env[LOAD_RATE_ENV] = f"{measurement.rate:g}"

@@ -246,7 +246,8 @@ class _Planner:
         args = {**_defaults(fn), **given} if func in ("inject", "revert") else dict(given)
         proxy = str(args.get("proxy"))
         view = self.proxies.get(proxy)
-        proxyless = proxy == "" and not REGISTRY[kind].in_toxiproxy  # the service, or a path
+        # The service, a path, or a whole region: no one proxy.
+        proxyless = proxy == "" and (not REGISTRY[kind].in_toxiproxy or "region" in args)
         if self.target.kind != "url" and view is None and not proxyless:
             missing = missing_proxy(proxy, self.proxies)
             self.warnings.append(f"{missing} (a run stops before injecting anything)")

@@ -103,10 +103,11 @@ def faults_left(log: Path, timeout_s: float = 1.0) -> FaultsLeft:
         except ToxiproxyError:
             return FaultsLeft(injected, None, tuple(where), on_host)
         for entry in server_entries:
-            proxy = proxies.get(entry.proxy)
             left = REGISTRY[entry.fault].left
-            found = None if proxy is None or left is None else left(entry.params, proxy)
-            if found is not None:
-                where.append(found)
+            for name in entry.params.get("proxies") or [entry.proxy]:  # a region: several
+                proxy = proxies.get(str(name))
+                found = None if proxy is None or left is None else left(entry.params, proxy)
+                if found is not None:
+                    where.append(found)
     unique = tuple(dict.fromkeys(where))
     return FaultsLeft(injected, len(unique), unique, on_host)

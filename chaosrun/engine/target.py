@@ -59,6 +59,11 @@ class Target(Protocol):
         ...
 
     @property
+    def toxiproxy_regions(self) -> dict[str, str]:
+        """Region -> its Toxiproxy API, for a target with named regions ({} otherwise)."""
+        ...
+
+    @property
     def ephemeral(self) -> bool: ...
 
     def lock_key(self) -> str:
@@ -103,6 +108,10 @@ class LabTarget:
     @property
     def toxiproxy_urls(self) -> tuple[str, ...]:
         return tuple(r.toxiproxy_url for r in self.lab.regions) or (self.lab.toxiproxy_url,)
+
+    @property
+    def toxiproxy_regions(self) -> dict[str, str]:
+        return {r.region: r.toxiproxy_url for r in self.lab.regions}
 
     def lock_key(self) -> str:
         return self.lab.toxiproxy_url
@@ -159,6 +168,10 @@ class ExplicitTarget:
     @property
     def toxiproxy_urls(self) -> tuple[str, ...]:
         return (self.toxiproxy_url,)
+
+    @property
+    def toxiproxy_regions(self) -> dict[str, str]:
+        return {}
 
     def lock_key(self) -> str:
         return self.toxiproxy_url

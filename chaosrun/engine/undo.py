@@ -104,7 +104,8 @@ def fault_windows(path: Path) -> list[FaultWindow]:
             continue  # the action failed before the fault took effect
         start, until = applied[entry.id]
         ends = [t for t in (until, done.get(entry.id)) if t is not None]
-        windows.append(FaultWindow(entry.fault, entry.proxy, start, min(ends) if ends else None))
+        target = str(entry.params.get("region") or entry.proxy)  # a region outage: its region
+        windows.append(FaultWindow(entry.fault, target, start, min(ends) if ends else None))
     return windows
 
 

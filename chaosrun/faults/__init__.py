@@ -55,6 +55,7 @@ KIND_NAMES = (
     "disk_fill",
     "memory_pressure",
     "hold_connections",
+    "region_outage",
 )
 
 Describe = Callable[[str, str, Mapping[str, Any], str, str | None], tuple[str, str]]

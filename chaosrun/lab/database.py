@@ -1,5 +1,7 @@
-"""The lab's database: a Redis primary in region a, a replica in region b, and three Sentinels
-(one in a, two in b), every link through its region's Toxiproxy.
+"""The lab's database: a Redis primary in region a, two replicas in region b, and three
+Sentinels (one in a, two in b), every link through its region's Toxiproxy. Two replicas, so
+that once region a is gone the promoted one still has a replica: a write that waits for one
+(``WAIT 1``) can be acknowledged in region b alone.
 
 Each Redis and each Sentinel is reached only at its proxy's address: Redis announces it
 (`replica-announce-ip/port`), Sentinels too (`sentinel announce-ip/port`), the replica
@@ -19,14 +21,18 @@ MASTER_NAME = "lab"
 DOWN_AFTER_MS = 1000
 FAILOVER_TIMEOUT_MS = 5000
 REDIS_READY = Readiness("redis")
+REPLICAS = ("redis-b", "redis-b2")
+REPLICA_READY = Readiness("redis-replica")
+SENTINEL_READY = Readiness("sentinel", MASTER_NAME, count=2)
 
 
-def _redis(name: str, region: str, *extra: str) -> ServiceSpec:
+def _redis(name: str, region: str, ready: Readiness, *extra: str) -> ServiceSpec:
     command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--protected-mode", "no"]
     command += ["--save", "", "--appendonly", "no", "--dir", f"{{dir}}/{name}"]
+    command += ["--repl-diskless-sync-delay", "0"]  # a replica syncs at once, not after 5 s
     command += ["--replica-announce-ip", "127.0.0.1"]
     command += ["--replica-announce-port", f"{{proxy_port:{name}}}", *extra]
-    return ServiceSpec(name, tuple(command), REDIS_READY, region, files=((f"{name}/.keep", ""),))
+    return ServiceSpec(name, tuple(command), ready, region, files=((f"{name}/.keep", ""),))
 
 
 def _sentinel(name: str, region: str, primary: str) -> ServiceSpec:
@@ -47,14 +53,18 @@ def _sentinel(name: str, region: str, primary: str) -> ServiceSpec:
     )
     conf = f"{name}/sentinel.conf"  # Sentinel rewrites its own config file
     command = ("redis-server", f"{{dir}}/{conf}", "--sentinel")
-    return ServiceSpec(name, command, REDIS_READY, region, files=((conf, config),))
+    # Started once the replica is linked: a Sentinel learns of replicas from the primary's INFO,
+    # asked at once and then every 10 s; one that missed the replica could not fail over.
+    files = ((conf, config),)
+    return ServiceSpec(name, command, SENTINEL_READY, region, files=files, after=REPLICAS)
 
 
 def database_parts() -> tuple[tuple[ServiceSpec, ...], tuple[ProxySpec, ...]]:
     """The database's services and proxies, to be part of a larger profile."""
     services = (
-        _redis("redis-a", "a"),
-        _redis("redis-b", "b", "--replicaof", "127.0.0.1", "{proxy_port:redis-a}"),
+        _redis("redis-a", "a", REDIS_READY),
+        _redis("redis-b", "b", REPLICA_READY, "--replicaof", "127.0.0.1", "{proxy_port:redis-a}"),
+        _redis("redis-b2", "b", REPLICA_READY, "--replicaof", "127.0.0.1", "{proxy_port:redis-a}"),
         _sentinel("sentinel-1", "a", "redis-a"),
         _sentinel("sentinel-2", "b", "redis-a"),
         _sentinel("sentinel-3", "b", "redis-a"),

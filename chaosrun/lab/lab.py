@@ -24,6 +24,7 @@ from chaosrun.lab.ports import free_ports, is_listening
 from chaosrun.lab.procs import OWNER_ENV, ProcessRef, spawn, stop
 from chaosrun.lab.profile import LabProfile, expand, streaming_profile
 from chaosrun.lab.readiness import is_ready
+from chaosrun.lab.regions import PROFILE_NAMES, TWO_REGION_VARIANTS, two_region_profile
 from chaosrun.lab.server import find_toxiproxy_server
 from chaosrun.lab.topology import DEFAULT_TOPOLOGY, Topology
 from chaosrun.lab.toxiproxy import ToxiproxyClient
@@ -39,6 +40,7 @@ __all__ = [
     "load_lab_info",
     "restart_toxiproxy",
     "start_lab",
+    "variant_names",
 ]
 
 HOST = "127.0.0.1"
@@ -70,6 +72,7 @@ class LabInfo:
     processes: tuple[ProcessRef, ...]
     started_at: float
     regions: tuple[RegionInfo, ...] = ()  # each region's Toxiproxy (the first is toxiproxy_url)
+    profile: str = "streaming"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -86,6 +89,7 @@ class LabInfo:
             processes=tuple(ProcessRef(**p) for p in data["processes"]),
             started_at=float(data["started_at"]),
             regions=tuple(RegionInfo(**r) for r in data.get("regions", ())),
+            profile=str(data.get("profile", "streaming")),
         )
 
     def alive(self) -> bool:
@@ -100,6 +104,7 @@ class LabInfo:
     def endpoints(self) -> dict[str, Any]:
         return {
             "variant": self.variant,
+            "profile": self.profile,
             "toxiproxy_url": self.toxiproxy_url,
             "service_url": self.service_url,
             "proxies": {p.name: {"listen": p.listen, "upstream": p.upstream} for p in self.proxies},
@@ -120,20 +125,37 @@ def lab_up(
     variant: str = "healthy",
     topology: Topology = DEFAULT_TOPOLOGY,
     owner: str | None = None,
+    profile: str = "streaming",
 ) -> LabInfo:
-    """Start the streaming app's lab (Toxiproxy, the dependencies and the gateway) in
-    `variant`; return once every one answers.
+    """Start a lab of `profile` in `variant`; return once every service answers:
+    "streaming" (Toxiproxy, the dependencies and the gateway) or "two-region"
+    (`chaosrun.lab.regions`).
 
     `owner` marks every process (see `procs.owned_processes`): a run's ephemeral lab can be found
     even if its supervisor died before the lab was recorded."""
-    if variant not in VARIANT_NAMES:
-        raise LabError(f"unknown lab variant {variant!r}; known: {', '.join(VARIANT_NAMES)}")
+    if profile not in PROFILE_NAMES:
+        raise LabError(f"unknown lab profile {profile!r}; known: {', '.join(PROFILE_NAMES)}")
+    known = variant_names(profile)
+    if variant not in known:
+        raise LabError(
+            f"unknown lab variant {variant!r} for profile {profile}; known: {', '.join(known)}"
+        )
     directory.mkdir(parents=True, exist_ok=True)
     topo = apply_variant(topology, variant)
     (directory / "topology.json").write_text(topo.to_json())
     (directory / "data" / "gateway").mkdir(parents=True, exist_ok=True)
     restart = "never" if variant == "no-restart" else "on-failure"
-    return start_lab(directory, streaming_profile(topo, variant), variant, owner, restart)
+    if profile == "streaming":
+        described = streaming_profile(topo, variant)
+    else:
+        described = two_region_profile(topo, variant)
+    return start_lab(directory, described, variant, owner, restart)
+
+
+def variant_names(profile: str) -> tuple[str, ...]:
+    """The variants a lab of `profile` can be started in."""
+    extra = TWO_REGION_VARIANTS if profile == "two-region" else ()
+    return (*VARIANT_NAMES, *extra)
 
 
 def start_lab(
@@ -177,23 +199,30 @@ def start_lab(
         commands.append(
             (service.name, _kept(service.name, argv, directory, restart) if service.kept else argv)
         )
+    info = LabInfo(
+        variant=variant,
+        directory=str(directory),
+        toxiproxy_url=f"http://{HOST}:{api_ports[regions[0]]}",
+        service_url=f"http://{HOST}:{service_ports[profile.entry]}",
+        proxies=proxies,
+        processes=(),
+        started_at=time.time(),
+        regions=tuple(RegionInfo(r, f"http://{HOST}:{api_ports[r]}") for r in regions),
+        profile=profile.name,
+    )
+    checks = _service_checks(info, profile, service_ports)
+    waits = {s.name: s.after for s in profile.services}
     refs: list[ProcessRef] = []
     try:
         for name, argv in commands:
+            if waits.get(name):
+                started = replace(info, processes=tuple(refs))
+                _wait_ready(started, {n: checks[n] for n in waits[name]})
             ref, _ = spawn(name, argv, directory / "logs" / f"{name}.log", env=env)
             refs.append(ref)
-        info = LabInfo(
-            variant=variant,
-            directory=str(directory),
-            toxiproxy_url=f"http://{HOST}:{api_ports[regions[0]]}",
-            service_url=f"http://{HOST}:{service_ports[profile.entry]}",
-            proxies=proxies,
-            processes=tuple(refs),
-            started_at=time.time(),
-            regions=tuple(RegionInfo(r, f"http://{HOST}:{api_ports[r]}") for r in regions),
-        )
-        write_atomic(directory / LAB_FILE, info.to_json())
-        _wait_ready(info, _service_checks(info, profile, service_ports))
+            info = replace(info, processes=tuple(refs))
+            write_atomic(directory / LAB_FILE, info.to_json())  # what runs is always on record
+        _wait_ready(info, checks)
     except BaseException:
         for ref in reversed(refs):
             stop(ref)

@@ -15,27 +15,32 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from chaosrun.lab.topology import Topology
+from chaosrun.lab.topology import Dependency, Topology
 
 __all__ = [
     "LabProfile",
     "ProxySpec",
     "Readiness",
     "ServiceSpec",
+    "dependency_service",
     "expand",
+    "gateway_command",
     "streaming_profile",
 ]
 
-ReadinessKind = Literal["http", "tcp", "redis"]
+ReadinessKind = Literal["http", "tcp", "redis", "redis-replica", "sentinel"]
 _TOKEN = re.compile(r"\{(python|dir|port|proxy:[A-Za-z0-9_.-]+|proxy_port:[A-Za-z0-9_.-]+)\}")
 
 
 @dataclass(frozen=True, slots=True)
 class Readiness:
-    """How a service says it is ready: HTTP 200 on `path`, a TCP connect, or a Redis PONG."""
+    """How a service says it is ready: HTTP 200 on `path`, a TCP connect, a Redis PONG, a Redis
+    replica whose link to its primary is up, or a Sentinel that knows at least `count`
+    replicas of master `path` (so a failover has a replica to promote)."""
 
     kind: ReadinessKind = "http"
     path: str = "/health"
+    count: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,7 @@ class ServiceSpec:
     region: str = "a"
     kept: bool = True  # run under a keeper (restarted when it dies of a failure)
     files: tuple[tuple[str, str], ...] = ()  # (name in the lab directory, content template)
+    after: tuple[str, ...] = ()  # services that must be ready before this one starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +82,10 @@ class LabProfile:
         for proxy in self.proxies:
             if proxy.to not in names:
                 raise ValueError(f"proxy {proxy.name} is in front of unknown service {proxy.to!r}")
-        for service in self.services:
+        for i, service in enumerate(self.services):
+            earlier = names[:i]
+            if late := [n for n in service.after if n not in earlier]:
+                raise ValueError(f"service {service.name} starts after {late}: not earlier ones")
             text = " ".join([*service.command, *(content for _, content in service.files)])
             for token in _TOKEN.findall(text):
                 kind, _, name = token.partition(":")
@@ -107,31 +116,36 @@ def expand(
     return [_TOKEN.sub(fill, arg) for arg in command]
 
 
+def dependency_service(dep: Dependency, name: str | None = None, region: str = "a") -> ServiceSpec:
+    """A lab dependency process serving `dep` (as service `name`, by default the dependency's)."""
+    command = ["{python}", "-m", "chaosrun.lab.services.dependency", "--name", dep.name]
+    command += ["--host", "127.0.0.1", "--port", "{port}", "--latency-ms", f"{dep.latency_ms:g}"]
+    if dep.max_connections is not None:
+        command += ["--max-connections", str(dep.max_connections)]
+    if dep.keepalive_requests is not None:
+        command += ["--keepalive-requests", str(dep.keepalive_requests)]
+    return ServiceSpec(name or dep.name, tuple(command), region=region)
+
+
+def gateway_command(
+    topology: Topology, variant: str, data_dir: str, proxy_of: Mapping[str, str]
+) -> list[str]:
+    """The gateway's command: each dependency reached at the proxy `proxy_of` names for it."""
+    gateway = ["{python}", "-m", "chaosrun.lab.services.gateway", "--host", "127.0.0.1"]
+    gateway += ["--port", "{port}", "--topology", "{dir}/topology.json", "--variant", variant]
+    gateway += ["--data-dir", data_dir]
+    for dep in topology.dependencies:
+        gateway += ["--dep", f"{dep.name}=http://{{proxy:{proxy_of[dep.name]}}}"]
+    return gateway
+
+
 def streaming_profile(topology: Topology, variant: str) -> LabProfile:
     """The sample streaming app of one region: a dependency process per dependency of the
     topology, each behind its own proxy, and the gateway that reaches them only through those
     proxies. Its files (``{dir}/topology.json``, ``{dir}/data/gateway``) are made by `lab_up`."""
-    services = []
-    for dep in topology.dependencies:
-        command = ["{python}", "-m", "chaosrun.lab.services.dependency", "--name", dep.name]
-        command += [
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "{port}",
-            "--latency-ms",
-            f"{dep.latency_ms:g}",
-        ]
-        if dep.max_connections is not None:
-            command += ["--max-connections", str(dep.max_connections)]
-        if dep.keepalive_requests is not None:
-            command += ["--keepalive-requests", str(dep.keepalive_requests)]
-        services.append(ServiceSpec(dep.name, tuple(command)))
-    gateway = ["{python}", "-m", "chaosrun.lab.services.gateway", "--host", "127.0.0.1"]
-    gateway += ["--port", "{port}", "--topology", "{dir}/topology.json", "--variant", variant]
-    gateway += ["--data-dir", "{dir}/data/gateway"]
-    for dep in topology.dependencies:
-        gateway += ["--dep", f"{dep.name}=http://{{proxy:{dep.name}}}"]
+    services = [dependency_service(dep) for dep in topology.dependencies]
+    names = {dep.name: dep.name for dep in topology.dependencies}
+    gateway = gateway_command(topology, variant, "{dir}/data/gateway", names)
     services.append(ServiceSpec("gateway", tuple(gateway)))
     proxies = tuple(ProxySpec(dep.name, dep.name) for dep in topology.dependencies)
     return LabProfile("streaming", tuple(services), proxies, entry="gateway")

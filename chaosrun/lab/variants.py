@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from chaosrun.lab.topology import DependencyPolicy, Topology
 
-__all__ = ["VARIANT_NAMES", "apply_variant"]
+__all__ = ["TWO_REGION_VARIANTS", "VARIANT_NAMES", "apply_variant"]
 
 _TOO_LONG_TIMEOUT_MS = 2000.0
 
@@ -62,8 +62,14 @@ VARIANT_NAMES: tuple[str, ...] = (
 assert set(VARIANT_NAMES) == set(_VARIANTS) | set(_GATEWAY_VARIANTS)
 
 
+# Variants of the two-region lab's edge and database (`chaosrun.lab.regions`): its topology stays.
+TWO_REGION_VARIANTS: tuple[str, ...] = ("edge-no-failover", "no-replica-ack")
+
+
 def apply_variant(topology: Topology, variant: str) -> Topology:
     """Return `topology` with `variant` applied to every dependency; unknown name -> ValueError."""
+    if variant in TWO_REGION_VARIANTS:
+        return topology
     if variant in _GATEWAY_VARIANTS:
         return _GATEWAY_VARIANTS[variant](topology)
     try:

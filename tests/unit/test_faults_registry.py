@@ -24,7 +24,9 @@ def test_inject_and_revert_are_keyword_only_and_take_configuration(name: str) ->
     for func in (kind.inject, kind.revert):
         params = inspect.signature(func).parameters
         assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in params.values())
-        assert "proxy" in params and params["configuration"].default is None
+        # what it acts on: a proxy (or the service behind it), or a whole region
+        assert ("proxy" in params) != ("region" in params)
+        assert params["configuration"].default is None
     inject_params = inspect.signature(kind.inject).parameters
     assert set(kind.limits) <= set(inject_params)
     for arg, (low, high) in kind.limits.items():
@@ -44,6 +46,7 @@ NOT_TOXICS = (
     "disk_fill",
     "memory_pressure",
     "hold_connections",
+    "region_outage",
 )
 
 

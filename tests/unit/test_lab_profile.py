@@ -130,11 +130,15 @@ def test_the_database_reaches_everything_through_its_regions_proxies() -> None:
     profile = database_profile()
     assert [(s.name, s.region, s.readiness.kind) for s in profile.services] == [
         ("redis-a", "a", "redis"),
-        ("redis-b", "b", "redis"),
-        ("sentinel-1", "a", "redis"),
-        ("sentinel-2", "b", "redis"),
-        ("sentinel-3", "b", "redis"),
+        ("redis-b", "b", "redis-replica"),
+        ("redis-b2", "b", "redis-replica"),
+        ("sentinel-1", "a", "sentinel"),
+        ("sentinel-2", "b", "sentinel"),
+        ("sentinel-3", "b", "sentinel"),
     ]
+    # a Sentinel starts once both replicas are linked, and is ready once it knows both
+    assert all(s.after == ("redis-b", "redis-b2") for s in profile.services[3:])
+    assert {s.readiness.count for s in profile.services[3:]} == {2}
     assert [(p.name, p.to, p.region) for p in profile.proxies] == [
         (s.name, s.name, s.region) for s in profile.services
     ]
@@ -144,11 +148,11 @@ def test_the_database_reaches_everything_through_its_regions_proxies() -> None:
     assert replica[replica.index("--replicaof") + 1 :] == ["127.0.0.1", "2000"]
     assert replica[replica.index("--replica-announce-port") + 1] == "2001"
     assert replica[replica.index("--save") + 1] == ""  # no snapshots
-    ((name, content),) = profile.services[3].files
+    ((name, content),) = profile.services[4].files
     assert name == "sentinel-2/sentinel.conf"
     config = expand((content,), values, listens)[0].splitlines()
     assert "sentinel monitor lab 127.0.0.1 2000 2" in config  # the primary's proxy, quorum 2
-    assert "sentinel announce-port 2003" in config
+    assert "sentinel announce-port 2004" in config
     assert "port 1" in config and "sentinel down-after-milliseconds lab 1000" in config
 
 

@@ -74,7 +74,8 @@ def _experiment(
 
 def test_every_fault_kind_is_known_to_the_plan() -> None:
     others = {"proxy_down", "fail_for", "cpu_quota", "cpu_stress", "fd_limit", "disk_full"}
-    assert TOXIC_KINDS | others | {"disk_fill", "memory_pressure", "hold_connections"} == set(
+    more = {"disk_fill", "memory_pressure", "hold_connections", "region_outage"}
+    assert TOXIC_KINDS | others | more == set(
         KIND_NAMES
     )
     assert set(TOXIC_CALLS) == TOXIC_KINDS

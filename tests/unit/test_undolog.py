@@ -81,6 +81,7 @@ def test_every_kind_reverts_from_its_own_entry_and_names_its_revert() -> None:
         "disk_fill": "delete_fill",
         "memory_pressure": "restore_memory_limit",
         "hold_connections": "stop_holders",
+        "region_outage": "restore_region",
     }
     not_in_toxiproxy = [n for n, k in REGISTRY.items() if not k.in_toxiproxy]
     assert not_in_toxiproxy == [

@@ -60,6 +60,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics, gene
 
 from chaosrun.lab.services._bulkhead import Bulkhead
 from chaosrun.lab.services._history import PlayHistory
+from chaosrun.lab.services._playstore import NotStored, PlayStore, parse_address
 from chaosrun.lab.services._retry import REQUEST_HEADER
 from chaosrun.lab.services._serve import exit_now, run_service, setup_logging
 from chaosrun.lab.services.resilience import CallFailed, GatewayMetrics, ResilientDependency
@@ -70,6 +71,7 @@ __all__ = ["DEGRADED_HEADER", "Gateway", "build_app", "main"]
 log = logging.getLogger("chaosrun.lab.gateway")
 
 DEGRADED_HEADER = "X-Chaosrun-Degraded"
+REGION_HEADER = "X-Chaosrun-Region"
 
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
@@ -83,9 +85,13 @@ class Gateway:
         dep_urls: Mapping[str, str],
         variant: str | None,
         data_dir: Path | None = None,
+        store: PlayStore | None = None,
+        region: str | None = None,
     ) -> None:
         self.topology = topology
         self.history = PlayHistory(data_dir)
+        self.store = store
+        self.region = region
         self.dep_urls = dict(dep_urls)
         self.variant = variant
         self.metrics = GatewayMetrics()
@@ -122,6 +128,8 @@ class Gateway:
 
     async def close(self) -> None:
         await asyncio.gather(*(s.close() for s in self._sessions), return_exceptions=True)
+        if self.store is not None:
+            await self.store.close()
 
     def endpoint_handler(self, endpoint: Endpoint) -> Handler:
         async def handle(request: web.Request) -> web.Response:
@@ -148,8 +156,8 @@ class Gateway:
         headers: dict[str, str] = {}
         if failure is None and endpoint.records_play:
             try:
-                self.history.append(endpoint.path, request_id)
-            except OSError as exc:
+                await self._record(endpoint.path, request_id)
+            except (OSError, NotStored) as exc:
                 if not self.topology.degrade_on_disk_full:
                     return self._answer(
                         endpoint,
@@ -179,6 +187,12 @@ class Gateway:
                 headers[DEGRADED_HEADER] = ",".join(fallbacks)
         return self._answer(endpoint, started, status, body, headers)
 
+    async def _record(self, path: str, request_id: str) -> None:
+        if self.store is not None:
+            await self.store.append(path, request_id)
+        else:
+            self.history.append(path, request_id)
+
     def _answer(
         self,
         endpoint: Endpoint,
@@ -189,6 +203,8 @@ class Gateway:
     ) -> web.Response:
         self.metrics.requests.labels(endpoint.path, str(status)).inc()
         self.metrics.latency.labels(endpoint.path).observe(time.perf_counter() - started)
+        if self.region is not None:
+            headers[REGION_HEADER] = self.region
         return web.json_response(body, status=status, headers=headers)
 
     async def _use(self, name: str, request_id: str) -> tuple[str, Any, CallFailed | None]:
@@ -202,7 +218,8 @@ class Gateway:
             "variant": self.variant,
             "endpoints": {e.path: list(e.uses) for e in self.topology.endpoints},
             "dependencies": {name: dep.state() for name, dep in self.deps.items()},
-            "history": self.history.state(),
+            "history": self.store.state() if self.store is not None else self.history.state(),
+            "region": self.region,
         }
 
 
@@ -252,6 +269,24 @@ def _parse_deps(parser: argparse.ArgumentParser, pairs: Sequence[str]) -> dict[s
     return urls
 
 
+def _play_store(parser: argparse.ArgumentParser, args: argparse.Namespace) -> PlayStore:
+    try:
+        sentinels = tuple(parse_address(a) for a in args.history_sentinel)
+        nat = {}
+        for pair in args.history_nat:
+            announced, sep, reached = pair.partition("=")
+            if not sep:
+                raise ValueError(f"--history-nat expects ANNOUNCED=REACHED, got {pair!r}")
+            nat[parse_address(announced)] = parse_address(reached)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.history_wait_replicas < 0 or args.history_wait_ms < 1:
+        parser.error("--history-wait-replicas must be >= 0 and --history-wait-ms >= 1")
+    return PlayStore(
+        sentinels, args.history_master, nat, args.history_wait_replicas, args.history_wait_ms
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chaosrun.lab.services.gateway")
     parser.add_argument("--host", default="127.0.0.1")
@@ -260,6 +295,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--dep", action="append", default=[], help="NAME=URL, once per dependency")
     parser.add_argument("--variant", default=None, help="lab variant name, reported in /state")
     parser.add_argument("--data-dir", default=None, help="where the play history is written")
+    parser.add_argument("--region", default=None, help="named in X-Chaosrun-Region answers")
+    db = parser.add_argument_group("play history in Redis, through Sentinel (instead of a file)")
+    db.add_argument("--history-sentinel", action="append", default=[], metavar="HOST:PORT")
+    db.add_argument("--history-master", default="lab", help="the name Sentinel monitors")
+    db.add_argument(
+        "--history-nat", action="append", default=[], metavar="ANNOUNCED=REACHED",
+        help="reach a Redis Sentinel announces at HOST:PORT at another HOST:PORT",
+    )  # fmt: skip
+    db.add_argument("--history-wait-replicas", type=int, default=0, metavar="N")
+    db.add_argument("--history-wait-ms", type=int, default=200)
     args = parser.parse_args(argv)
     try:
         with open(args.topology, encoding="utf-8") as fh:
@@ -275,7 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging("gateway")
     disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created series are noise
     data_dir = Path(args.data_dir) if args.data_dir else None
-    app = build_app(Gateway(topology, urls, args.variant, data_dir))
+    store = _play_store(parser, args) if args.history_sentinel else None
+    app = build_app(Gateway(topology, urls, args.variant, data_dir, store, args.region))
     return run_service(app, args.host, args.port, cancel_on_disconnect=False)
 
 
