@@ -22,7 +22,7 @@ from chaosrun.errors import (
     ChaosrunError,
     UsageError,
 )
-from chaosrun.lab.variants import VARIANT_NAMES
+from chaosrun.lab.variants import PROFILE_VARIANTS, TWO_REGION_VARIANTS, VARIANT_NAMES
 from chaosrun.report.jsonout import (
     cleanup_document,
     error_document,
@@ -138,7 +138,17 @@ def _parser() -> argparse.ArgumentParser:
         "--variant",
         default="healthy",
         help="healthy (default) or a variant that switches one defence off: "
-        + ", ".join(VARIANT_NAMES[1:]),
+        + ", ".join(VARIANT_NAMES[1:])
+        + "; the two-region profile also has: "
+        + ", ".join(TWO_REGION_VARIANTS),
+    )
+    up.add_argument(
+        "--profile",
+        default="streaming",
+        choices=tuple(PROFILE_VARIANTS),
+        help="streaming (default): one region, gateway + dependencies; two-region: an edge "
+        "with failover in front of regions a and b, each with the app, and a Redis primary "
+        "(a), two replicas (b) and three Sentinels -- every link through its region's Toxiproxy",
     )
     _json_option(up, "print the endpoints as one JSON document")
     lab_sub.add_parser("down", help="stop every lab process by PID")
@@ -379,15 +389,19 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
     from chaosrun.engine.allow import find_violations, parse_allowed, refusals
     from chaosrun.engine.options import RunOptions
     from chaosrun.engine.supervisor import supervise
-    from chaosrun.lab.variants import VARIANT_NAMES
+    from chaosrun.lab.variants import PROFILE_VARIANTS, TWO_REGION_VARIANTS, VARIANT_NAMES
     from chaosrun.load import load_experiment
+    from chaosrun.model import LabTarget
     from chaosrun.report.console import LiveConsole, render_verdict
     from chaosrun.report.summary import summarise_run
     from chaosrun.schema.runvars import parse_vars, read_settings
 
-    if args.variant is not None and args.variant not in VARIANT_NAMES:
+    if args.variant is not None and args.variant not in {
+        v for names in PROFILE_VARIANTS.values() for v in names
+    }:
         raise UsageError(
             f"--variant: unknown variant {args.variant!r}; known: {', '.join(VARIANT_NAMES)}"
+            f" (two-region profile: also {', '.join(TWO_REGION_VARIANTS)})"
         )
     allowed = parse_allowed(args.allow_target)
     if args.dry_run and args.journal_path is not None:
@@ -400,6 +414,16 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
     )
     for warning in experiment.warnings:
         _error(str(warning), prefix=_WARNING)
+    target = experiment.chaosrun.target
+    if (
+        args.variant is not None
+        and isinstance(target, LabTarget)
+        and args.variant not in PROFILE_VARIANTS[target.profile]
+    ):
+        raise UsageError(
+            f"--variant: the {target.profile} lab has no variant {args.variant!r}; known: "
+            + ", ".join(PROFILE_VARIANTS[target.profile])
+        )
     options = RunOptions(
         rollback_strategy=args.rollback_strategy,
         hypothesis_strategy=args.hypothesis_strategy,
@@ -477,7 +501,7 @@ def _lab(args: argparse.Namespace, out: _Output) -> int:
         stale = load_lab_info(home / "lab")
         if stale is not None:
             lab_down(stale)
-        started = lab_up(home / "lab", args.variant)
+        started = lab_up(home / "lab", args.variant, profile=args.profile)
         _print_endpoints(started.endpoints(), out, "lab up")
         return EXIT_OK
     if args.lab_command == "down":
@@ -511,11 +535,14 @@ def _print_endpoints(endpoints: dict[str, Any], out: _Output, heading: str) -> N
     if out.as_json:
         out.document(lab_document(out.command, endpoints, EXIT_OK))
         return
-    print(f"{heading}: variant {endpoints['variant']}")
+    profile = "" if endpoints["profile"] == "streaming" else f", profile {endpoints['profile']}"
+    print(f"{heading}: variant {endpoints['variant']}{profile}")
     print(f"  service      {endpoints['service_url']}")
-    print(f"  toxiproxy    {endpoints['toxiproxy_url']}")
+    regions = endpoints["toxiproxy_regions"]
+    for region, url in regions.items():
+        print(f"  toxiproxy    {url}" + (f"  (region {region})" if len(regions) > 1 else ""))
     for name, proxy in endpoints["proxies"].items():
-        print(f"  proxy {name:<14} {proxy['listen']} -> {proxy['upstream']}")
+        print(f"  proxy {name:<17} {proxy['listen']} -> {proxy['upstream']}")
     print(f"  logs         {endpoints['directory']}/logs")
 
 

@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from chaosrun.errors import InputError
-from chaosrun.lab.variants import VARIANT_NAMES
+from chaosrun.lab.variants import PROFILE_VARIANTS, VARIANT_NAMES
 
 __all__ = [
+    "KNOWN_PROFILES",
     "KNOWN_VARIANTS",
     "PERCENTILES",
     "PERCENTILE_LEVELS",
+    "PROFILE_VARIANTS",
     "Call",
     "ChaosrunSpec",
     "Experiment",
@@ -35,6 +37,7 @@ __all__ = [
 
 # Lab variants an experiment may ask for: the lab is the one authority.
 KNOWN_VARIANTS: tuple[str, ...] = VARIANT_NAMES
+KNOWN_PROFILES: tuple[str, ...] = tuple(PROFILE_VARIANTS)
 
 # Latency percentiles an SLO may name, in ascending order.
 PERCENTILE_LEVELS: dict[str, float] = {
@@ -49,9 +52,11 @@ PERCENTILES: tuple[str, ...] = tuple(PERCENTILE_LEVELS)
 
 @dataclass(frozen=True, slots=True)
 class LabTarget:
-    """Run against the embedded lab, in one of its variants."""
+    """Run against the embedded lab of a profile (`chaosrun.lab.lab.lab_up`), in one of its
+    variants."""
 
     variant: str = "healthy"
+    profile: str = "streaming"
 
 
 @dataclass(frozen=True, slots=True)

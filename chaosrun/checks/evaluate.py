@@ -21,12 +21,14 @@ def _checks() -> dict[str, Check]:
     from chaosrun.checks.circuit_breaker import check_circuit_breaker
     from chaosrun.checks.degradation import check_degradation
     from chaosrun.checks.timeout import check_timeout
+    from chaosrun.checks.writes import check_writes
 
     return {
         "BreakerExpectation": check_circuit_breaker,
         "BulkheadExpectation": check_bulkhead,
         "TimeoutExpectation": check_timeout,
         "DegradationExpectation": check_degradation,
+        "WritesExpectation": check_writes,
     }
 
 
@@ -92,7 +94,10 @@ def evaluate(
             "the load fell short of its target "
             f"({load_summary.get('short_reason', 'see load.json')}): figures are not trusted"
         )
+    from chaosrun.checks.writes import writes_report
+
     return {
+        "writes": writes_report(observation, spec.expect) if method_ran else [],
         "load": load_summary,
         "measurement_trusted": not short,
         "recovery": recovery,

@@ -39,6 +39,7 @@ __all__ = [
     "DegradationExpectation",
     "FaultPeriod",
     "TimeoutExpectation",
+    "WritesExpectation",
     "all_failed",
     "all_not_judged",
     "fault_period",
@@ -143,11 +144,44 @@ class DegradationExpectation:
         return problems
 
 
+@dataclass(frozen=True, slots=True)
+class WritesExpectation:
+    """Writes through a fault (a region outage, a database failover): how soon they are
+    acknowledged again, and whether every write acknowledged is in the database afterwards.
+
+    A request on `endpoint` answered 200 and not marked degraded is an acknowledged write, known
+    by its request id; the database is read back after the run (keys `key_prefix` + id) from
+    the primary its Sentinels name (`sentinels`, HOST:PORT; default: the lab's)."""
+
+    fault: str  # the fault kind whose windows make the period, e.g. "region_outage"
+    endpoint: str
+    rto_s: float | None = None  # the first write acknowledged after the fault began, within
+    lost_max: int | None = 0  # acknowledged writes missing afterwards; null: not checked
+    key_prefix: str = "play:"
+    sentinels: tuple[str, ...] = ()
+    master: str = "lab"
+
+    def invalid_fields(self) -> list[tuple[str, str]]:
+        problems = []
+        if not self.endpoint.startswith("/"):
+            problems.append(
+                ("endpoint", f"expected a path starting with '/', got {self.endpoint!r}")
+            )
+        for address in self.sentinels:
+            host, sep, port = address.rpartition(":")
+            if not sep or not host or not port.isdigit():
+                problems.append(("sentinels", f"expected HOST:PORT entries, got {address!r}"))
+        if self.rto_s is None and self.lost_max is None:
+            problems.append(("rto_s", "expected rto_s or lost_max (nothing would be checked)"))
+        return problems
+
+
 EXPECTATION_KINDS: dict[str, type] = {
     "circuit_breaker": BreakerExpectation,
     "bulkhead": BulkheadExpectation,
     "timeout": TimeoutExpectation,
     "degradation": DegradationExpectation,
+    "writes": WritesExpectation,
 }
 
 

@@ -30,6 +30,7 @@ from chaosrun.checks.observation import (
     DependencySnapshot,
     FaultWindow,
     Observation,
+    StoredWrites,
 )
 from chaosrun.measure.timeline import RequestRecord
 from chaosrun.record.read import RouteRecord
@@ -47,6 +48,7 @@ def build_observation(
     baseline_state: Mapping[str, Any] | None = None,
     recorded: Mapping[str, RouteRecord] | None = None,
     breaker_accounts: Mapping[str, tuple[tuple[BreakerTransition, ...], str]] | None = None,
+    stored: StoredWrites | None = None,
 ) -> Observation:
     deps = _mapping(gateway_state.get("dependencies"))
     baseline = _mapping((baseline_state or {}).get("dependencies"))
@@ -98,6 +100,7 @@ def build_observation(
         faults=tuple(sorted(faults, key=lambda f: f.injected_at)),
         dependencies=snapshots,
         endpoints_using=uses,
+        stored=stored,
     )
 
 

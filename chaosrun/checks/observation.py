@@ -18,6 +18,7 @@ __all__ = [
     "DependencySnapshot",
     "FaultWindow",
     "Observation",
+    "StoredWrites",
     "Verdict",
     "VerdictStatus",
     "not_judged",
@@ -122,8 +123,20 @@ class DependencySnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class StoredWrites:
+    """What the database held after the run: the request ids of the writes read back from the
+    primary a majority of its Sentinels named (`problem` set: it could not be read)."""
+
+    ids: frozenset[str]
+    source: str  # e.g. "primary 127.0.0.1:21901 (named by 3 of 3 Sentinels)"
+    read_at: float
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Observation:
     timeline: tuple[RequestRecord, ...]
     faults: tuple[FaultWindow, ...]
     dependencies: Mapping[str, DependencySnapshot] = field(default_factory=dict)
     endpoints_using: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # path -> deps
+    stored: StoredWrites | None = None  # the database read back after the run, when asked for

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaosrun.checks.observation import BreakerTransition
+from chaosrun.checks.observation import BreakerTransition, StoredWrites
 from chaosrun.engine import undo
 from chaosrun.engine.loadproc import LoadProcess, start_load
 from chaosrun.engine.recording import Recording, end_recording, start_recording
@@ -61,6 +61,23 @@ def _state_sampler(experiment: Experiment, target: Target) -> StateSampler | Non
             url = e.metrics_url or f"{target.service_url.rstrip('/')}/metrics"
             watched.append(Watched(e.dependency, url, selector))
     return StateSampler(tuple(watched)) if watched else None
+
+
+def _read_back(experiment: Experiment, target: Target) -> StoredWrites | None:
+    """The database read back after the run, when a writes expectation asks for it."""
+    from chaosrun.checks.expectations import WritesExpectation
+    from chaosrun.record.readback import read_back
+
+    wanted = [e for e in experiment.chaosrun.expect if isinstance(e, WritesExpectation)]
+    if not wanted or wanted[0].lost_max is None:
+        return None
+    expectation = wanted[0]
+    addresses = expectation.sentinels or target.sentinels()
+    if not addresses:
+        problem = "the target names no Sentinel: give expect.writes.sentinels"
+        return StoredWrites(frozenset(), "database", time.time(), problem)
+    sentinels = [(a.rpartition(":")[0], int(a.rpartition(":")[2])) for a in addresses]
+    return read_back(sentinels, expectation.master, expectation.key_prefix)
 
 
 def breaker_accounts(
@@ -177,6 +194,7 @@ def end_measurement(
     from chaosrun.checks.evaluate import evaluate
     from chaosrun.checks.gather import build_observation
 
+    stored = _read_back(experiment, target)
     observation = build_observation(
         timeline=read_timeline(measurement.load.timeline),
         faults=undo.fault_windows(run_dir / "undo.log"),
@@ -187,6 +205,7 @@ def end_measurement(
         baseline_state=measurement.baseline_state,
         recorded=recorded,
         breaker_accounts=accounts,
+        stored=stored,
     )
     result = evaluate(
         observation,

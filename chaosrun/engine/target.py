@@ -9,6 +9,7 @@ an explicit target (never contacted: its proxies stay unknown).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -17,6 +18,7 @@ from chaosrun.engine.safeguards import Firing
 from chaosrun.engine.watchdog import lab_process_exited
 from chaosrun.errors import LabError, ToxiproxyError
 from chaosrun.lab.lab import LabInfo, lab_down, lab_up, load_lab_info, restart_toxiproxy
+from chaosrun.lab.regions import two_region_profile
 from chaosrun.lab.topology import DEFAULT_TOPOLOGY, Topology
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 from chaosrun.lab.variants import apply_variant
@@ -83,6 +85,10 @@ class Target(Protocol):
         """Which dependencies each endpoint uses, when the target knows ({} otherwise)."""
         ...
 
+    def sentinels(self) -> tuple[str, ...]:
+        """HOST:PORT of the Redis Sentinels of the target's database (() when it has none)."""
+        ...
+
     def describe(self) -> dict[str, Any]: ...
 
     def release(self) -> None:
@@ -141,6 +147,10 @@ class LabTarget:
             return {}
         return {e.path: e.uses for e in Topology.from_json(text).endpoints}
 
+    def sentinels(self) -> tuple[str, ...]:
+        # The addresses the Sentinels announce (not a region's local path to them).
+        return tuple(p.listen for p in self.lab.proxies if re.fullmatch(r"sentinel-\d+", p.name))
+
     def describe(self) -> dict[str, Any]:
         return {
             "service_url": self.service_url,
@@ -187,6 +197,9 @@ class ExplicitTarget:
     def endpoints_using(self) -> dict[str, tuple[str, ...]]:
         return {}
 
+    def sentinels(self) -> tuple[str, ...]:
+        return ()
+
     def describe(self) -> dict[str, Any]:
         return {"service_url": self.service_url, "toxiproxy_url": self.toxiproxy_url, "lab": None}
 
@@ -211,10 +224,15 @@ def running_lab(home: Path) -> LabInfo | None:
     return info if info is not None and info.alive() else None
 
 
-def reusable_lab(home: Path, wanted: str, variant: str | None) -> LabInfo | None:
-    """The running lab a run uses: any variant, unless `--variant` asked for another one."""
+def reusable_lab(
+    home: Path, wanted: str, variant: str | None, profile: str = "streaming"
+) -> LabInfo | None:
+    """The running lab a run uses: any variant of the profile the experiment names, unless
+    `--variant` asked for another one."""
     lab = running_lab(home)
-    return lab if lab is not None and (variant is None or lab.variant == wanted) else None
+    if lab is None or lab.profile != profile:
+        return None
+    return lab if variant is None or lab.variant == wanted else None
 
 
 def ephemeral_lab_dir(run_dir: Path) -> Path:
@@ -229,10 +247,11 @@ def resolve_target(
         return ExplicitTarget(spec.service_url, spec.toxiproxy_url)
     assert isinstance(spec, LabSpec)
     wanted = variant or spec.variant
-    lab = reusable_lab(home, wanted, variant)
+    lab = reusable_lab(home, wanted, variant, spec.profile)
     if lab is not None:
         return LabTarget(lab, ephemeral=False)
-    lab = lab_up(ephemeral_lab_dir(run_dir), wanted, owner=str(ephemeral_lab_dir(run_dir)))
+    directory = ephemeral_lab_dir(run_dir)
+    lab = lab_up(directory, wanted, owner=str(directory), profile=spec.profile)
     return LabTarget(lab, ephemeral=True)
 
 
@@ -250,20 +269,27 @@ def view_target(experiment: Experiment, home: Path, variant: str | None) -> Targ
         return TargetView("url", None, spec.service_url, spec.toxiproxy_url, (), note)
     assert isinstance(spec, LabSpec)
     wanted = variant or spec.variant
-    lab = reusable_lab(home, wanted, variant)
+    lab = reusable_lab(home, wanted, variant, spec.profile)
     if lab is None:
         topology = apply_variant(DEFAULT_TOPOLOGY, wanted)
-        proxies = tuple(ProxyView(d.name, None, None) for d in topology.dependencies)
+        if spec.profile == "streaming":
+            names = [d.name for d in topology.dependencies]
+        else:
+            names = [p.name for p in two_region_profile(topology, wanted).proxies]
+        proxies = tuple(ProxyView(name, None, None) for name in names)
+        profile = "" if spec.profile == "streaming" else f"{spec.profile} profile, "
         note = (
-            f"an ephemeral lab would be started (variant {wanted}) on free ports of 127.0.0.1 "
-            "and stopped after the run"
+            f"an ephemeral lab would be started ({profile}variant {wanted}) on free ports of "
+            "127.0.0.1 and stopped after the run"
         )
         return TargetView("ephemeral-lab", wanted, None, None, proxies, note)
     note = f"the lab started by 'chaosrun lab up' (variant {lab.variant})"
     if lab.variant != wanted:
         note += f"; the file asks for {wanted}: pass --variant {wanted} for an ephemeral lab"
     try:
-        live = ToxiproxyClient(lab.toxiproxy_url).proxies()
+        live = {}
+        for url in LabTarget(lab, ephemeral=False).toxiproxy_urls:
+            live.update(ToxiproxyClient(url).proxies())
         views = tuple(
             ProxyView(p.name, p.listen, p.upstream, p.enabled, tuple(t.name for t in p.toxics))
             for p in live.values()

@@ -24,11 +24,11 @@ from chaosrun.lab.ports import free_ports, is_listening
 from chaosrun.lab.procs import OWNER_ENV, ProcessRef, spawn, stop
 from chaosrun.lab.profile import LabProfile, expand, streaming_profile
 from chaosrun.lab.readiness import is_ready
-from chaosrun.lab.regions import PROFILE_NAMES, TWO_REGION_VARIANTS, two_region_profile
+from chaosrun.lab.regions import two_region_profile
 from chaosrun.lab.server import find_toxiproxy_server
 from chaosrun.lab.topology import DEFAULT_TOPOLOGY, Topology
 from chaosrun.lab.toxiproxy import ToxiproxyClient
-from chaosrun.lab.variants import VARIANT_NAMES, apply_variant
+from chaosrun.lab.variants import PROFILE_VARIANTS, apply_variant
 
 __all__ = [
     "LabInfo",
@@ -106,8 +106,13 @@ class LabInfo:
             "variant": self.variant,
             "profile": self.profile,
             "toxiproxy_url": self.toxiproxy_url,
+            "toxiproxy_regions": {r.region: r.toxiproxy_url for r in self.regions}
+            or {"a": self.toxiproxy_url},
             "service_url": self.service_url,
-            "proxies": {p.name: {"listen": p.listen, "upstream": p.upstream} for p in self.proxies},
+            "proxies": {
+                p.name: {"listen": p.listen, "upstream": p.upstream, "region": p.region}
+                for p in self.proxies
+            },
             "processes": {p.name: p.pid for p in self.processes},
             "directory": self.directory,
         }
@@ -133,8 +138,8 @@ def lab_up(
 
     `owner` marks every process (see `procs.owned_processes`): a run's ephemeral lab can be found
     even if its supervisor died before the lab was recorded."""
-    if profile not in PROFILE_NAMES:
-        raise LabError(f"unknown lab profile {profile!r}; known: {', '.join(PROFILE_NAMES)}")
+    if profile not in PROFILE_VARIANTS:
+        raise LabError(f"unknown lab profile {profile!r}; known: {', '.join(PROFILE_VARIANTS)}")
     known = variant_names(profile)
     if variant not in known:
         raise LabError(
@@ -154,8 +159,7 @@ def lab_up(
 
 def variant_names(profile: str) -> tuple[str, ...]:
     """The variants a lab of `profile` can be started in."""
-    extra = TWO_REGION_VARIANTS if profile == "two-region" else ()
-    return (*VARIANT_NAMES, *extra)
+    return PROFILE_VARIANTS[profile]
 
 
 def start_lab(

@@ -32,20 +32,16 @@ from chaosrun.lab.profile import (
     gateway_command,
 )
 from chaosrun.lab.topology import Topology
-from chaosrun.lab.variants import TWO_REGION_VARIANTS
 
 __all__ = [
     "EDGE",
-    "PROFILE_NAMES",
     "REGIONS",
-    "TWO_REGION_VARIANTS",
     "two_region_profile",
 ]
 
 REGIONS = ("a", "b")
 EDGE = "edge"
 TWO_REGION = "two-region"
-PROFILE_NAMES = ("streaming", TWO_REGION)
 WAIT_MS = 200
 HEALTH_INTERVAL_MS = 200
 

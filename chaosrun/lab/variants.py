@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from chaosrun.lab.topology import DependencyPolicy, Topology
 
-__all__ = ["TWO_REGION_VARIANTS", "VARIANT_NAMES", "apply_variant"]
+__all__ = ["PROFILE_VARIANTS", "TWO_REGION_VARIANTS", "VARIANT_NAMES", "apply_variant"]
 
 _TOO_LONG_TIMEOUT_MS = 2000.0
 
@@ -80,3 +80,10 @@ def apply_variant(topology: Topology, variant: str) -> Topology:
         ) from None
     deps = tuple(replace(d, policy=change(d.policy)) for d in topology.dependencies)
     return replace(topology, dependencies=deps)
+
+
+# The variants a lab of each profile can be started in (`chaosrun.lab.lab.lab_up`).
+PROFILE_VARIANTS: dict[str, tuple[str, ...]] = {
+    "streaming": VARIANT_NAMES,
+    "two-region": (*VARIANT_NAMES, *TWO_REGION_VARIANTS),
+}

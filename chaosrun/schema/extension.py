@@ -6,8 +6,9 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from chaosrun.model import (
-    KNOWN_VARIANTS,
+    KNOWN_PROFILES,
     PERCENTILES,
+    PROFILE_VARIANTS,
     ChaosrunSpec,
     LabTarget,
     Safeguard,
@@ -118,11 +119,17 @@ def _target(ctx: Ctx, path: str, value: object) -> Target | None:
         return LabTarget()
     if not want_mapping(ctx, where, lab):
         return None
-    check_keys(ctx, where, lab, ("variant",))
+    check_keys(ctx, where, lab, ("variant", "profile"))
+    profile: str | None = "streaming"
+    if "profile" in lab:
+        profile = one_of(ctx, join(where, "profile"), lab["profile"], KNOWN_PROFILES, "profile")
+    if profile is None:
+        return None
     if "variant" not in lab:
-        return LabTarget()
-    variant = one_of(ctx, join(where, "variant"), lab["variant"], KNOWN_VARIANTS, "variant")
-    return LabTarget(variant) if variant else None
+        return LabTarget(profile=profile)
+    known = PROFILE_VARIANTS[profile]
+    variant = one_of(ctx, join(where, "variant"), lab["variant"], known, "variant")
+    return LabTarget(variant, profile) if variant else None
 
 
 def _url(ctx: Ctx, path: str, value: object) -> str | None:
