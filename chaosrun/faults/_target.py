@@ -23,7 +23,7 @@ __all__ = ["cmdline", "target_process"]
 def target_process(kind: str, proxy: str, configuration: dict[str, Any] | None) -> tuple[int, str]:
     """The pid `kind` acts on, and how it was found (for messages and the journal)."""
     if proxy:
-        upstream = client_for(configuration).proxy(proxy).upstream
+        upstream = client_for(configuration, proxy).proxy(proxy).upstream
         port = _port(upstream)
         pid = pid_listening_on(port)
         argv = cmdline(pid) if pid is not None else []

@@ -17,7 +17,12 @@ from typing import Any
 from chaosrun import undolog
 from chaosrun.errors import ToxiproxyError
 from chaosrun.lab.toxiproxy import Proxy, Toxic, ToxiproxyClient
-from chaosrun.names import TOXIPROXY_URL_ENV, TOXIPROXY_URL_KEY
+from chaosrun.names import (
+    TOXIPROXY_REGIONS_ENV,
+    TOXIPROXY_REGIONS_KEY,
+    TOXIPROXY_URL_ENV,
+    TOXIPROXY_URL_KEY,
+)
 
 __all__ = [
     "STREAMS",
@@ -27,6 +32,7 @@ __all__ = [
     "describe_toxic",
     "inject_toxic",
     "mark_reverted",
+    "region_urls",
     "revert_toxic",
     "toxic_left",
     "toxic_name",
@@ -49,14 +55,31 @@ class ToxicSpec:
         return {attr: arguments.get(arg) for attr, arg in self.attributes.items()}
 
 
-def client_for(configuration: Configuration) -> ToxiproxyClient:
-    """The Toxiproxy API from chaosrun's configuration key or the environment (`chaosrun.names`)."""
+def client_for(configuration: Configuration, proxy: str | None = None) -> ToxiproxyClient:
+    """The Toxiproxy API from chaosrun's configuration key or the environment (`chaosrun.names`).
+
+    On a target with several regions (one Toxiproxy each), the server that holds `proxy`."""
     url = (configuration or {}).get(TOXIPROXY_URL_KEY) or os.environ.get(TOXIPROXY_URL_ENV)
     if not url:
         raise ToxiproxyError(
             f"no Toxiproxy API: set configuration.{TOXIPROXY_URL_KEY} or ${TOXIPROXY_URL_ENV}"
         )
+    regions = region_urls(configuration)
+    if proxy is not None and len(regions) > 1:
+        for region_url in regions.values():
+            client = ToxiproxyClient(region_url)
+            if client.find_proxy(proxy) is not None:
+                return client
     return ToxiproxyClient(str(url))
+
+
+def region_urls(configuration: Configuration) -> dict[str, str]:
+    """Region -> Toxiproxy API ("a=URL,b=URL" in the configuration key or the environment)."""
+    text = (configuration or {}).get(TOXIPROXY_REGIONS_KEY) or os.environ.get(
+        TOXIPROXY_REGIONS_ENV, ""
+    )
+    pairs = (item.partition("=") for item in str(text).split(",") if item.strip())
+    return {name.strip(): url.strip() for name, _, url in pairs if url.strip()}
 
 
 def mark_reverted(fault: str, **matching: Any) -> None:
@@ -92,7 +115,7 @@ def inject_toxic(
 ) -> dict[str, Any]:
     """Add the toxic `spec` describes; `arguments` are the fault's own, by argument name."""
     _check_common(stream, toxicity)
-    client = client_for(configuration)
+    client = client_for(configuration, proxy)
     name = toxic_name(kind, stream)
     log = undolog.log_from_env()
     params = {"toxiproxy_url": client.url, "proxy": proxy, "toxic": name}
@@ -115,7 +138,7 @@ def inject_toxic(
 def revert_toxic(
     kind: str, proxy: str, stream: str, configuration: Configuration
 ) -> dict[str, Any]:
-    client = client_for(configuration)
+    client = client_for(configuration, proxy)
     name = toxic_name(kind, stream)
     removed = client.remove_toxic(proxy, name, missing_ok=True)
     mark_reverted(kind, proxy=proxy, toxic=name)

@@ -24,7 +24,7 @@ IN_TOXIPROXY = False  # inside the dependency: Toxiproxy's /reset does not end i
 def inject(
     *, proxy: str, duration_ms: int, configuration: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    client = client_for(configuration)
+    client = client_for(configuration, proxy)
     log = undolog.log_from_env()
     entry = undolog.record(log, "fail_for", toxiproxy_url=client.url, proxy=proxy) if log else None
     window = start_failure(client, proxy, duration_ms)
@@ -39,7 +39,7 @@ def inject(
 
 
 def revert(*, proxy: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
-    client = client_for(configuration)
+    client = client_for(configuration, proxy)
     end_failure(client, proxy)
     mark_reverted("fail_for", proxy=proxy)
     return {"proxy": proxy, "ended": True}

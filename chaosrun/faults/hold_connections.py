@@ -44,7 +44,7 @@ def inject(
     max_hold_ms: int = 600_000,
     configuration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    listen = client_for(configuration).proxy(proxy).listen
+    listen = client_for(configuration, proxy).proxy(proxy).listen
     host = urlsplit(str((configuration or {}).get(TOXIPROXY_URL_KEY, ""))).hostname or "127.0.0.1"
     to = f"{host}:{listen.rsplit(':', 1)[1]}"
     tag = f"hold_connections-{proxy}-{uuid.uuid4().hex[:12]}"

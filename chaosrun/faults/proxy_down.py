@@ -18,7 +18,7 @@ IN_TOXIPROXY = True  # Toxiproxy's /reset undoes it
 
 
 def inject(*, proxy: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
-    client = client_for(configuration)
+    client = client_for(configuration, proxy)
     log = undolog.log_from_env()
     entry = (
         undolog.record(log, "proxy_down", toxiproxy_url=client.url, proxy=proxy) if log else None
@@ -30,7 +30,7 @@ def inject(*, proxy: str, configuration: dict[str, Any] | None = None) -> dict[s
 
 
 def revert(*, proxy: str, configuration: dict[str, Any] | None = None) -> dict[str, Any]:
-    client = client_for(configuration)
+    client = client_for(configuration, proxy)
     state = client.set_enabled(proxy, True)
     mark_reverted("proxy_down", proxy=proxy)
     return {"proxy": proxy, "enabled": state.enabled}

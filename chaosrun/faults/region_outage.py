@@ -14,18 +14,16 @@ disabled before the outage stays as it was).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from chaosrun import undolog
 from chaosrun.errors import ToxiproxyError
-from chaosrun.faults._toxic import mark_reverted
+from chaosrun.faults._toxic import mark_reverted, region_urls
 from chaosrun.lab.toxiproxy import Proxy, Toxic, ToxiproxyClient
-from chaosrun.names import TOXIPROXY_REGIONS_ENV, TOXIPROXY_REGIONS_KEY
 
-__all__ = ["describe", "inject", "left", "region_urls", "revert", "undo"]
+__all__ = ["describe", "inject", "left", "revert", "undo"]
 
 LIMITS: dict[str, tuple[int, int]] = {
     "latency_ms": (0, 60000),
@@ -37,15 +35,6 @@ IN_TOXIPROXY = True  # Toxiproxy's /reset undoes it
 FORMS = ("disable", "blackhole", "brownout")
 TOXIC_PREFIX = "chaosrun_region_outage_"
 TIMEOUT_S = 2.0
-
-
-def region_urls(configuration: Mapping[str, Any] | None) -> dict[str, str]:
-    """Region -> Toxiproxy API, from the configuration key or the environment variable."""
-    text = (configuration or {}).get(TOXIPROXY_REGIONS_KEY) or os.environ.get(
-        TOXIPROXY_REGIONS_ENV, ""
-    )
-    pairs = (item.partition("=") for item in str(text).split(",") if item.strip())
-    return {name.strip(): url.strip() for name, _, url in pairs if url.strip()}
 
 
 def _toxics(form: str, latency_ms: int, jitter_ms: int, loss_percent: int) -> list[Toxic]:

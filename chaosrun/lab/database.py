@@ -61,10 +61,12 @@ def _sentinel(name: str, region: str, primary: str) -> ServiceSpec:
 
 def database_parts() -> tuple[tuple[ServiceSpec, ...], tuple[ProxySpec, ...]]:
     """The database's services and proxies, to be part of a larger profile."""
+    follow = ("--replicaof", "127.0.0.1", "{proxy_port:redis-a}")
     services = (
         _redis("redis-a", "a", REDIS_READY),
-        _redis("redis-b", "b", REPLICA_READY, "--replicaof", "127.0.0.1", "{proxy_port:redis-a}"),
-        _redis("redis-b2", "b", REPLICA_READY, "--replicaof", "127.0.0.1", "{proxy_port:redis-a}"),
+        _redis("redis-b", "b", REPLICA_READY, *follow),
+        # Sentinel promotes the replica with the lowest priority: redis-b, unless it is gone.
+        _redis("redis-b2", "b", REPLICA_READY, *follow, "--replica-priority", "200"),
         _sentinel("sentinel-1", "a", "redis-a"),
         _sentinel("sentinel-2", "b", "redis-a"),
         _sentinel("sentinel-3", "b", "redis-a"),

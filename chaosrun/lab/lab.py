@@ -259,20 +259,27 @@ def _toxiproxy_argv(server: Path, api_port: int, config: Path) -> list[str]:
 
 
 def restart_toxiproxy(info: LabInfo, owner: str | None = None) -> LabInfo:
-    """Kill the lab's Toxiproxy server (it may be wedged) and start a fresh one on the same
-    ports: its proxies come back from the config file, enabled and without toxics."""
+    """Kill the lab's Toxiproxy servers (one may be wedged) and start fresh ones on the same
+    ports: their proxies come back from the config files, enabled and without toxics."""
     directory = Path(info.directory)
-    old = next(p for p in info.processes if p.name == "toxiproxy")
-    stop(old, grace_s=0.0, first=signal.SIGKILL)
-    api_port = int(info.toxiproxy_url.rsplit(":", 1)[1])
-    argv = _toxiproxy_argv(find_toxiproxy_server(), api_port, directory / "toxiproxy.json")
+    regions = list(info.regions) or [RegionInfo("a", info.toxiproxy_url)]
+    names = [r.region for r in regions]
     env = {**os.environ, **({OWNER_ENV: owner} if owner else {})}
-    ref, _ = spawn("toxiproxy", argv, directory / "logs" / "toxiproxy.log", env=env)
-    processes = tuple(ref if p.name == "toxiproxy" else p for p in info.processes)
+    fresh: dict[str, ProcessRef] = {}
+    ready: dict[str, Check] = {}
+    for region in regions:
+        name = _toxiproxy_name(region.region, names)
+        old = next((p for p in info.processes if p.name == name), None)
+        if old is not None:
+            stop(old, grace_s=0.0, first=signal.SIGKILL)
+        api_port = int(region.toxiproxy_url.rsplit(":", 1)[1])
+        config = directory / _config_name(region.region, names)
+        argv = _toxiproxy_argv(find_toxiproxy_server(), api_port, config)
+        fresh[name], _ = spawn(name, argv, directory / "logs" / f"{name}.log", env=env)
+        ready[name] = _toxiproxy_ready(info, region)
+    processes = tuple(fresh.get(p.name, p) for p in info.processes)
     restarted = replace(info, processes=processes)
-    first = info.regions[0] if info.regions else RegionInfo("a", info.toxiproxy_url)
-    ready = {"toxiproxy": _toxiproxy_ready(restarted, first)}
-    _wait_ready(replace(restarted, processes=(ref,)), ready)  # the new server only
+    _wait_ready(replace(restarted, processes=tuple(fresh.values())), ready)  # the new ones only
     if (directory / LAB_FILE).exists():
         write_atomic(directory / LAB_FILE, restarted.to_json())
     return restarted

@@ -19,7 +19,7 @@ class ProxyState(TypedDict):
 def proxy_state(*, proxy: str, configuration: dict[str, Any] | None = None) -> ProxyState:
     """{"enabled": bool, "toxics": [names], "toxic_count": n}; tolerate with a range on
     `toxic_count` (e.g. [0, 0]: clean proxy)."""
-    state = client_for(configuration).proxy(proxy)
+    state = client_for(configuration, proxy).proxy(proxy)
     return ProxyState(
         proxy=state.name,
         enabled=state.enabled,

@@ -4,6 +4,8 @@ primary that Redis Sentinel names, through a Sentinel-aware client (redis-py).
 - ``SET play:<request id> <epoch>``; with `wait_replicas` > 0, then ``WAIT wait_replicas
   wait_ms``: a play is acknowledged only once that many replicas have it (fewer: `NotStored`,
   although the primary holds it -- it may or may not survive a failover).
+- A write whose ``WAIT`` falls short drops the client's connections, so the next one asks the
+  Sentinels which primary to use: a primary cut off from its replicas may have been replaced.
 - Every call is bounded: connect and read timeouts on the Sentinels and the primary, and one
   overall deadline per write (`deadline_s`). A partitioned primary or Sentinel costs at most
   that, never a hung request (Toxiproxy's issue #558: a slowed link can stall for long).
@@ -90,6 +92,9 @@ class PlayStore:
             wait = ("WAIT", self.wait_replicas, self.wait_ms)
             acked = int(await self._client.execute_command(*wait))
             if acked < self.wait_replicas:
+                # A primary no replica follows may be one Sentinel has replaced: the next
+                # write asks the Sentinels again rather than reuse these connections.
+                await self._client.connection_pool.disconnect()
                 raise NotStored(
                     f"written on the primary, acknowledged by {acked} of "
                     f"{self.wait_replicas} replica(s) within {self.wait_ms} ms"
