@@ -143,7 +143,7 @@ def _lost(
         f"the {stored.source}"
     )
     if lost:
-        observed += f"; {during} of the missing were acknowledged during the fault"
+        observed += f"; {during} of them acknowledged during the fault"
     if lost:
         shown = ", ".join(lost[:SHOWN_IDS])
         more = f" and {len(lost) - SHOWN_IDS} more (journal)" if len(lost) > SHOWN_IDS else ""

@@ -270,11 +270,34 @@ def _render_measurement(console: Console, summary: dict[str, Any]) -> None:
     recovery = summary.get("recovery")
     if recovery:
         rows.append(("[bold]Recovery[/]", _recovery_text(recovery)))
+    for writes in summary.get("writes") or []:
+        rows.append(("[bold]Writes[/]", _writes_text(writes)))
     for note in summary.get("measurement_notes") or []:
         rows.append(("[yellow]![/]", f"[yellow]{_escape(str(note))}[/]"))
     if rows:
         _rows(console, rows, indent=0)
     _render_checks(console, summary.get("checks") or [])
+
+
+def _writes_text(writes: dict[str, Any]) -> str:
+    """One writes expectation's figures: write RTO, acknowledged, lost (every lost id)."""
+    rto = writes.get("rto_s")
+    parts = [f"{_escape(str(writes.get('endpoint')))}:"]
+    if writes.get("writes_during_fault") is not None:
+        shown = "not acknowledged again" if rto is None else f"write RTO {_s(rto)}"
+        parts.append(
+            f"{shown} ({writes.get('unacknowledged_during_fault')} of "
+            f"{writes.get('writes_during_fault')} unacknowledged during the fault);"
+        )
+    lost = writes.get("lost")
+    if lost is None:
+        problem = writes.get("read_problem") or "not read back"
+        parts.append(f"{writes.get('acknowledged')} acknowledged, lost not known ({problem})")
+    else:
+        parts.append(f"{writes.get('acknowledged')} acknowledged, {len(lost)} lost")
+        if lost:
+            parts.append("[red]" + _escape(", ".join(str(i) for i in lost)) + "[/]")
+    return " ".join(parts)
 
 
 def _recovery_text(recovery: dict[str, Any]) -> str:

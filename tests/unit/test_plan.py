@@ -75,9 +75,7 @@ def _experiment(
 def test_every_fault_kind_is_known_to_the_plan() -> None:
     others = {"proxy_down", "fail_for", "cpu_quota", "cpu_stress", "fd_limit", "disk_full"}
     more = {"disk_fill", "memory_pressure", "hold_connections", "region_outage"}
-    assert TOXIC_KINDS | others | more == set(
-        KIND_NAMES
-    )
+    assert TOXIC_KINDS | others | more == set(KIND_NAMES)
     assert set(TOXIC_CALLS) == TOXIC_KINDS
 
 
@@ -103,7 +101,9 @@ def test_the_planned_toxic_is_what_the_fault_sends(
     kind: str, extra: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     recorder = _Recorder()
-    monkeypatch.setattr("chaosrun.faults._toxic.client_for", lambda configuration: recorder)
+    monkeypatch.setattr(
+        "chaosrun.faults._toxic.client_for", lambda configuration, proxy=None: recorder
+    )
     monkeypatch.delenv(undo.UNDO_LOG_ENV, raising=False)
     given, toxic_type, attributes = TOXIC_CALLS[kind]
     arguments = {"proxy": "catalog", **given, **extra}

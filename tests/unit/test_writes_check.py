@@ -388,7 +388,7 @@ def test_lost_writes_before_during_and_after_the_fault_in_schedule_order() -> No
     assert _lost(_timeline(), stored=stored) == (
         "failed",
         f"4 of 16 acknowledged writes (4 during the fault) missing from the {SOURCE}; "
-        "2 of the missing were acknowledged during the fault: w01, w09, w10, w15",
+        "2 of them acknowledged during the fault: w01, w09, w10, w15",
     )
     figures = write_figures(_observe(_timeline(), stored=stored), EXPECT)
     assert figures is not None
@@ -403,7 +403,7 @@ def test_lost_max_is_a_tolerance() -> None:
     two = WritesExpectation(fault="region_outage", endpoint=PLAY, lost_max=2)
     observed = (
         f"2 of 16 acknowledged writes (4 during the fault) missing from the {SOURCE}; "
-        "0 of the missing were acknowledged during the fault: w02, w18"
+        "0 of them acknowledged during the fault: w02, w18"
     )
     assert check_writes(_observe(_timeline(), stored=stored), one)[0].expected == (
         "at most 1 acknowledged write missing from the database"
@@ -418,15 +418,13 @@ def test_the_observed_text_lists_ten_ids_and_counts_the_rest() -> None:
     assert _lost(_timeline(), stored=ten) == (
         "failed",
         f"10 of 16 acknowledged writes (4 during the fault) missing from the {SOURCE}; "
-        "4 of the missing were acknowledged during the fault: " + ", ".join(lost),
+        "4 of them acknowledged during the fault: " + ", ".join(lost),
     )
     eleven = _all_ids_but(*lost, "w14")
     assert _lost(_timeline(), stored=eleven) == (
         "failed",
         f"11 of 16 acknowledged writes (4 during the fault) missing from the {SOURCE}; "
-        "4 of the missing were acknowledged during the fault: "
-        + ", ".join(lost)
-        + " and 1 more (journal)",
+        "4 of them acknowledged during the fault: " + ", ".join(lost) + " and 1 more (journal)",
     )
     everything = _stored()
     assert _lost(_timeline(), stored=everything)[1].endswith(
@@ -445,7 +443,7 @@ def test_writes_without_a_request_id_are_not_counted() -> None:
     assert _lost(timeline, stored=_stored("d")) == (
         "failed",
         f"1 of 2 acknowledged writes (1 during the fault) missing from the {SOURCE}; "
-        "1 of the missing were acknowledged during the fault: b",
+        "1 of them acknowledged during the fault: b",
     )
     figures = write_figures(_observe(timeline, stored=_stored("d")), EXPECT)
     assert figures is not None
@@ -466,7 +464,7 @@ def test_one_acknowledged_write_in_the_sentence() -> None:
     assert _lost(timeline, stored=_stored()) == (
         "failed",
         f"1 of 1 acknowledged write (1 during the fault) missing from the {SOURCE}; "
-        "1 of the missing were acknowledged during the fault: c",
+        "1 of them acknowledged during the fault: c",
     )
 
 
