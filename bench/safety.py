@@ -9,8 +9,12 @@
    supervisor, SIGKILL to the worker, to the load, to the supervisor then `chaosrun cleanup` or the
    next run), half against a running lab, half with an ephemeral one. After each: leftovers
    (toxics, disabled proxies, processes, listeners, journal) and the time to restore.
+3. The same with `--region-trials` kills of region outages (tests/e2e/experiments/
+   kill-region.yaml) on the two-region lab: both regions' proxies, and an ephemeral lab's
+   HAProxy, Redis and Sentinels, checked after each.
 
-    .venv/bin/python bench/safety.py [--abort-trials N] [--kill-trials N] [--seed N]
+    .venv/bin/python bench/safety.py [--abort-trials N] [--kill-trials N]
+        [--region-trials N] [--seed N]
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ sys.path.insert(0, str(REPO))
 
 from chaosrun.lab.toxiproxy import ToxiproxyClient  # noqa: E402
 from chaosrun.measure.percentile import nearest_rank  # noqa: E402
-from tests.e2e.killmatrix import KINDS, run_trial  # noqa: E402
+from tests.e2e.killmatrix import EXPERIMENT, KINDS, REGION_EXPERIMENT, run_trial  # noqa: E402
 
 ABORT = REPO / "tests" / "e2e" / "experiments" / "abort-on-availability.yaml"
 FAULTS = {
@@ -140,13 +144,15 @@ def abort_latency(trials: int) -> None:
         )
 
 
-def kill_matrix(trials: int, seed: int) -> None:
-    print(f"\n2. kill matrix ({trials} trials at random moments, seed {seed})")
+def kill_matrix(trials: int, seed: int, regions: bool = False) -> None:
+    what = "region outages on the two-region lab" if regions else "trials"
+    print(f"\n{3 if regions else 2}. kill matrix ({trials} {what} at random moments, seed {seed})")
     rng = random.Random(seed)
     results = []
+    experiment = REGION_EXPERIMENT if regions else EXPERIMENT
     with tempfile.TemporaryDirectory() as tmp:
         lab_home = Path(tmp) / "lab-home"
-        up = _cli(lab_home, "lab", "up")
+        up = _cli(lab_home, "lab", "up", *(["--profile", "two-region"] if regions else []))
         if up.returncode != 0:
             print(f"  lab up failed: {up.stderr.strip()}")
             return
@@ -155,7 +161,8 @@ def kill_matrix(trials: int, seed: int) -> None:
                 kind = KINDS[i % len(KINDS)]
                 ephemeral = (i // len(KINDS)) % 2 == 1
                 home = Path(tmp) / f"eph-{i}" if ephemeral else lab_home
-                trial = run_trial(kind, round(rng.uniform(0.3, 6.5), 2), home, ephemeral)
+                delay = round(rng.uniform(0.3, 6.5), 2)
+                trial = run_trial(kind, delay, home, ephemeral, experiment)
                 results.append(trial)
                 mark = "clean" if trial.clean else "LEFTOVERS: " + "; ".join(trial.leftovers)
                 restore = "-" if trial.restore_s is None else f"{trial.restore_s:.2f} s"
@@ -191,12 +198,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--abort-trials", type=int, default=20)
     parser.add_argument("--kill-trials", type=int, default=36)
+    parser.add_argument("--region-trials", type=int, default=14)
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
     args = parser.parse_args()
     if args.abort_trials:
         abort_latency(args.abort_trials)
     if args.kill_trials:
         kill_matrix(args.kill_trials, args.seed)
+    if args.region_trials:
+        kill_matrix(args.region_trials, args.seed, regions=True)
     return 0
 
 

@@ -3,7 +3,9 @@
 Shared by `tests/e2e/test_kill_matrix.py` (a sample of every kind in `make test`) and
 `bench/safety.py` (many trials, printed figures, in `make bench`).
 
-A trial starts `chaosrun run` on experiments/kill-target.yaml (faults in turn under load: toxics,
+A trial starts `chaosrun run` on experiments/kill-target.yaml (or kill-region.yaml: region
+outages in turn on the two-region lab, every proxy of both regions checked after) (faults in
+turn under load: toxics,
 a proxy down, a CPU quota's cgroup beside a CPU stressor process, a tmpfs over the gateway's data
 directory, a fill file, a lowered memory limit with an allocation, a descriptor limit, held
 connections; recorded by the relay between Toxiproxy and the dependencies),
@@ -41,10 +43,12 @@ from chaosrun.lab.lab import LabInfo, listening_ports, load_lab_info
 from chaosrun.lab.procs import ProcessRef, owned_processes, process_start_time
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 
-__all__ = ["KINDS", "Trial", "run_trial"]
+__all__ = ["EXPERIMENT", "KINDS", "REGION_EXPERIMENT", "Trial", "run_trial"]
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENT = REPO / "tests" / "e2e" / "experiments" / "kill-target.yaml"
+# The two-region lab's target: region outages in turn (run on a lab up --profile two-region).
+REGION_EXPERIMENT = REPO / "tests" / "e2e" / "experiments" / "kill-region.yaml"
 NEXT_RUN = REPO / "tests" / "e2e" / "experiments" / "probe-only.yaml"
 
 KINDS = (
@@ -110,11 +114,13 @@ def _wait_for_ref(run_dir: Path | None, home: Path, before: set[Path], which: st
     raise AssertionError(f"the run never started its {which}")
 
 
-def run_trial(kind: str, delay_s: float, home: Path, ephemeral: bool) -> Trial:
+def run_trial(
+    kind: str, delay_s: float, home: Path, ephemeral: bool, experiment: Path = EXPERIMENT
+) -> Trial:
     """One kill; `home` holds a running lab unless `ephemeral` (then each run starts its own)."""
     trial = Trial(kind, delay_s, ephemeral)
     before = set(list_runs(home))
-    proc = _cli(home, "run", str(EXPERIMENT), "--json")
+    proc = _cli(home, "run", str(experiment), "--json")
     time.sleep(delay_s)
     run_dir = _the_run(home, before)
     if proc.poll() is not None:
@@ -252,10 +258,12 @@ def _proxy_problems(home: Path, record: RunRecord) -> list[str]:
     info = load_lab_info(home / "lab")
     if info is None:
         return []
-    try:
-        proxies = ToxiproxyClient(info.toxiproxy_url, timeout_s=1.0).proxies()
-    except ToxiproxyError as exc:
-        return [f"lab toxiproxy unreachable: {exc}"]
+    proxies = {}
+    for url in [r.toxiproxy_url for r in info.regions] or [info.toxiproxy_url]:
+        try:
+            proxies.update(ToxiproxyClient(url, timeout_s=1.0).proxies())
+        except ToxiproxyError as exc:
+            return [f"lab toxiproxy {url} unreachable: {exc}"]
     problems = [f"proxy {p.name} disabled" for p in proxies.values() if not p.enabled]
     own = {p.name: p.upstream for p in info.proxies}
     problems += [

@@ -21,7 +21,7 @@ from chaosrun.engine.rundir import list_runs
 from chaosrun.lab.procs import owned_processes
 
 from .conftest import REPO, run_cli, wait_for
-from .killmatrix import EXPERIMENT, KINDS, run_trial
+from .killmatrix import EXPERIMENT, KINDS, REGION_EXPERIMENT, run_trial
 
 SEED = int(os.environ.get("KILL_MATRIX_SEED", time.time_ns() % 1_000_000))
 # Four faults held 1 s each after ~1.5 s of start-up (lab, load, hypothesis): anywhere in it.
@@ -44,6 +44,34 @@ def test_nothing_outlives_a_killed_run(kind: str, lab_home: Path, tmp_path: Path
     ephemeral = kind in ("sigkill-supervisor+cleanup", "sigint-supervisor")
     home = tmp_path / "ephemeral" if ephemeral else lab_home
     trial = run_trial(kind, delay, home, ephemeral)
+    where = f"seed {SEED}, delay {delay} s, {'ephemeral lab' if ephemeral else 'lab up'}"
+    assert not trial.before_run, f"killed before the run began: {where}"
+    assert trial.leftovers == [], where
+    assert trial.clean, where
+    assert trial.restore_s is not None
+
+
+@pytest.fixture(scope="module")
+def region_lab_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("killregionhome")
+    up = run_cli(home, "lab", "up", "--profile", "two-region")
+    assert up.returncode == 0, up.stderr
+    yield home
+    down = run_cli(home, "lab", "down")
+    assert down.returncode == 0, down.stderr
+
+
+# Region outages: two kinds here (a running two-region lab, and an ephemeral one whose HAProxy,
+# Redis and Sentinels must all go); bench/safety.py --regions runs every kind.
+@pytest.mark.parametrize(
+    ("kind", "ephemeral"), [("sigkill-supervisor+next-run", False), ("sigint-supervisor", True)]
+)
+def test_nothing_outlives_a_killed_region_outage(
+    kind: str, ephemeral: bool, region_lab_home: Path, tmp_path: Path
+) -> None:
+    delay = round(DELAYS.uniform(1.5, 6.0), 2)
+    home = tmp_path / "ephemeral" if ephemeral else region_lab_home
+    trial = run_trial(kind, delay, home, ephemeral, REGION_EXPERIMENT)
     where = f"seed {SEED}, delay {delay} s, {'ephemeral lab' if ephemeral else 'lab up'}"
     assert not trial.before_run, f"killed before the run began: {where}"
     assert trial.leftovers == [], where
