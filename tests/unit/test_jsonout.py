@@ -138,9 +138,11 @@ def test_lab_and_cleanup_documents(validator: Draft202012Validator) -> None:
     assert (down["running"], down["ok"]) == (False, False)
     endpoints = {
         "variant": "healthy",
+        "profile": "streaming",
         "toxiproxy_url": "http://127.0.0.1:8474",
+        "toxiproxy_regions": {"a": "http://127.0.0.1:8474"},
         "service_url": "http://127.0.0.1:8080",
-        "proxies": {"auth": {"listen": "127.0.0.1:1", "upstream": "127.0.0.1:2"}},
+        "proxies": {"auth": {"listen": "127.0.0.1:1", "upstream": "127.0.0.1:2", "region": "a"}},
         "processes": {"toxiproxy": 42},
         "directory": "/tmp/lab",
     }
