@@ -244,7 +244,7 @@ class _Planner:
         given = substitute(dict(call.arguments), self.mapping)
         fn = REGISTRY[kind].inject if func == "inject" else REGISTRY[kind].revert
         args = {**_defaults(fn), **given} if func in ("inject", "revert") else dict(given)
-        proxy = str(args.get("proxy"))
+        proxy = str(args.get("proxy") or "")
         view = self.proxies.get(proxy)
         # The service, a path, or a whole region: no one proxy.
         proxyless = proxy == "" and (not REGISTRY[kind].in_toxiproxy or "region" in args)

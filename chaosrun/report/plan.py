@@ -138,12 +138,16 @@ def _step_lines(index: int, step: StepPlan, kind: TargetKind) -> list[str]:
         lines = [line]
     else:
         fault = step.fault
-        where = (
-            f"Toxiproxy {fault.toxiproxy_url or 'API of the ephemeral lab'}, proxy {fault.proxy} "
-            f"listens on {_where(fault.listen, kind)}, upstream {_where(fault.upstream, kind)}"
-            if fault.proxy
-            else "this host: the service under test's process, or the path named"
-        )
+        if fault.proxy:
+            where = (
+                f"Toxiproxy {fault.toxiproxy_url or 'API of the ephemeral lab'}, proxy "
+                f"{fault.proxy} listens on {_where(fault.listen, kind)}, upstream "
+                f"{_where(fault.upstream, kind)}"
+            )
+        elif fault.kind == "region_outage":
+            where = "the region's own Toxiproxy server: every proxy it holds (or those named)"
+        else:
+            where = "this host: the service under test's process, or the path named"
         lines = [
             f"  {index}. {step.name}{how}: {fault.action} {fault.kind}: {fault.effect}",
             f"       where: {where}",

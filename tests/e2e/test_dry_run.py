@@ -330,8 +330,57 @@ def _others_than_reads_of(api: str, events: list[tuple[str, str]]) -> list[tuple
     ]
 
 
+NO = (None, None)  # no toxic
+# Experiments on the two-region lab: planned against the ephemeral lab a run would start.
+TWO_REGION: dict[str, list[Fault]] = {
+    "region-outage.yaml": [
+        ("method", "region-a-goes-dark", "region_outage", "inject", "", None, None),
+        ("method", "region-a-comes-back", "region_outage", "revert", "", None, None),
+        ("rollback", "make-sure-region-a-is-back", "region_outage", "revert", "", None, None),
+    ],
+    "database-failover.yaml": [
+        ("method", "cut-the-primarys-link-to-region-b", "proxy_down", "inject", "redis-a", *NO),
+        ("method", "restore-the-link", "proxy_down", "revert", "redis-a", None, None),
+        ("rollback", "make-sure-the-link-is-back", "proxy_down", "revert", "redis-a", *NO),
+    ],
+}
+
+
 def test_every_shipped_experiment_is_listed(tmp_path: Path) -> None:
-    assert sorted(p.name for p in EXPERIMENTS.glob("*.yaml")) == sorted(EXPECTED)
+    shipped = sorted(p.name for p in EXPERIMENTS.glob("*.yaml"))
+    assert shipped == sorted([*EXPECTED, *TWO_REGION])
+
+
+@pytest.mark.parametrize("name", sorted(TWO_REGION))
+def test_a_two_region_dry_run_plans_its_faults_on_the_lab_it_would_start(
+    lab: dict[str, Any], tmp_path: Path, name: str
+) -> None:
+    """The running lab is a streaming one: the plan names the two-region lab a run would start
+    (its proxies, the region's and the database's), and touches nothing."""
+    result, events = audited(
+        tmp_path, lab["home"], "run", str(EXPERIMENTS / name), "--dry-run", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["target"]["kind"] == "ephemeral-lab" and plan["warnings"] == []
+    assert "two-region profile" in plan["target"]["note"]
+    names = {p["name"] for p in plan["target"]["proxies"]}
+    assert {"gateway-a", "catalog-b", "redis-a", "redis-a-local", "sentinel-3"} <= names
+    faults = [
+        (
+            f["phase"],
+            f["activity"],
+            f["kind"],
+            f["action"],
+            f["proxy"],
+            f["toxic"] and f["toxic"]["type"],
+            f["toxic"] and f["toxic"]["attributes"],
+        )
+        for f in plan["faults"]
+    ]
+    assert faults == TWO_REGION[name]
+    assert [e for e in events if e[0] == "http.client.send"] == []  # not even the running lab
+    assert not (lab["home"] / "runs").exists()
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
