@@ -40,7 +40,6 @@ __all__ = [
     "load_lab_info",
     "restart_toxiproxy",
     "start_lab",
-    "variant_names",
 ]
 
 HOST = "127.0.0.1"
@@ -140,7 +139,7 @@ def lab_up(
     even if its supervisor died before the lab was recorded."""
     if profile not in PROFILE_VARIANTS:
         raise LabError(f"unknown lab profile {profile!r}; known: {', '.join(PROFILE_VARIANTS)}")
-    known = variant_names(profile)
+    known = PROFILE_VARIANTS[profile]
     if variant not in known:
         raise LabError(
             f"unknown lab variant {variant!r} for profile {profile}; known: {', '.join(known)}"
@@ -155,11 +154,6 @@ def lab_up(
     else:
         described = two_region_profile(topo, variant)
     return start_lab(directory, described, variant, owner, restart)
-
-
-def variant_names(profile: str) -> tuple[str, ...]:
-    """The variants a lab of `profile` can be started in."""
-    return PROFILE_VARIANTS[profile]
 
 
 def start_lab(

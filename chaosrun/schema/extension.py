@@ -128,7 +128,15 @@ def _target(ctx: Ctx, path: str, value: object) -> Target | None:
     if "variant" not in lab:
         return LabTarget(profile=profile)
     known = PROFILE_VARIANTS[profile]
-    variant = one_of(ctx, join(where, "variant"), lab["variant"], known, "variant")
+    given = lab["variant"]
+    owners = [p for p, names in PROFILE_VARIANTS.items() if given in names and p != profile]
+    if given not in known and owners:
+        ctx.err(
+            join(where, "variant"),
+            f"variant '{given}' is one of the {owners[0]} lab's: add 'profile: {owners[0]}'",
+        )
+        return None
+    variant = one_of(ctx, join(where, "variant"), given, known, "variant")
     return LabTarget(variant, profile) if variant else None
 
 
