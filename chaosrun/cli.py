@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from chaosrun.errors import (
     EXIT_OK,
@@ -50,6 +50,18 @@ _EPILOG = """exit codes (after every fault was reverted and the journal written)
   130  interrupted by the user
 
 State lives in $CHAOSRUN_HOME (default ~/.local/state/chaosrun)."""
+
+
+_SUITE_EPILOG = """exit codes (after every experiment reverted its faults):
+  0    every experiment passed
+  1    an experiment failed or could not be judged ("not judged" never passes)
+  2    invalid input or usage: nothing ran
+  3    an experiment could not reach its target or lab
+  4    an experiment was aborted (stop condition, deadline) and none failed
+  5    some experiments were skipped by error-budget admission, none failed
+  130  interrupted by the user
+
+Each experiment's own output is in $CHAOSRUN_HOME/suites/<time>/."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,6 +113,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="lab variant to run against (starts an ephemeral lab if the running "
         "lab is a different variant)",
+    )
+    run.add_argument(
+        "--own-lab",
+        action="store_true",
+        help="start an ephemeral lab for this run even when 'chaosrun lab up' runs one "
+        "(what 'chaosrun suite' does for each experiment)",
     )
     run.add_argument(
         "--dry-run",
@@ -160,6 +178,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     _json_option(status, "print the endpoints (Toxiproxy URL, each proxy) as one JSON document")
 
+    suite = _suite_parser(sub)
+
     cleanup = sub.add_parser(
         "cleanup",
         help="revert faults left by runs whose supervisor died",
@@ -167,7 +187,7 @@ def _parser() -> argparse.ArgumentParser:
         "labs, and replay their undo logs so no fault outlives them.",
     )
     _json_option(cleanup, "print what was done as one JSON document")
-    for command in (validate, run, cleanup, *lab_sub.choices.values()):
+    for command in (validate, run, suite, cleanup, *lab_sub.choices.values()):
         command.set_defaults(command_parser=command)
     return parser
 
@@ -189,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, out)
         if args.command == "lab":
             return _lab(args, out)
+        if args.command == "suite":
+            return _suite(args, out)
         return _cleanup(out)
     except ChaosrunError as exc:
         _error(str(exc))
@@ -285,6 +307,44 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise _BadUsage(self, message)  # said by main(), which knows whether --json was given
+
+
+def _suite_parser(sub: Any) -> argparse.ArgumentParser:
+    suite = sub.add_parser(
+        "suite",
+        help="run many experiments, each on a lab of its own; JUnit, HTML and Markdown reports",
+        description="Run every experiment of the directories and files given, each as its own "
+        "'chaosrun run' on an ephemeral lab of its own (own ports, own Toxiproxy), up to "
+        "--parallel at once; experiments with an explicit target share it one at a time. "
+        "Every file is validated first: one invalid file and nothing runs (exit 2). Ctrl-C "
+        "interrupts every running experiment (each reverts its faults) and skips the rest.",
+        epilog=_SUITE_EPILOG,
+    )
+    suite.add_argument("paths", nargs="+", metavar="DIR|FILE")
+    suite.add_argument(
+        "--parallel",
+        type=int,
+        default=1,
+        metavar="N",
+        help="experiments running at once (default 1); each has its own lab and load process",
+    )
+    for option, what in (
+        ("--junit", "JUnit XML: one testcase per verdict"),
+        ("--html", "a self-contained HTML report with charts"),
+        ("--markdown", "the summary as Markdown (for a CI job summary)"),
+    ):
+        suite.add_argument(option, type=Path, metavar="PATH", help=f"write {what} here")
+    _json_option(suite, "print the suite's results as one JSON document")
+    suite.add_argument(
+        "--allow-target",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="passed to each run (see 'chaosrun run --help')",
+    )
+    _allow_module(suite)
+    _allow_shell(suite)
+    return cast(argparse.ArgumentParser, suite)
 
 
 class _BadUsage(Exception):
@@ -451,6 +511,7 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
         on_event,
         options,
         variables.environ,
+        own_lab=args.own_lab,
     )
     code = outcome.verdict.exit_code
     summary = summarise_run(outcome.journal, code, str(outcome.journal_path))
@@ -459,6 +520,60 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
     else:
         render_verdict(console, summary)
     return code
+
+
+def _suite(args: argparse.Namespace, out: _Output) -> int:
+    import signal
+
+    from rich.console import Console
+
+    from chaosrun.report.jsonout import suite_document
+    from chaosrun.report.suiteview import SuiteView, render_suite
+    from chaosrun.suite.command import (
+        SuiteRequest,
+        execute,
+        prepare_suite,
+        suite_dir,
+        write_reports,
+    )
+    from chaosrun.suite.runner import StopFlag
+
+    request = SuiteRequest(
+        paths=tuple(args.paths),
+        parallel=args.parallel,
+        junit=args.junit,
+        html=args.html,
+        markdown=args.markdown,
+        allow_targets=tuple(args.allow_target),
+        allowed_modules=tuple(args.allow_module),
+        allow_shell=args.allow_shell,
+    )
+    entries, problems = prepare_suite(request)
+    for problem in problems:
+        _error(str(problem))
+    if problems:
+        return out.failed(problems)
+    console = Console(stderr=out.as_json, highlight=False)
+    log_dir = suite_dir(_home())
+    stop = StopFlag()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.requests += 1
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    view = SuiteView(console, len(entries))
+    try:
+        suite = execute(request, entries, log_dir, stop, view)
+    finally:
+        view.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    reports = write_reports(request, suite)
+    if out.as_json:
+        out.document(suite_document(suite, str(log_dir)))
+    else:
+        render_suite(console, suite, [*reports, f"logs: {log_dir}"])
+    return suite.exit_code
 
 
 def _dry_run(experiment: Experiment, variant: str | None, out: _Output, options: RunOptions) -> int:

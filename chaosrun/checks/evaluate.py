@@ -101,6 +101,7 @@ def evaluate(
         "load": load_summary,
         "measurement_trusted": not short,
         "recovery": recovery,
+        "rto_objective_s": spec.rto.objective_s if spec.rto else None,
         "verdicts": [v.to_dict() for v in verdicts],
         "checks_failed": sum(1 for v in verdicts if v.status == "failed"),
         "checks_not_judged": sum(1 for v in verdicts if v.status == "not-judged"),

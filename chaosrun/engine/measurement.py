@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaosrun.checks.observation import BreakerTransition, StoredWrites
+from chaosrun.checks.observation import BreakerTransition, Observation, StoredWrites
 from chaosrun.engine import undo
 from chaosrun.engine.loadproc import LoadProcess, start_load
 from chaosrun.engine.recording import Recording, end_recording, start_recording
@@ -152,6 +152,30 @@ def begin_measurement(
     )
 
 
+def _timeline_marks(observation: Observation) -> dict[str, Any]:
+    """What reports draw over the timeline: each fault window, and each breaker's transitions
+    as the service tells them (its own account: shown, never the evidence of a verdict)."""
+    return {
+        "fault_windows": [
+            {
+                "kind": f.kind,
+                "target": f.target,
+                "injected_at": round(f.injected_at, 6),
+                "cleared_at": None if f.cleared_at is None else round(f.cleared_at, 6),
+            }
+            for f in observation.faults
+        ],
+        "breakers": {
+            name: [
+                {"at": round(t.at, 6), "from": t.from_state, "to": t.to_state}
+                for t in dependency.transitions
+            ]
+            for name, dependency in observation.dependencies.items()
+            if dependency.breaker_enabled or dependency.transitions
+        },
+    }
+
+
 def end_measurement(
     measurement: Measurement,
     experiment: Experiment,
@@ -215,6 +239,7 @@ def end_measurement(
         interrupted=interrupted(),
     )
     result["measurement_problems"] = problems
+    result.update(_timeline_marks(observation))
     result["measurement_notes"] = [*result["measurement_notes"], *unread]  # shown to the user
     on_event({"event": "measured", **result})
     return result

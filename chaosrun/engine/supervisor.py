@@ -64,8 +64,10 @@ def supervise(
     on_event: EventSink = lambda event: None,
     options: RunOptions | None = None,
     options_environ: Mapping[str, str] | None = None,
+    own_lab: bool = False,
 ) -> RunOutcome:
-    """Run `experiment`; `options_environ`: variables of .env var files, for the worker only."""
+    """Run `experiment`; `options_environ`: variables of .env var files, for the worker only;
+    `own_lab`: start an ephemeral lab even when `chaosrun lab up` runs one."""
     home.mkdir(parents=True, exist_ok=True)
     reconciled = reconcile_dead_runs(home, by="the next run")
     run_id, run_dir = new_run_dir(home)
@@ -88,7 +90,7 @@ def supervise(
                 # Recorded before it may start: a supervisor killed mid-start leaves it findable.
                 record = replace(record, ephemeral_lab=str(ephemeral_lab_dir(run_dir)))
                 write_record(run_dir, record)
-                target = resolve_target(experiment, home, run_dir, variant)
+                target = resolve_target(experiment, home, run_dir, variant, own_lab)
                 if not target.ephemeral:
                     record = replace(record, ephemeral_lab=None)
                     write_record(run_dir, record)

@@ -240,14 +240,19 @@ def ephemeral_lab_dir(run_dir: Path) -> Path:
 
 
 def resolve_target(
-    experiment: Experiment, home: Path, run_dir: Path, variant: str | None
+    experiment: Experiment,
+    home: Path,
+    run_dir: Path,
+    variant: str | None,
+    own_lab: bool = False,
 ) -> Target:
+    """`own_lab`: never use the running lab (a suite runs each experiment on a lab of its own)."""
     spec = experiment.chaosrun.target
     if isinstance(spec, UrlTarget):
         return ExplicitTarget(spec.service_url, spec.toxiproxy_url)
     assert isinstance(spec, LabSpec)
     wanted = variant or spec.variant
-    lab = reusable_lab(home, wanted, variant, spec.profile)
+    lab = None if own_lab else reusable_lab(home, wanted, variant, spec.profile)
     if lab is not None:
         return LabTarget(lab, ephemeral=False)
     directory = ephemeral_lab_dir(run_dir)

@@ -19,9 +19,12 @@ documents against it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from chaosrun.errors import EXIT_INTERRUPTED, EXIT_OK, ChaosrunError, InputError
+
+if TYPE_CHECKING:
+    from chaosrun.suite.results import SuiteResult
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -33,12 +36,13 @@ __all__ = [
     "lab_document",
     "plan_document",
     "run_document",
+    "suite_document",
     "validate_document",
 ]
 
 SCHEMA_VERSION = 1
 
-Kind = Literal["validate", "run", "plan", "lab", "cleanup", "error"]
+Kind = Literal["validate", "run", "plan", "lab", "cleanup", "error", "suite"]
 
 
 class Located(Protocol):
@@ -114,6 +118,22 @@ def run_document(summary: Mapping[str, Any], journal: Mapping[str, Any]) -> dict
     the run's); `run_id` names the run directory under $CHAOSRUN_HOME/runs."""
     run_id = (journal.get("chaosrun") or {}).get("run_id")
     return document("run", "run", int(summary["exit_code"]), {"run_id": run_id, **summary})
+
+
+def suite_document(suite: SuiteResult, log_dir: str) -> dict[str, Any]:
+    return document(
+        "suite",
+        "suite",
+        suite.exit_code,
+        {
+            "log_dir": log_dir,
+            "started_at": suite.started_at,
+            "ended_at": suite.ended_at,
+            "interrupted": suite.interrupted,
+            "regressions": list(suite.regressions),
+            "results": [r.to_dict() for r in suite.results],
+        },
+    )
 
 
 def plan_document(plan: Mapping[str, Any]) -> dict[str, Any]:

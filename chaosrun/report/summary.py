@@ -93,6 +93,7 @@ def summarise_run(journal: dict[str, Any], exit_code: int, journal_path: str) ->
         "checks_failed": checks_failed,
         "checks_not_judged": int(chaosrun.get("checks_not_judged") or 0),
         "recovery": _recovery_brief(chaosrun.get("recovery")),
+        "rto_objective_s": chaosrun.get("rto_objective_s"),
         "writes": chaosrun.get("writes") or [],
         "load": _load_brief(chaosrun.get("load")),
         "measurement_trusted": chaosrun.get("measurement_trusted"),

@@ -1,0 +1,101 @@
+"""`chaosrun suite`: collect, run and report a suite (printing is the caller's).
+
+The reports (JUnit, Markdown, HTML) are written even when the suite was interrupted: a nightly
+job that was cancelled still publishes what it found.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from chaosrun.atomic import write_atomic
+from chaosrun.errors import InputError, UsageError
+from chaosrun.suite.collect import SuiteEntry, collect
+from chaosrun.suite.results import SuiteResult
+from chaosrun.suite.runner import StopFlag, SuiteConfig, Update, run_suite
+
+__all__ = ["SuiteRequest", "execute", "prepare_suite", "suite_dir", "write_reports"]
+
+
+@dataclass(frozen=True, slots=True)
+class SuiteRequest:
+    paths: tuple[str, ...]
+    parallel: int = 1
+    junit: Path | None = None
+    html: Path | None = None
+    markdown: Path | None = None
+    allow_targets: tuple[str, ...] = ()
+    allowed_modules: tuple[str, ...] = ()
+    allow_shell: bool = False
+    fail_on_regression: bool = False
+    name: str = "chaosrun suite"
+    run_args: tuple[str, ...] = field(default=())
+
+    def child_args(self) -> tuple[str, ...]:
+        args: list[str] = []
+        for host in self.allow_targets:
+            args += ["--allow-target", host]
+        for module in self.allowed_modules:
+            args += ["--allow-module", module]
+        if self.allow_shell:
+            args.append("--allow-shell")
+        return (*args, *self.run_args)
+
+
+def prepare_suite(request: SuiteRequest) -> tuple[list[SuiteEntry], list[InputError]]:
+    if request.parallel < 1:
+        raise UsageError(f"--parallel: expected a whole number >= 1, got {request.parallel}")
+    return collect(request.paths, request.allowed_modules, request.allow_shell)
+
+
+def suite_dir(home: Path) -> Path:
+    """A new directory for one suite's child logs under $CHAOSRUN_HOME/suites."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    base = home / "suites"
+    base.mkdir(parents=True, exist_ok=True)
+    for n in range(1000):
+        candidate = base / (stamp if n == 0 else f"{stamp}-{n}")
+        try:
+            candidate.mkdir()
+        except FileExistsError:
+            continue
+        return candidate
+    raise UsageError(f"{base}: cannot create a suite directory")
+
+
+def execute(
+    request: SuiteRequest,
+    entries: Sequence[SuiteEntry],
+    log_dir: Path,
+    stop: StopFlag,
+    on_update: Update,
+    config: SuiteConfig | None = None,
+) -> SuiteResult:
+    config = config or SuiteConfig(request.parallel, log_dir, request.child_args())
+    suite = run_suite(entries, config, stop, on_update)
+    return replace(suite, fail_on_regression=request.fail_on_regression)
+
+
+def write_reports(request: SuiteRequest, suite: SuiteResult) -> list[str]:
+    """Write every report asked for; their paths, for the summary."""
+    from chaosrun.report.junit import junit_xml
+    from chaosrun.report.markdown import suite_markdown
+
+    written: list[str] = []
+    if request.junit is not None:
+        write_atomic(request.junit, junit_xml(suite, request.name))
+        written.append(f"JUnit XML: {request.junit}")
+    if request.html is not None:
+        from chaosrun.report.html import suite_html
+
+        write_atomic(request.html, suite_html(suite, request.name))
+        written.append(f"HTML report: {request.html}")
+    if request.markdown is not None:
+        write_atomic(
+            request.markdown, suite_markdown(suite, [w.split(": ", 1)[1] for w in written])
+        )
+        written.append(f"Markdown summary: {request.markdown}")
+    return written

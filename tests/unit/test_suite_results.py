@@ -1,0 +1,103 @@
+"""The suite's pure parts: the schedule, each child's result, the suite's one exit code."""
+
+from __future__ import annotations
+
+import pytest
+
+from chaosrun.suite.collect import OWN_LAB
+from chaosrun.suite.results import (
+    EXIT_NOT_ADMITTED,
+    ExperimentResult,
+    result_from_child,
+    suite_exit_code,
+)
+from chaosrun.suite.schedule import startable
+
+T1 = "target http://127.0.0.1:8474"
+T2 = "target http://127.0.0.1:9474"
+
+
+def _result(state: str, exit_code: int | None = None) -> ExperimentResult:
+    return ExperimentResult("e.yaml", "E", OWN_LAB, state=state, exit_code=exit_code)  # type: ignore[arg-type]
+
+
+class TestStartable:
+    def test_own_labs_fill_every_free_slot(self) -> None:
+        assert startable([OWN_LAB] * 5, [], 3) == [0, 1, 2]
+        assert startable([OWN_LAB] * 5, [OWN_LAB, OWN_LAB], 3) == [0]
+        assert startable([OWN_LAB] * 5, [OWN_LAB] * 3, 3) == []
+
+    def test_a_shared_target_runs_one_at_a_time_and_others_overtake(self) -> None:
+        assert startable([T1, T1, OWN_LAB], [], 4) == [0, 2]
+        assert startable([T1, OWN_LAB, T2, T1], [T1], 4) == [1, 2]
+
+    def test_serial_suite_starts_in_file_order(self) -> None:
+        assert startable([T1, OWN_LAB], [], 1) == [0]
+        assert startable([OWN_LAB, T1], [], 1) == [0]
+
+
+class TestResultFromChild:
+    queued = ExperimentResult("x.yaml", "X", OWN_LAB, state="running", started_at=10.0)
+
+    @pytest.mark.parametrize(
+        ("verdict", "state"),
+        [
+            ("passed", "passed"),
+            ("failed", "failed"),
+            ("deviated", "failed"),
+            ("not-steady", "failed"),
+            ("inconclusive", "failed"),
+            ("not-judged", "not-judged"),
+            ("aborted", "aborted"),
+            ("interrupted", "interrupted"),
+        ],
+    )
+    def test_run_documents(self, verdict: str, state: str) -> None:
+        document = {
+            "schema": "chaosrun/run",
+            "verdict": verdict,
+            "reason": "why",
+            "checks": [{"check": "recovery.rto", "status": "passed"}],
+            "recovery": {"rto_s": 1.5},
+            "run_dir": "/r",
+        }
+        result = result_from_child(self.queued, 1, document, 12.5)
+        assert (result.state, result.verdict, result.reason) == (state, verdict, "why")
+        assert result.checks[0]["check"] == "recovery.rto"
+        assert result.duration_s == 2.5
+        assert result.run_dir == "/r"
+        assert result.recovery["rto_s"] == 1.5
+
+    def test_error_document_and_no_document(self) -> None:
+        error = {"schema": "chaosrun/error", "error": {"message": "no lab"}}
+        done = result_from_child(self.queued, 3, error, 11.0)
+        assert (done.state, done.reason, done.exit_code) == ("error", "no lab", 3)
+        killed = result_from_child(self.queued, -9, None, 11.0)
+        assert killed.state == "error" and "exit code -9" in str(killed.reason)
+        cut = result_from_child(self.queued, 130, None, 11.0)
+        assert cut.state == "interrupted"
+
+
+class TestSuiteExitCode:
+    def test_all_passed_is_zero_and_empty_is_not_a_pass(self) -> None:
+        assert suite_exit_code([_result("passed"), _result("passed")]) == 0
+        assert suite_exit_code([]) == 2
+
+    def test_not_judged_never_passes(self) -> None:
+        assert suite_exit_code([_result("passed"), _result("not-judged")]) == 1
+
+    def test_precedence(self) -> None:
+        failed, aborted = _result("failed"), _result("aborted")
+        unavailable, invalid = _result("error", 3), _result("error", 2)
+        skipped, cut = _result("skipped"), _result("interrupted")
+        assert suite_exit_code([aborted, failed, unavailable]) == 1
+        assert suite_exit_code([aborted, unavailable]) == 4
+        assert suite_exit_code([unavailable, invalid]) == 3
+        assert suite_exit_code([invalid, _result("passed")]) == 2
+        assert suite_exit_code([skipped, _result("passed")]) == EXIT_NOT_ADMITTED
+        assert suite_exit_code([failed, cut]) == 130
+        assert suite_exit_code([_result("passed")], interrupted=True) == 130
+
+    def test_a_regression_fails_only_when_asked(self) -> None:
+        assert suite_exit_code([_result("passed")], regressed=True) == 1
+        assert suite_exit_code([_result("queued")]) == 1
