@@ -17,6 +17,8 @@ from chaosrun.suite.collect import SuiteEntry, collect
 from chaosrun.suite.results import SuiteResult
 from chaosrun.suite.runner import StopFlag, SuiteConfig, Update, run_suite
 
+_PUBLISHED = 0o644  # CI publishes reports as artefacts
+
 __all__ = ["SuiteRequest", "execute", "prepare_suite", "suite_dir", "write_reports"]
 
 
@@ -86,12 +88,12 @@ def write_reports(request: SuiteRequest, suite: SuiteResult) -> list[str]:
 
     written: list[str] = []
     if request.junit is not None:
-        write_atomic(request.junit, junit_xml(suite, request.name))
+        write_atomic(request.junit, junit_xml(suite, request.name), _PUBLISHED)
         written.append(f"JUnit XML: {request.junit}")
     if request.html is not None:
         from chaosrun.report.html import suite_html
 
-        write_atomic(request.html, suite_html(suite, request.name))
+        write_atomic(request.html, suite_html(suite, request.name), _PUBLISHED)
         written.append(f"HTML report: {request.html}")
     if request.markdown is not None:
         write_atomic(

@@ -43,7 +43,16 @@ from chaosrun.lab.lab import LabInfo, listening_ports, load_lab_info
 from chaosrun.lab.procs import ProcessRef, owned_processes, process_start_time
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 
-__all__ = ["EXPERIMENT", "KINDS", "REGION_EXPERIMENT", "Trial", "run_trial"]
+__all__ = [
+    "EXPERIMENT",
+    "KINDS",
+    "REGION_EXPERIMENT",
+    "SUITE_KINDS",
+    "SuiteTrial",
+    "Trial",
+    "run_suite_trial",
+    "run_trial",
+]
 
 REPO = Path(__file__).resolve().parents[2]
 EXPERIMENT = REPO / "tests" / "e2e" / "experiments" / "kill-target.yaml"
@@ -310,3 +319,64 @@ def _journal_status(run_dir: Path, trial: Trial) -> str | None:
     if status not in JOURNAL_STATUSES:
         trial.leftovers.append(f"journal status {status!r}")
     return str(status)
+
+
+SUITE_KINDS = ("sigint-suite", "sigterm-suite", "sigkill-suite")
+_SUITE_SIGNALS = {
+    "sigint-suite": signal.SIGINT,
+    "sigterm-suite": signal.SIGTERM,
+    "sigkill-suite": signal.SIGKILL,
+}
+
+
+@dataclass
+class SuiteTrial:
+    kind: str
+    delay_s: float
+    runs: int = 0
+    exit_code: int | None = None
+    restore_s: float | None = None
+    leftovers: list[str] = field(default_factory=list)
+    journal_statuses: list[str | None] = field(default_factory=list)
+
+
+def run_suite_trial(
+    kind: str, delay_s: float, home: Path, experiments: list[Path], parallel: int
+) -> SuiteTrial:
+    """Kill a `chaosrun suite` once every experiment of it has started, `delay_s` later; then
+    every run of it must be restored as one killed `chaosrun run` would be -- for SIGKILL,
+    by its own supervisor (the kernel's death signal from the suite), with nothing else run."""
+    trial = SuiteTrial(kind, delay_s)
+    before = set(list_runs(home))
+    proc = _cli(home, "suite", *map(str, experiments), "--parallel", str(parallel))
+    deadline = time.monotonic() + 60
+    while len(set(list_runs(home)) - before) < len(experiments):
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise AssertionError(f"the suite never started all its runs: {proc.poll()}")
+        time.sleep(0.02)
+    time.sleep(delay_s)
+    runs = sorted(set(list_runs(home)) - before)
+    trial.runs = len(runs)
+    proc.send_signal(_SUITE_SIGNALS[kind])
+    killed_at = time.monotonic()
+    try:
+        _, err = proc.communicate(timeout=_SETTLE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _, err = proc.communicate()
+        trial.leftovers.append(f"suite still running {_SETTLE_TIMEOUT_S:g} s after the signal")
+    trial.exit_code = proc.returncode
+    if b"Traceback" in err:
+        trial.leftovers.append("traceback on stderr: " + err.decode(errors="replace")[-300:])
+    deadline = time.monotonic() + _SETTLE_TIMEOUT_S
+    while (problems := [p for r in runs for p in _leftovers(home, r)]) and (
+        time.monotonic() < deadline
+    ):
+        time.sleep(0.02)
+    trial.restore_s = time.monotonic() - killed_at if not problems else None
+    trial.leftovers += problems
+    for run_dir in runs:
+        probe = Trial(kind, delay_s, True)
+        trial.journal_statuses.append(_journal_status(run_dir, probe))
+        trial.leftovers += [f"{run_dir.name}: {p}" for p in probe.leftovers]
+    return trial

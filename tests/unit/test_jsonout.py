@@ -204,3 +204,22 @@ def test_a_document_cannot_redefine_its_head() -> None:
 def test_an_error_document_needs_an_error() -> None:
     with pytest.raises(ValueError, match="at least one error"):
         error_document("run", [])
+
+
+def test_suite_document_follows_the_schema(validator: Draft202012Validator) -> None:
+    from chaosrun.report.jsonout import suite_document
+    from tests.unit.test_suite_reports import _suite
+
+    suite = _suite()
+    doc = suite_document(suite, "/home/suites/20261203-070000")
+    assert _problems(validator, doc) == []
+    assert doc["exit_code"] == 1 and doc["ok"] is False
+    assert [r["state"] for r in doc["results"]] == [
+        "passed",
+        "failed",
+        "not-judged",
+        "skipped",
+        "error",
+    ]
+    unknown_state = {**doc["results"][0], "state": "fine"}
+    assert _problems(validator, {**doc, "results": [unknown_state]}) != []

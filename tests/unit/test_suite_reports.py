@@ -114,11 +114,16 @@ def test_one_suite_per_experiment_one_case_per_verdict(junit: ET.Element) -> Non
 
 
 def test_a_failure_says_observed_against_expected(junit: ET.Element) -> None:
-    case = junit.find("testsuite[@file='experiments/b.yaml']/testcase[@name='circuit_breaker.opens']")
+    case = junit.find(
+        "testsuite[@file='experiments/b.yaml']/testcase[@name='circuit_breaker.opens']"
+    )
     assert case is not None
     failure = case.find("failure")
     assert failure is not None
-    assert failure.get("message") == "observed never stopped calling catalog; expected opens within 2 s"
+    assert (
+        failure.get("message")
+        == "observed never stopped calling catalog; expected opens within 2 s"
+    )
     assert "the service's own account: the service says it opened" in (failure.text or "")
     run = junit.find("testsuite[@file='experiments/b.yaml']/testcase[@name='run verdict']")
     assert run is not None and run.find("failure") is not None
@@ -145,7 +150,10 @@ def test_not_admitted_is_skipped_and_no_target_is_an_error(junit: ET.Element) ->
 def test_markdown_summary() -> None:
     text = suite_markdown(_suite(), ["/r/report.html"])
     assert text.startswith("## chaosrun suite: not passed (exit code 1)\n")
-    assert "| 1 | ✅ passed | `a.yaml` | 0.05 s | 1.23 s | recovered within 2.0 s of injection |" in text
+    assert (
+        "| 1 | ✅ passed | `a.yaml` | 0.05 s | 1.23 s | recovered within 2.0 s of injection |"
+        in text
+    )
     assert "  - `circuit_breaker.opens` failed: observed never stopped calling catalog;" in text
     assert "  - `bulkhead.isolates` not-judged:" in text
     assert "**4. D** — not admitted: 104% of the error budget is spent" in text

@@ -1,0 +1,144 @@
+"""`chaosrun suite` as a nightly job runs it: real experiments in parallel on labs of their own,
+its exit code, JUnit XML, Markdown, and the HTML report in a real headless browser; an invalid
+file refuses the suite; Ctrl-C, SIGTERM or SIGKILL of the suite leave nothing behind."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from .browser import ink_share, render
+from .conftest import REPO, run_cli
+from .killmatrix import EXPERIMENT, SUITE_KINDS, run_suite_trial
+
+XSD = REPO / "tests" / "fixtures" / "junit-10.xsd"
+ARTIFACTS = REPO / ".artifacts"
+
+
+def _variant_copy(source: Path, variant: str, directory: Path) -> Path:
+    text = source.read_text()
+    assert "lab: {variant: healthy}" in text
+    copy = directory / f"{source.stem}-{variant}.yaml"
+    copy.write_text(text.replace("lab: {variant: healthy}", f"lab: {{variant: {variant}}}"))
+    return copy
+
+
+@pytest.mark.matrix
+def test_a_parallel_suite_judges_each_experiment_and_reports_it(tmp_path: Path) -> None:
+    broken = _variant_copy(REPO / "experiments" / "latency-injection.yaml", "no-breaker", tmp_path)
+    healthy = REPO / "experiments" / "latency-injection.yaml"
+    out = tmp_path / "out"
+    started = time.monotonic()
+    result = run_cli(
+        tmp_path / "home",
+        "suite",
+        str(healthy),
+        str(broken),
+        "--parallel",
+        "2",
+        "--json",
+        "--junit",
+        str(out / "junit.xml"),
+        "--html",
+        str(out / "report.html"),
+        "--markdown",
+        str(out / "summary.md"),
+        timeout=240,
+    )
+    wall = time.monotonic() - started
+    assert result.returncode == 1, result.stderr
+    doc = json.loads(result.stdout)
+    states = [(Path(r["file"]).name, r["state"]) for r in doc["results"]]
+    assert states == [
+        ("latency-injection.yaml", "passed"),
+        ("latency-injection-no-breaker.yaml", "failed"),
+    ]
+    first, second = doc["results"]
+    assert second["started_at"] < first["ended_at"], "the two did not run side by side"
+    assert wall < first["duration_s"] + second["duration_s"], "no time saved by --parallel 2"
+    assert first["recovery"]["rto_s"] <= first["rto_objective_s"]
+    failed = {c["check"] for c in second["checks"] if c["status"] == "failed"}
+    assert "circuit_breaker.opens" in failed
+
+    junit = etree.parse(str(out / "junit.xml"))
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    assert schema.validate(junit), schema.error_log
+    failure = junit.find(
+        "testsuite[@file='" + str(broken) + "']/testcase[@name='circuit_breaker.opens']/failure"
+    )
+    assert failure is not None and failure.get("message", "").startswith("observed ")
+    assert junit.getroot().get("failures") != "0"
+
+    summary = (out / "summary.md").read_text()
+    assert summary.startswith("## chaosrun suite: not passed (exit code 1)")
+    assert "`circuit_breaker.opens` failed" in summary
+
+    page = render(out / "report.html", ARTIFACTS / "suite-report.png")
+    assert page.console == (), page.console
+    assert page.attribute("data-errors") is None
+    drawn = page.dom.count('class="plotly-graph-div')
+    assert drawn == 4  # per experiment: the RTO against its objective, and the timeline
+    assert page.attribute("data-charts") == str(drawn)
+    assert page.dom.count('class="main-svg"') >= drawn
+    ink, colours = ink_share(page.screenshot)
+    assert ink > 0.05 and colours > 50, (ink, colours)
+
+
+def test_the_report_check_sees_a_broken_page(tmp_path: Path) -> None:
+    """The browser check is not vacuous: a script error and a missing chart are both seen."""
+    page = tmp_path / "broken.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><script>window.addEventListener('error',function(e){"
+        "document.documentElement.setAttribute('data-errors','1')});</script></head>"
+        "<body><div class=\"plotly-graph-div\"></div><script>Plotly.newPlot('x')</script>"
+        "</body></html>"
+    )
+    rendered = render(page, tmp_path / "broken.png", 400, 300)
+    assert rendered.attribute("data-errors") == "1"
+    assert any("Plotly is not defined" in line for line in rendered.console)
+    ink, colours = ink_share(rendered.screenshot)
+    assert ink < 0.01 and colours < 5
+
+
+def test_one_invalid_file_and_nothing_runs(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((REPO / "experiments" / "dependency-failure.yaml").read_text() + "metod: []\n")
+    home = tmp_path / "home"
+    result = run_cli(home, "suite", str(REPO / "experiments"), str(bad), "--json")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"chaosrun: {bad}:"), lines
+    assert "metod" in lines[0] and "Traceback" not in result.stderr
+    assert json.loads(result.stdout)["schema"] == "chaosrun/error"
+    assert not (home / "runs").exists()
+
+
+def test_a_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli(tmp_path, "suite", str(tmp_path / "nothing-here"))
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip() == f"chaosrun: {tmp_path / 'nothing-here'}: no such file or directory"
+    )
+
+
+@pytest.mark.parametrize("kind", SUITE_KINDS)
+def test_nothing_outlives_a_killed_suite(kind: str, tmp_path: Path) -> None:
+    """Two kill-target runs side by side (faults in turn under load, each on its own lab)."""
+    copies = []
+    for name in ("one", "two"):
+        copies.append(tmp_path / f"kill-{name}.yaml")
+        shutil.copy(EXPERIMENT, copies[-1])
+    delay = round(random.uniform(0.5, 4.0), 2)
+    trial = run_suite_trial(kind, delay, tmp_path / "home", copies, parallel=2)
+    where = f"{kind}, {delay} s after both runs began"
+    assert trial.runs == 2, where
+    assert trial.leftovers == [], where
+    assert trial.journal_statuses == ["interrupted", "interrupted"], where
+    if kind != "sigkill-suite":
+        assert trial.exit_code == 130, where
