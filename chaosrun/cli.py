@@ -179,6 +179,20 @@ def _parser() -> argparse.ArgumentParser:
     _json_option(status, "print the endpoints (Toxiproxy URL, each proxy) as one JSON document")
 
     suite = _suite_parser(sub)
+    history = sub.add_parser(
+        "history",
+        help="trends of RTO, TTD and error budget burned, per experiment and night",
+        description="Every run is appended to $CHAOSRUN_HOME/history.sqlite3. Show, per "
+        "experiment, one line per night (UTC day): runs, how many passed, and the medians of "
+        "RTO, TTD and error budget burned, with an arrow against the night before.",
+    )
+    history.add_argument(
+        "--experiment", metavar="NAME", help="only this experiment (its file name or stem)"
+    )
+    history.add_argument(
+        "--nights", type=int, default=14, metavar="N", help="the last N nights (default 14)"
+    )
+    _json_option(history, "print the trends as one JSON document")
 
     cleanup = sub.add_parser(
         "cleanup",
@@ -187,7 +201,7 @@ def _parser() -> argparse.ArgumentParser:
         "labs, and replay their undo logs so no fault outlives them.",
     )
     _json_option(cleanup, "print what was done as one JSON document")
-    for command in (validate, run, suite, cleanup, *lab_sub.choices.values()):
+    for command in (validate, run, suite, history, cleanup, *lab_sub.choices.values()):
         command.set_defaults(command_parser=command)
     return parser
 
@@ -211,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
             return _lab(args, out)
         if args.command == "suite":
             return _suite(args, out)
+        if args.command == "history":
+            return _history(args, out)
         return _cleanup(out)
     except ChaosrunError as exc:
         _error(str(exc))
@@ -335,6 +351,20 @@ def _suite_parser(sub: Any) -> argparse.ArgumentParser:
     ):
         suite.add_argument(option, type=Path, metavar="PATH", help=f"write {what} here")
     _json_option(suite, "print the suite's results as one JSON document")
+    suite.add_argument(
+        "--regression-margin",
+        type=float,
+        default=0.25,
+        metavar="FRACTION",
+        help="flag a run whose RTO, TTD or error budget burned is worse than the median of its "
+        "last 7 runs in the history by more than this (default 0.25: 25 %%; needs 3 earlier "
+        "runs, and 0.1 s or 10 points of budget more)",
+    )
+    suite.add_argument(
+        "--fail-on-regression",
+        action="store_true",
+        help="a regression fails the suite (exit 1); without it, it is only reported",
+    )
     suite.add_argument(
         "--allow-target",
         action="append",
@@ -515,6 +545,7 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
     )
     code = outcome.verdict.exit_code
     summary = summarise_run(outcome.journal, code, str(outcome.journal_path))
+    _record_history(summary, outcome.journal)
     if out.as_json:
         out.document(run_document(summary, outcome.journal))
     else:
@@ -547,6 +578,8 @@ def _suite(args: argparse.Namespace, out: _Output) -> int:
         allow_targets=tuple(args.allow_target),
         allowed_modules=tuple(args.allow_module),
         allow_shell=args.allow_shell,
+        fail_on_regression=args.fail_on_regression,
+        regression_margin=args.regression_margin,
     )
     entries, problems = prepare_suite(request)
     for problem in problems:
@@ -563,7 +596,7 @@ def _suite(args: argparse.Namespace, out: _Output) -> int:
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     view = SuiteView(console, len(entries))
     try:
-        suite = execute(request, entries, log_dir, stop, view)
+        suite = execute(request, entries, _home(), log_dir, stop, view)
     finally:
         view.close()
         for signum, handler in previous.items():
@@ -574,6 +607,46 @@ def _suite(args: argparse.Namespace, out: _Output) -> int:
     else:
         render_suite(console, suite, [*reports, f"logs: {log_dir}"])
     return suite.exit_code
+
+
+def _history(args: argparse.Namespace, out: _Output) -> int:
+    import time
+
+    from rich.console import Console
+
+    from chaosrun.history.store import read_history
+    from chaosrun.history.trends import nightly
+    from chaosrun.report.historyview import history_data, render_history
+    from chaosrun.report.jsonout import history_document
+
+    if args.nights < 1:
+        raise UsageError(f"--nights: expected a whole number >= 1, got {args.nights}")
+    since = time.time() - args.nights * 86400
+    rows = read_history(_home(), args.experiment, since)
+    by_experiment: dict[str, list[Any]] = {}
+    for row in rows:
+        by_experiment.setdefault(row.experiment, []).append(row)
+    trends = {name: nightly(found) for name, found in sorted(by_experiment.items())}
+    if out.as_json:
+        out.document(history_document(history_data(trends)))
+    elif not trends:
+        what = f" of {args.experiment}" if args.experiment else ""
+        print(f"no runs{what} in the last {args.nights} nights ({_home()}/history.sqlite3)")
+    else:
+        render_history(Console(highlight=False), trends)
+    return EXIT_OK
+
+
+def _record_history(summary: dict[str, Any], journal: dict[str, Any]) -> None:
+    """Append the run to the history; a history that cannot be written is said, never fatal."""
+    import sqlite3
+
+    from chaosrun.history.store import SUITE_ID_ENV, append_run, row_from_run
+
+    try:
+        append_run(_home(), row_from_run(summary, journal, os.environ.get(SUITE_ID_ENV)))
+    except (OSError, sqlite3.Error) as exc:
+        _error(f"the run history was not updated: {exc}", prefix=_WARNING)
 
 
 def _dry_run(experiment: Experiment, variant: str | None, out: _Output, options: RunOptions) -> int:

@@ -33,6 +33,7 @@ __all__ = [
     "cleanup_document",
     "document",
     "error_document",
+    "history_document",
     "lab_document",
     "plan_document",
     "run_document",
@@ -42,7 +43,7 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 
-Kind = Literal["validate", "run", "plan", "lab", "cleanup", "error", "suite"]
+Kind = Literal["validate", "run", "plan", "lab", "cleanup", "error", "suite", "history"]
 
 
 class Located(Protocol):
@@ -134,6 +135,11 @@ def suite_document(suite: SuiteResult, log_dir: str) -> dict[str, Any]:
             "results": [r.to_dict() for r in suite.results],
         },
     )
+
+
+def history_document(trends: Mapping[str, Any]) -> dict[str, Any]:
+    """`trends`: per experiment, its nights (`chaosrun.report.historyview.history_data`)."""
+    return document("history", "history", EXIT_OK, {"experiments": dict(trends)})
 
 
 def plan_document(plan: Mapping[str, Any]) -> dict[str, Any]:

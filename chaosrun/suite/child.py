@@ -48,7 +48,13 @@ def _die_with(parent: int) -> Callable[[], None]:
     return set_death_signal
 
 
-def spawn(file: str, log_stem: Path, started_at: float, extra_args: Sequence[str] = ()) -> Child:
+def spawn(
+    file: str,
+    log_stem: Path,
+    started_at: float,
+    extra_args: Sequence[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Child:
     stdout_path = log_stem.with_suffix(".json")
     stderr_path = log_stem.with_suffix(".log")
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
@@ -58,6 +64,7 @@ def spawn(file: str, log_stem: Path, started_at: float, extra_args: Sequence[str
             stdout=out,
             stderr=err,
             start_new_session=True,
+            env={**os.environ, **(environ or {})},
             preexec_fn=_die_with(os.getpid()),  # only prctl and getppid
         )
     return Child(process, stdout_path, stderr_path, started_at)

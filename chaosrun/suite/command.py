@@ -13,13 +13,22 @@ from pathlib import Path
 
 from chaosrun.atomic import write_atomic
 from chaosrun.errors import InputError, UsageError
+from chaosrun.history.store import read_history
+from chaosrun.history.trends import RegressionPolicy, regressions
 from chaosrun.suite.collect import SuiteEntry, collect
-from chaosrun.suite.results import SuiteResult
+from chaosrun.suite.results import ExperimentResult, SuiteResult
 from chaosrun.suite.runner import StopFlag, SuiteConfig, Update, run_suite
 
-_PUBLISHED = 0o644  # CI publishes reports as artefacts
+__all__ = [
+    "SuiteRequest",
+    "execute",
+    "prepare_suite",
+    "suite_dir",
+    "suite_regressions",
+    "write_reports",
+]
 
-__all__ = ["SuiteRequest", "execute", "prepare_suite", "suite_dir", "write_reports"]
+_PUBLISHED = 0o644  # CI publishes reports as artefacts
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +42,7 @@ class SuiteRequest:
     allowed_modules: tuple[str, ...] = ()
     allow_shell: bool = False
     fail_on_regression: bool = False
+    regression_margin: float = 0.25
     name: str = "chaosrun suite"
     run_args: tuple[str, ...] = field(default=())
 
@@ -71,14 +81,41 @@ def suite_dir(home: Path) -> Path:
 def execute(
     request: SuiteRequest,
     entries: Sequence[SuiteEntry],
+    home: Path,
     log_dir: Path,
     stop: StopFlag,
     on_update: Update,
     config: SuiteConfig | None = None,
 ) -> SuiteResult:
-    config = config or SuiteConfig(request.parallel, log_dir, request.child_args())
+    from chaosrun.history.store import SUITE_ID_ENV
+
+    config = config or SuiteConfig(
+        request.parallel, log_dir, request.child_args(), environ={SUITE_ID_ENV: log_dir.name}
+    )
     suite = run_suite(entries, config, stop, on_update)
-    return replace(suite, fail_on_regression=request.fail_on_regression)
+    policy = RegressionPolicy(margin=request.regression_margin)
+    return replace(
+        suite,
+        regressions=tuple(suite_regressions(home, suite.results, policy)),
+        fail_on_regression=request.fail_on_regression,
+    )
+
+
+def suite_regressions(
+    home: Path, results: Sequence[ExperimentResult], policy: RegressionPolicy
+) -> list[str]:
+    """Each run of the suite against the same experiment's earlier runs in the history."""
+    found: list[str] = []
+    for result in results:
+        run_id = (result.summary or {}).get("run_id")
+        if not run_id:
+            continue
+        rows = read_history(home, Path(result.file).name)
+        current = [r for r in rows if r.run_id == run_id]
+        if current:
+            earlier = [r for r in rows if r.run_id != run_id]
+            found += regressions(current[0], earlier, policy)
+    return found
 
 
 def write_reports(request: SuiteRequest, suite: SuiteResult) -> list[str]:

@@ -10,7 +10,7 @@ its faults and written its journal.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -40,6 +40,7 @@ class SuiteConfig:
     parallel: int
     log_dir: Path
     extra_args: tuple[str, ...] = ()
+    environ: Mapping[str, str] = field(default_factory=dict)  # added to each run's
     admit: Admit | None = None
     on_finished: Callable[[ExperimentResult], None] | None = None
     clock: Callable[[], float] = field(default=time.time)
@@ -80,7 +81,9 @@ def run_suite(
                 finish(index, replace(skipped, ended_at=now))
                 continue
             stem = config.log_dir / f"{index + 1:02d}-{Path(entries[index].file).stem}"
-            running[index] = spawn(entries[index].file, stem, now, config.extra_args)
+            running[index] = spawn(
+                entries[index].file, stem, now, config.extra_args, config.environ
+            )
             results[index] = replace(results[index], state="running", started_at=now)
         queued = [i for i in queued if results[i].state == "queued"]
         for index, child in list(running.items()):

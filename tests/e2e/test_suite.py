@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from chaosrun.history.store import HistoryRow, append_run
+
 from .browser import ink_share, render
 from .conftest import REPO, run_cli
 from .killmatrix import EXPERIMENT, SUITE_KINDS, run_suite_trial
@@ -34,9 +36,11 @@ def test_a_parallel_suite_judges_each_experiment_and_reports_it(tmp_path: Path) 
     broken = _variant_copy(REPO / "experiments" / "latency-injection.yaml", "no-breaker", tmp_path)
     healthy = REPO / "experiments" / "latency-injection.yaml"
     out = tmp_path / "out"
+    home = tmp_path / "home"
+    _seed_history(home, "latency-injection.yaml", rto_s=0.5, nights=4)
     started = time.monotonic()
     result = run_cli(
-        tmp_path / "home",
+        home,
         "suite",
         str(healthy),
         str(broken),
@@ -65,6 +69,13 @@ def test_a_parallel_suite_judges_each_experiment_and_reports_it(tmp_path: Path) 
     assert first["recovery"]["rto_s"] <= first["rto_objective_s"]
     failed = {c["check"] for c in second["checks"] if c["status"] == "failed"}
     assert "circuit_breaker.opens" in failed
+    # Both runs are in the history; each RTO (~3 s) regresses against the seeded 0.5 s nights.
+    assert [r.startswith("latency-injection.yaml: RTO ") for r in doc["regressions"]] == [True]
+    assert "is worse than the median 0.5 s of its last 4 runs" in doc["regressions"][0]
+    trends = json.loads(run_cli(home, "history", "--json").stdout)["experiments"]
+    nights = trends["latency-injection.yaml"]
+    assert [n["runs"] for n in nights] == [1, 1, 1, 1, 1] and nights[-1]["rto_s"] > 2
+    assert trends["latency-injection-no-breaker.yaml"][0]["passed"] == 0
 
     junit = etree.parse(str(out / "junit.xml"))
     schema = etree.XMLSchema(etree.parse(str(XSD)))
@@ -78,6 +89,7 @@ def test_a_parallel_suite_judges_each_experiment_and_reports_it(tmp_path: Path) 
     summary = (out / "summary.md").read_text()
     assert summary.startswith("## chaosrun suite: not passed (exit code 1)")
     assert "`circuit_breaker.opens` failed" in summary
+    assert "### Regressions\n\n- latency-injection.yaml: RTO" in summary
 
     page = render(out / "report.html", ARTIFACTS / "suite-report.png")
     assert page.console == (), page.console
@@ -88,6 +100,17 @@ def test_a_parallel_suite_judges_each_experiment_and_reports_it(tmp_path: Path) 
     assert page.dom.count('class="main-svg"') >= drawn
     ink, colours = ink_share(page.screenshot)
     assert ink > 0.05 and colours > 50, (ink, colours)
+
+
+def _seed_history(home: Path, experiment: str, rto_s: float, nights: int) -> None:
+    """Earlier nights of an experiment, one run each, a day apart, ending yesterday."""
+    now = time.time()
+    for night in range(nights, 0, -1):
+        row = HistoryRow(
+            experiment, "seeded", experiment, f"seed-{night}", None, now - night * 86400,
+            10.0, "passed", 0, 0.01, rto_s, 6.0, 1000, 0, 0.99, 0.0,
+        )  # fmt: skip
+        append_run(home, row)
 
 
 def test_the_report_check_sees_a_broken_page(tmp_path: Path) -> None:
