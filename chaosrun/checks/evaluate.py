@@ -11,7 +11,7 @@ from chaosrun.measure.recovery import analyse_recovery
 from chaosrun.measure.sli import SloSpec
 from chaosrun.model import ChaosrunSpec
 
-__all__ = ["evaluate", "run_checks"]
+__all__ = ["declared_verdicts", "evaluate", "run_checks"]
 
 Check = Callable[[Observation, Any], list[Verdict]]
 
@@ -40,6 +40,18 @@ def run_checks(observation: Observation, expectations: Sequence[object]) -> list
     for expectation in expectations:
         verdicts.extend(checks[type(expectation).__name__](observation, expectation))
     return verdicts
+
+
+def declared_verdicts(spec: ChaosrunSpec) -> list[str]:
+    """The verdicts a run of `spec` judges, by name, before it runs: the checks themselves
+    name them (each `expect:` check judged on an empty observation), so the list cannot drift
+    from what a run reports."""
+    names = []
+    if spec.rto is not None and spec.slo is not None:
+        names.append("recovery.rto")
+        if spec.rto.detect_within_s is not None:
+            names.append("recovery.ttd")
+    return names + [v.check for v in run_checks(Observation((), ()), spec.expect)]
 
 
 def evaluate(

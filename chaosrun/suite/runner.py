@@ -32,7 +32,7 @@ class StopFlag:
     """Set by a signal handler; each new request is forwarded to the running experiments."""
 
     requests: int = 0
-    reason: str = "interrupted by the user"
+    reason: str = "not run: the suite was interrupted"
 
 
 @dataclass(frozen=True, slots=True)
