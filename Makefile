@@ -14,12 +14,14 @@ PYTEST_WORKERS ?= 2
 # tmux: the e2e tests read chaosrun's output off a real 80-column terminal (tests/e2e/terminal.py);
 # haproxy: the external target the lab does not contain (tests/e2e/external.py, bench-accuracy);
 # redis-server, redis-sentinel: the lab's database and its failover (chaosrun/lab/database.py);
-# chromium: the HTML reports are loaded in a real headless browser (tests/e2e/browser.py).
+# chromium: the HTML reports are loaded in a real headless browser (tests/e2e/browser.py);
+# prometheus: error-budget admission reads burn rates from a real one (tests/integration).
 setup: $(STAMP) $(TOXIPROXY)
 	command -v tmux >/dev/null && command -v haproxy >/dev/null && \
 		command -v redis-server >/dev/null && command -v redis-sentinel >/dev/null && \
-		command -v chromium >/dev/null || \
-		(apt-get update && apt-get install -y tmux haproxy redis-server redis-sentinel chromium)
+		command -v chromium >/dev/null && command -v prometheus >/dev/null || \
+		(apt-get update && apt-get install -y --no-install-recommends tmux haproxy \
+			redis-server redis-sentinel chromium prometheus)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -361,6 +361,15 @@ def _suite_parser(sub: Any) -> argparse.ArgumentParser:
         "runs, and 0.1 s or 10 points of budget more)",
     )
     suite.add_argument(
+        "--budget",
+        type=Path,
+        metavar="FILE",
+        help="error-budget admission: before each experiment, the budget left and the fast "
+        "and slow burn rates of its target's SLO (from the run history, or Prometheus); an "
+        "experiment whose budget is spent or burning too fast is skipped with the reason "
+        "(exit 5 when nothing else went wrong). File format: see the README",
+    )
+    suite.add_argument(
         "--fail-on-regression",
         action="store_true",
         help="a regression fails the suite (exit 1); without it, it is only reported",
@@ -580,8 +589,9 @@ def _suite(args: argparse.Namespace, out: _Output) -> int:
         allow_shell=args.allow_shell,
         fail_on_regression=args.fail_on_regression,
         regression_margin=args.regression_margin,
+        budget=args.budget,
     )
-    entries, problems = prepare_suite(request)
+    entries, problems, budget = prepare_suite(request)
     for problem in problems:
         _error(str(problem))
     if problems:
@@ -596,7 +606,7 @@ def _suite(args: argparse.Namespace, out: _Output) -> int:
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     view = SuiteView(console, len(entries))
     try:
-        suite = execute(request, entries, _home(), log_dir, stop, view)
+        suite = execute(request, entries, _home(), log_dir, stop, view, budget)
     finally:
         view.close()
         for signum, handler in previous.items():

@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS runs (
     requests INTEGER,
     failed_requests INTEGER,
     availability_objective REAL,
-    budget_burned REAL
+    budget_burned REAL,
+    target TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_experiment ON runs (experiment, started_at);
 """
@@ -71,6 +72,7 @@ class HistoryRow:
     failed_requests: int | None
     availability_objective: float | None
     budget_burned: float | None  # share of the run's own allowed errors it used (1.0 = all)
+    target: str | None = None  # "lab", or the explicit target's service URL (admission's key)
 
 
 _COLUMNS = tuple(f.name for f in fields(HistoryRow))
@@ -122,7 +124,17 @@ def row_from_run(
         failed_requests=_int(budget.get("failed")),
         availability_objective=_number(budget.get("availability")),
         budget_burned=_number(budget.get("burned")),
+        target=_target_key(chaosrun.get("target")),
     )
+
+
+def _target_key(target: Any) -> str | None:
+    if not isinstance(target, Mapping):
+        return None
+    if target.get("lab") is not None:
+        return "lab"
+    url = target.get("service_url")
+    return str(url) if url else None
 
 
 @contextmanager
@@ -131,6 +143,10 @@ def _connect(path: Path) -> Iterator[sqlite3.Connection]:
     connection = sqlite3.connect(path, timeout=10.0)
     try:
         connection.executescript(_SCHEMA)
+        known = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
+        for column in _COLUMNS:
+            if column not in known:  # a history written by an earlier chaosrun
+                connection.execute(f"ALTER TABLE runs ADD COLUMN {column}")
         yield connection
         connection.commit()
     finally:
@@ -147,7 +163,10 @@ def append_run(home: Path, row: HistoryRow) -> None:
 
 
 def read_history(
-    home: Path, experiment: str | None = None, since: float | None = None
+    home: Path,
+    experiment: str | None = None,
+    since: float | None = None,
+    target: str | None = None,
 ) -> list[HistoryRow]:
     """Rows oldest first; `experiment`: a file name (`x.yaml`) or its stem (`x`)."""
     path = home / HISTORY_FILE
@@ -162,6 +181,9 @@ def read_history(
     if since is not None:
         query += " AND started_at >= ?"
         args.append(since)
+    if target is not None:
+        query += " AND target = ?"
+        args.append(target)
     with _connect(path) as db:
         rows = db.execute(query + " ORDER BY started_at, id", args).fetchall()
     return [HistoryRow(*row) for row in rows]

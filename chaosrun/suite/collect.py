@@ -27,6 +27,7 @@ class SuiteEntry:
     file: str
     title: str
     lane: str  # OWN_LAB (runs in parallel with others) or "target URL" (one run at a time)
+    target: str = "lab"  # "lab" or the explicit target's service URL (error-budget admission)
 
 
 def experiment_files(paths: Sequence[str]) -> list[Path]:
@@ -66,6 +67,9 @@ def collect(
     for file in files:
         experiment = load_experiment(file, allowed_modules, allow_shell)
         target = experiment.chaosrun.target
-        lane = f"target {target.toxiproxy_url}" if isinstance(target, UrlTarget) else OWN_LAB
-        entries.append(SuiteEntry(str(file), experiment.title, lane))
+        if isinstance(target, UrlTarget):
+            lane, key = f"target {target.toxiproxy_url}", target.service_url
+        else:
+            lane, key = OWN_LAB, "lab"
+        entries.append(SuiteEntry(str(file), experiment.title, lane, key))
     return entries, []

@@ -11,6 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from chaosrun.admission.burn import Admission
+from chaosrun.admission.sources import admit as admit_on
+from chaosrun.admission.spec import BudgetPolicy, load_budget
 from chaosrun.atomic import write_atomic
 from chaosrun.errors import InputError, UsageError
 from chaosrun.history.store import read_history
@@ -43,6 +46,7 @@ class SuiteRequest:
     allow_shell: bool = False
     fail_on_regression: bool = False
     regression_margin: float = 0.25
+    budget: Path | None = None  # the error-budget file (chaosrun.admission.spec)
     name: str = "chaosrun suite"
     run_args: tuple[str, ...] = field(default=())
 
@@ -57,10 +61,22 @@ class SuiteRequest:
         return (*args, *self.run_args)
 
 
-def prepare_suite(request: SuiteRequest) -> tuple[list[SuiteEntry], list[InputError]]:
+def prepare_suite(
+    request: SuiteRequest,
+) -> tuple[list[SuiteEntry], list[InputError], BudgetPolicy | None]:
+    """The entries, every problem of every file (the budget file's too), the budget policy."""
     if request.parallel < 1:
         raise UsageError(f"--parallel: expected a whole number >= 1, got {request.parallel}")
-    return collect(request.paths, request.allowed_modules, request.allow_shell)
+    if request.regression_margin < 0:
+        raise UsageError(f"--regression-margin: expected >= 0, got {request.regression_margin}")
+    entries, problems = collect(request.paths, request.allowed_modules, request.allow_shell)
+    budget = None
+    if request.budget is not None:
+        try:
+            budget = load_budget(request.budget)
+        except InputError as exc:
+            problems.append(exc)
+    return entries, problems, budget
 
 
 def suite_dir(home: Path) -> Path:
@@ -85,18 +101,30 @@ def execute(
     log_dir: Path,
     stop: StopFlag,
     on_update: Update,
+    budget: BudgetPolicy | None = None,
     config: SuiteConfig | None = None,
 ) -> SuiteResult:
     from chaosrun.history.store import SUITE_ID_ENV
 
+    admit = None
+    if budget is not None:
+        policy = budget
+
+        def admit(entry: SuiteEntry) -> Admission | None:
+            return admit_on(policy, entry.target, home)
+
     config = config or SuiteConfig(
-        request.parallel, log_dir, request.child_args(), environ={SUITE_ID_ENV: log_dir.name}
+        request.parallel,
+        log_dir,
+        request.child_args(),
+        environ={SUITE_ID_ENV: log_dir.name},
+        admit=admit,
     )
     suite = run_suite(entries, config, stop, on_update)
-    policy = RegressionPolicy(margin=request.regression_margin)
+    margin = RegressionPolicy(margin=request.regression_margin)
     return replace(
         suite,
-        regressions=tuple(suite_regressions(home, suite.results, policy)),
+        regressions=tuple(suite_regressions(home, suite.results, margin)),
         fail_on_regression=request.fail_on_regression,
     )
 

@@ -58,6 +58,7 @@ class ExperimentResult:
     ended_at: float | None = None
     checks: tuple[Mapping[str, Any], ...] = ()
     summary: Mapping[str, Any] | None = field(default=None, compare=False)
+    admission: Mapping[str, Any] | None = None  # chaosrun.admission.burn.Admission.to_dict
 
     @property
     def duration_s(self) -> float | None:
@@ -100,6 +101,7 @@ class ExperimentResult:
             "run_dir": self.run_dir,
             "recovery": dict(self.recovery) or None,
             "rto_objective_s": self.rto_objective_s,
+            "admission": dict(self.admission) if self.admission else None,
         }
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from chaosrun.admission.burn import Admission
 from chaosrun.suite.child import Child, interrupt, read_document, spawn
 from chaosrun.suite.collect import SuiteEntry
 from chaosrun.suite.results import ExperimentResult, SuiteResult, result_from_child
@@ -23,7 +24,7 @@ __all__ = ["StopFlag", "SuiteConfig", "run_suite"]
 
 _POLL_S = 0.2
 
-Admit = Callable[[SuiteEntry], str | None]  # a reason not to run it, or None
+Admit = Callable[[SuiteEntry], Admission | None]  # None: no SLO covers its target
 Update = Callable[[tuple[ExperimentResult, ...]], None]
 
 
@@ -74,11 +75,13 @@ def run_suite(
             [entries[i].lane for i in queued], [entries[i].lane for i in running], config.parallel
         ):
             index = queued[pick]
-            reason = config.admit(entries[index]) if config.admit else None
+            decision = config.admit(entries[index]) if config.admit else None
+            admission = decision.to_dict() if decision is not None else None
+            results[index] = replace(results[index], admission=admission)
             now = config.clock()
-            if reason is not None:
-                skipped = replace(results[index], state="skipped", reason=reason, started_at=now)
-                finish(index, replace(skipped, ended_at=now))
+            if decision is not None and not decision.admitted:
+                skipped = replace(results[index], state="skipped", reason=decision.reason)
+                finish(index, replace(skipped, started_at=now, ended_at=now))
                 continue
             stem = config.log_dir / f"{index + 1:02d}-{Path(entries[index].file).stem}"
             running[index] = spawn(

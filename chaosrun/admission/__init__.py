@@ -1,0 +1,1 @@
+"""Error-budget admission: before an experiment runs, is there budget left to spend on it?"""
