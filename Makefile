@@ -20,7 +20,7 @@ setup: $(STAMP) $(TOXIPROXY)
 	command -v tmux >/dev/null && command -v haproxy >/dev/null && \
 		command -v redis-server >/dev/null && command -v redis-sentinel >/dev/null && \
 		command -v chromium >/dev/null && command -v prometheus >/dev/null || \
-		(apt-get update && apt-get install -y --no-install-recommends tmux haproxy \
+		(apt-get update && apt-get install -y tmux haproxy \
 			redis-server redis-sentinel chromium prometheus)
 
 $(STAMP): pyproject.toml
