@@ -73,6 +73,7 @@ bench: setup bench-accuracy
 	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/run.py
 	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/load.py
 	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/safety.py
+	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/suite.py --also 2
 	$(BIN)/python bench/recorder.py
 
 # Reported ttd/rto/recovery-after-clear vs ground-truth outages (lab + HAProxy in front of two

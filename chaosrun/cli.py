@@ -370,6 +370,12 @@ def _suite_parser(sub: Any) -> argparse.ArgumentParser:
         "(exit 5 when nothing else went wrong). File format: see the README",
     )
     suite.add_argument(
+        "--no-recheck",
+        action="store_true",
+        help="do not run again alone an experiment that failed beside others while the host's "
+        "CPU was saturated (by default its result alone is the one that counts)",
+    )
+    suite.add_argument(
         "--fail-on-regression",
         action="store_true",
         help="a regression fails the suite (exit 1); without it, it is only reported",
@@ -590,12 +596,21 @@ def _suite(args: argparse.Namespace, out: _Output) -> int:
         fail_on_regression=args.fail_on_regression,
         regression_margin=args.regression_margin,
         budget=args.budget,
+        recheck=not args.no_recheck,
     )
     entries, problems, budget = prepare_suite(request)
     for problem in problems:
         _error(str(problem))
     if problems:
         return out.failed(problems)
+    cores = os.cpu_count() or 1
+    if args.parallel > cores:
+        _error(
+            f"--parallel {args.parallel} on {cores} cores: each experiment's lab and load take "
+            "about a core (bench/suite.py); they will slow each other down, and failures seen "
+            "on a saturated host are run again alone",
+            prefix=_WARNING,
+        )
     console = Console(stderr=out.as_json, highlight=False)
     log_dir = suite_dir(_home())
     stop = StopFlag()

@@ -47,6 +47,7 @@ class SuiteRequest:
     fail_on_regression: bool = False
     regression_margin: float = 0.25
     budget: Path | None = None  # the error-budget file (chaosrun.admission.spec)
+    recheck: bool = True
     name: str = "chaosrun suite"
     run_args: tuple[str, ...] = field(default=())
 
@@ -119,6 +120,7 @@ def execute(
         request.child_args(),
         environ={SUITE_ID_ENV: log_dir.name},
         admit=admit,
+        recheck=request.recheck,
     )
     suite = run_suite(entries, config, stop, on_update)
     margin = RegressionPolicy(margin=request.regression_margin)

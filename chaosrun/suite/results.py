@@ -59,6 +59,9 @@ class ExperimentResult:
     checks: tuple[Mapping[str, Any], ...] = ()
     summary: Mapping[str, Any] | None = field(default=None, compare=False)
     admission: Mapping[str, Any] | None = None  # chaosrun.admission.burn.Admission.to_dict
+    alongside: int = 0  # the most other experiments running at once while it ran
+    host_cpu_busy: float | None = None  # share of all the host's cores busy while it ran
+    first_attempt: Mapping[str, Any] | None = None  # when it was run again alone
 
     @property
     def duration_s(self) -> float | None:
@@ -102,6 +105,9 @@ class ExperimentResult:
             "recovery": dict(self.recovery) or None,
             "rto_objective_s": self.rto_objective_s,
             "admission": dict(self.admission) if self.admission else None,
+            "alongside": self.alongside,
+            "host_cpu_busy": None if self.host_cpu_busy is None else round(self.host_cpu_busy, 3),
+            "first_attempt": dict(self.first_attempt) if self.first_attempt else None,
         }
 
 

@@ -161,3 +161,8 @@ def test_budget_file_problems_are_one_line_each(tmp_path: Path, text: str, said:
     with pytest.raises(InputError) as raised:
         load_budget(budget)
     assert str(raised.value) == f"{tmp_path}/{said}"
+
+
+def test_the_documented_budget_file_is_valid() -> None:
+    policy = load_budget(Path(__file__).parents[2] / "docs" / "ci" / "budget.yaml")
+    assert [s.target for s in policy.slos] == ["lab"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from chaosrun.suite.collect import OWN_LAB
@@ -101,3 +103,51 @@ class TestSuiteExitCode:
     def test_a_regression_fails_only_when_asked(self) -> None:
         assert suite_exit_code([_result("passed")], regressed=True) == 1
         assert suite_exit_code([_result("queued")]) == 1
+
+
+class TestRecheck:
+    def _seen(self, state: str, alongside: int, busy: float | None) -> ExperimentResult:
+        return ExperimentResult(
+            "x.yaml", "X", OWN_LAB, state=state, verdict="not-steady", reason="p99 900 ms",  # type: ignore[arg-type]
+            alongside=alongside, host_cpu_busy=busy,
+        )  # fmt: skip
+
+    def test_only_failures_beside_others_on_a_saturated_host(self) -> None:
+        from chaosrun.suite.recheck import SATURATED, needs_recheck
+
+        assert needs_recheck(self._seen("failed", 3, 0.96))
+        assert needs_recheck(self._seen("aborted", 1, SATURATED))
+        assert not needs_recheck(self._seen("failed", 0, 0.99))  # it ran alone
+        assert not needs_recheck(self._seen("failed", 3, SATURATED - 0.01))
+        assert not needs_recheck(self._seen("failed", 3, None))
+        assert not needs_recheck(self._seen("passed", 3, 0.99))
+        assert not needs_recheck(self._seen("not-judged", 3, 0.99))
+
+    def test_the_run_alone_counts_and_the_first_is_kept(self) -> None:
+        from chaosrun.suite.recheck import settle
+
+        first = self._seen("failed", 3, 0.96)
+        alone = ExperimentResult("x.yaml", "X", OWN_LAB, state="passed", verdict="passed")
+        settled = settle(first, alone)
+        assert settled.state == "passed"
+        assert settled.reason == (
+            "passed when run alone; first run not-steady alongside 3 other experiment(s) "
+            "with the host CPU 96% busy: p99 900 ms"
+        )
+        assert settled.first_attempt is not None and settled.first_attempt["state"] == "failed"
+        again = replace(alone, state="failed", verdict="failed", reason="breaker never opened")
+        confirmed = settle(first, again)
+        assert confirmed.state == "failed"
+        assert confirmed.reason.startswith("breaker never opened (confirmed alone; first run")  # type: ignore[union-attr]
+        cut = settle(first, replace(alone, state="interrupted"))
+        assert cut.state == "failed" and cut.reason == "p99 900 ms; its run alone was interrupted"
+
+
+def test_busy_share_of_all_cores() -> None:
+    from chaosrun.suite.hostcpu import busy_share, cpu_ticks
+
+    assert busy_share((100, 1000), (190, 1100)) == pytest.approx(0.9)
+    assert busy_share((100, 1000), (100, 1000)) is None
+    assert busy_share(None, (1, 2)) is None
+    now = cpu_ticks()
+    assert now is not None and 0 <= now[0] <= now[1]
