@@ -12,9 +12,11 @@
 3. The same with `--region-trials` kills of region outages (tests/e2e/experiments/
    kill-region.yaml) on the two-region lab: both regions' proxies, and an ephemeral lab's
    HAProxy, Redis and Sentinels, checked after each.
+4. `--suite-trials` suites of two kill-target runs side by side (each on its own lab), killed
+   with SIGINT, SIGTERM or SIGKILL once both runs began: every run restored, no leftovers.
 
     .venv/bin/python bench/safety.py [--abort-trials N] [--kill-trials N]
-        [--region-trials N] [--seed N]
+        [--region-trials N] [--suite-trials N] [--seed N]
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,7 +42,14 @@ sys.path.insert(0, str(REPO))
 
 from chaosrun.lab.toxiproxy import ToxiproxyClient  # noqa: E402
 from chaosrun.measure.percentile import nearest_rank  # noqa: E402
-from tests.e2e.killmatrix import EXPERIMENT, KINDS, REGION_EXPERIMENT, run_trial  # noqa: E402
+from tests.e2e.killmatrix import (  # noqa: E402
+    EXPERIMENT,
+    KINDS,
+    REGION_EXPERIMENT,
+    SUITE_KINDS,
+    run_suite_trial,
+    run_trial,
+)
 
 ABORT = REPO / "tests" / "e2e" / "experiments" / "abort-on-availability.yaml"
 FAULTS = {
@@ -196,11 +206,42 @@ def kill_matrix(trials: int, seed: int, regions: bool = False) -> None:
     )
 
 
+def suite_kill_matrix(trials: int, seed: int) -> None:
+    print(f"\n4. suite kill matrix ({trials} suites of 2 runs side by side, seed {seed})")
+    rng = random.Random(seed)
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        copies = []
+        for name in ("one", "two"):
+            copies.append(Path(tmp) / f"kill-{name}.yaml")
+            shutil.copy(EXPERIMENT, copies[-1])
+        for i in range(trials):
+            kind = SUITE_KINDS[i % len(SUITE_KINDS)]
+            delay = round(rng.uniform(0.3, 5.0), 2)
+            trial = run_suite_trial(kind, delay, Path(tmp) / f"home-{i}", copies, parallel=2)
+            results.append(trial)
+            clean = not trial.leftovers
+            restore = "-" if trial.restore_s is None else f"{trial.restore_s:.2f} s"
+            print(
+                f"  {i + 1:3d} {kind:14s} at {delay:4.2f} s  exit {trial.exit_code}  "
+                f"restore {restore}  journals {trial.journal_statuses}  "
+                f"{'clean' if clean else 'LEFTOVERS: ' + '; '.join(trial.leftovers)}"
+            )
+    times = [t.restore_s for t in results if t.restore_s is not None]
+    print(
+        f"  total: {len(results)} suites, {sum(not t.leftovers for t in results)} clean, worst "
+        f"time-to-restore {max(times):.2f} s, median {statistics.median(times):.2f} s"
+        if times
+        else "  no trial restored"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--abort-trials", type=int, default=20)
     parser.add_argument("--kill-trials", type=int, default=36)
     parser.add_argument("--region-trials", type=int, default=14)
+    parser.add_argument("--suite-trials", type=int, default=9)
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
     args = parser.parse_args()
     if args.abort_trials:
@@ -209,6 +250,8 @@ def main() -> int:
         kill_matrix(args.kill_trials, args.seed)
     if args.region_trials:
         kill_matrix(args.region_trials, args.seed, regions=True)
+    if args.suite_trials:
+        suite_kill_matrix(args.suite_trials, args.seed)
     return 0
 
 

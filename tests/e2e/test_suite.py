@@ -14,9 +14,11 @@ import pytest
 from lxml import etree
 
 from chaosrun.history.store import HistoryRow, append_run
+from chaosrun.lab.toxiproxy import ToxiproxyClient
 
 from .browser import ink_share, render
 from .conftest import REPO, run_cli
+from .external import external_target
 from .killmatrix import EXPERIMENT, SUITE_KINDS, run_suite_trial
 
 XSD = REPO / "tests" / "fixtures" / "junit-10.xsd"
@@ -165,3 +167,50 @@ def test_nothing_outlives_a_killed_suite(kind: str, tmp_path: Path) -> None:
     assert trial.journal_statuses == ["interrupted", "interrupted"], where
     if kind != "sigkill-suite":
         assert trial.exit_code == 130, where
+
+
+SHARED_TARGET = """\
+version: 1.0.0
+title: {title}
+description: slows the shared target's dependency for a second
+extensions:
+  - name: chaosrun
+    target:
+      service_url: {service_url}
+      toxiproxy_url: {toxiproxy_url}
+    deadline_s: 30
+method:
+  - type: action
+    name: slow-down-api
+    provider:
+      type: python
+      module: chaosrun.faults.latency
+      func: inject
+      arguments: {{proxy: api, latency_ms: 200}}
+    pauses: {{after: 1}}
+"""
+
+
+def test_experiments_sharing_an_explicit_target_run_one_at_a_time(tmp_path: Path) -> None:
+    """Two experiments on one Toxiproxy and one on its own lab, --parallel 3: the two take
+    turns (the lock would refuse the second), the third runs beside them."""
+    with external_target(tmp_path / "target", 300) as target:
+        files = []
+        for name in ("first", "second"):
+            files.append(tmp_path / f"{name}.yaml")
+            files[-1].write_text(
+                SHARED_TARGET.format(
+                    title=name, service_url=target.service_url, toxiproxy_url=target.toxiproxy_url
+                )
+            )
+        own = REPO / "tests" / "e2e" / "experiments" / "probe-only.yaml"
+        result = run_cli(
+            tmp_path / "home", "suite", *map(str, files), str(own), "--parallel", "3", "--json"
+        )
+        assert ToxiproxyClient(target.toxiproxy_url).proxies()["api"].toxics == ()
+    assert result.returncode == 0, result.stderr
+    first, second, alone = json.loads(result.stdout)["results"]
+    assert [r["state"] for r in (first, second, alone)] == ["passed"] * 3
+    assert first["lane"] == second["lane"] == f"target {target.toxiproxy_url}"
+    assert second["started_at"] >= first["ended_at"], "the shared target was used by two runs"
+    assert alone["started_at"] < first["ended_at"], "the own-lab run did not run beside them"
