@@ -15,6 +15,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from chaosrun.report.wrap import wrap_line
 from chaosrun.suite.results import ExperimentResult, SuiteResult
 
 __all__ = ["STATE_STYLE", "SuiteView", "figure_text", "render_suite"]
@@ -112,12 +113,13 @@ def render_suite(console: Console, suite: SuiteResult, reports: Sequence[str] = 
     console.print(_table(suite.results, suite.ended_at))
     width = max(console.width - 1, 20)
     for number, result in enumerate(suite.results, 1):
-        if result.state != "passed" and result.reason:
-            text = Text(f"{number}. {Path(result.file).name}: {result.reason}")
-            for line in text.wrap(console, width - 3, overflow="fold"):
-                console.print(Text.assemble("   " if line.plain[:1] == " " else "", line))
+        if result.reason and (result.state != "passed" or result.first_attempt):
+            said = f"{number}. {Path(result.file).name}: {result.reason}"
+            for line in wrap_line(said, width, hang=len(f"{number}. ")):
+                console.print(line, highlight=False, markup=False, soft_wrap=True)
     for regression in suite.regressions:
-        console.print(Text(f"regression: {regression}", style="yellow"), width=width)
+        for line in wrap_line(f"regression: {regression}", width, hang=4):
+            console.print(Text(line, style="yellow"), soft_wrap=True)
     counts = [
         f"{suite.count(state)} {state}"  # type: ignore[arg-type]
         for state in (
