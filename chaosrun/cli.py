@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from chaosrun.errors import (
+    EXIT_DEVIATED,
     EXIT_OK,
     EXIT_UNAVAILABLE,
     EXIT_USAGE,
@@ -179,6 +180,7 @@ def _parser() -> argparse.ArgumentParser:
     _json_option(status, "print the endpoints (Toxiproxy URL, each proxy) as one JSON document")
 
     suite = _suite_parser(sub)
+    gameday = _gameday_parser(sub)
     history = sub.add_parser(
         "history",
         help="trends of RTO, TTD and error budget burned, per experiment and night",
@@ -201,7 +203,15 @@ def _parser() -> argparse.ArgumentParser:
         "labs, and replay their undo logs so no fault outlives them.",
     )
     _json_option(cleanup, "print what was done as one JSON document")
-    for command in (validate, run, suite, history, cleanup, *lab_sub.choices.values()):
+    for command in (
+        validate,
+        run,
+        suite,
+        history,
+        cleanup,
+        *lab_sub.choices.values(),
+        *gameday.choices.values(),
+    ):
         command.set_defaults(command_parser=command)
     return parser
 
@@ -227,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
             return _suite(args, out)
         if args.command == "history":
             return _history(args, out)
+        if args.command == "gameday":
+            return _gameday(args, out)
         return _cleanup(out)
     except ChaosrunError as exc:
         _error(str(exc))
@@ -260,7 +272,11 @@ class _Output:
 
     @classmethod
     def of(cls, args: argparse.Namespace) -> _Output:
-        words = [args.command, getattr(args, "lab_command", None)]
+        words = [
+            args.command,
+            getattr(args, "lab_command", None),
+            getattr(args, "gameday_command", None),
+        ]
         return cls(" ".join(w for w in words if w), bool(getattr(args, "json", False)))
 
     @classmethod
@@ -323,6 +339,51 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise _BadUsage(self, message)  # said by main(), which knows whether --json was given
+
+
+def _gameday_parser(sub: Any) -> Any:
+    gameday = sub.add_parser(
+        "gameday",
+        help="game days: run a plan as a guided, recorded session; report on it afterwards",
+        description="Game days from a plan (gamedays/*.yaml): a guided session in the "
+        "terminal, everything recorded to its timeline; a killed session resumes where it "
+        "stopped. See gamedays/README.md. Exit codes of 'gameday run': 0 every scenario "
+        "was run or skipped; 1 the session was stopped early or a checklist item was no-go; "
+        "2 invalid plan; 3 another process runs this session; 130 interrupted (the running "
+        "scenario's faults reverted; run it again to resume).",
+    )
+    actions = gameday.add_subparsers(dest="gameday_command", required=True, metavar="ACTION")
+    run = actions.add_parser(
+        "run",
+        help="run (or resume) a plan's session",
+        description="Run a game-day plan: confirm the go/no-go checklist, then per scenario "
+        "the briefing, the injection, a live panel, observations and marks, and the result. "
+        "An unfinished session of the same plan whose process is gone is resumed.",
+    )
+    run.add_argument("plan", metavar="PLAN")
+    run.add_argument(
+        "--rehearsal",
+        action="store_true",
+        help="no prompts: every item confirmed, every scenario injected (a dry run the week "
+        "before, and CI)",
+    )
+    run.add_argument("--new", action="store_true", help="start a new session, never resume")
+    run.add_argument(
+        "--no-observer",
+        action="store_true",
+        help="do not serve the observers' read-only page (default: on a free port of 127.0.0.1)",
+    )
+    report = actions.add_parser(
+        "report", help="Markdown and self-contained HTML report of a session"
+    )
+    report.add_argument("session", metavar="SESSION_DIR")
+    report.add_argument("--html", type=Path, metavar="PATH", help="default SESSION_DIR/report.html")
+    report.add_argument(
+        "--markdown", type=Path, metavar="PATH", help="default SESSION_DIR/report.md"
+    )
+    check = actions.add_parser("validate", help="check plans strictly (exit 0 or 2)")
+    check.add_argument("plans", nargs="+", metavar="PLAN")
+    return actions
 
 
 def _suite_parser(sub: Any) -> argparse.ArgumentParser:
@@ -632,6 +693,73 @@ def _suite(args: argparse.Namespace, out: _Output) -> int:
     else:
         render_suite(console, suite, [*reports, f"logs: {log_dir}"])
     return suite.exit_code
+
+
+def _gameday(args: argparse.Namespace, out: _Output) -> int:
+    from chaosrun.gameday.plan import load_plan, plan_problems
+
+    if args.gameday_command == "validate":
+        problems = [p for plan in args.plans for p in plan_problems(plan)[1]]
+        for problem in problems:
+            _error(str(problem))
+        return out.failed(problems) if problems else EXIT_OK
+    if args.gameday_command == "report":
+        return _gameday_report(args)
+    plan = load_plan(args.plan)
+    return _gameday_run(plan, args)
+
+
+def _gameday_run(plan: Any, args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from chaosrun.gameday.session import Rehearsal, run_session
+    from chaosrun.gameday.sessions import claim, new_session, resumable
+
+    console = Console(highlight=False)
+    home = _home()
+    directory = None if args.new else resumable(home, plan)
+    if directory is not None:
+        console.print(f"resuming the session in {directory}")
+    directory = directory or new_session(home, plan)
+    claim(directory)
+    if not args.rehearsal:
+        if not (sys.stdin.isatty() and sys.stdout.isatty()):
+            raise UsageError("gameday run: the session needs a terminal; use --rehearsal")
+        from chaosrun.gameday.console import TerminalFacilitator
+
+        facilitator: Any = TerminalFacilitator(console, plan, directory)
+    else:
+        facilitator = Rehearsal(lambda line: console.print(line, soft_wrap=True))
+    console.print(f"[bold]{plan.title}[/] - session {directory}")
+    from chaosrun.gameday.observer import Feed, ObserverServer
+
+    feed = Feed(plan.title)
+    server = None if args.no_observer else ObserverServer(feed, directory).start()
+    if server is not None:
+        console.print(f"observers: {server.url} (read-only, this machine only)")
+    try:
+        state = run_session(plan, directory, home, facilitator, args.rehearsal, feed)
+    finally:
+        if server is not None:
+            server.stop()
+    console.print(f"session {state.state}: {directory}")
+    console.print(f"report: chaosrun gameday report {directory}")
+    return EXIT_OK if state.state == "completed" else EXIT_DEVIATED
+
+
+def _gameday_report(args: argparse.Namespace) -> int:
+    from chaosrun.atomic import write_atomic
+    from chaosrun.gameday.report import load_session, session_html, session_markdown
+
+    directory = Path(args.session)
+    session = load_session(directory)
+    html_path = args.html or directory / "report.html"
+    markdown_path = args.markdown or directory / "report.md"
+    write_atomic(html_path, session_html(session), 0o644)
+    write_atomic(markdown_path, session_markdown(session), 0o644)
+    print(f"HTML report: {html_path}")
+    print(f"Markdown report: {markdown_path}")
+    return EXIT_OK
 
 
 def _history(args: argparse.Namespace, out: _Output) -> int:

@@ -34,8 +34,9 @@ class Child:
     started_at: float
 
 
-def child_command(file: str, extra_args: Sequence[str] = ()) -> list[str]:
-    return [sys.executable, "-m", "chaosrun", "run", file, "--json", "--own-lab", *extra_args]
+def child_command(file: str, extra_args: Sequence[str] = (), own_lab: bool = True) -> list[str]:
+    lab = ["--own-lab"] if own_lab else []
+    return [sys.executable, "-m", "chaosrun", "run", file, "--json", *lab, *extra_args]
 
 
 def _die_with(parent: int) -> Callable[[], None]:
@@ -54,12 +55,13 @@ def spawn(
     started_at: float,
     extra_args: Sequence[str] = (),
     environ: Mapping[str, str] | None = None,
+    own_lab: bool = True,
 ) -> Child:
     stdout_path = log_stem.with_suffix(".json")
     stderr_path = log_stem.with_suffix(".log")
     with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
         process = subprocess.Popen(
-            child_command(file, extra_args),
+            child_command(file, extra_args, own_lab),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,

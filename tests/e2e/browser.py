@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-__all__ = ["Rendered", "chromium", "ink_share", "render"]
+__all__ = ["Rendered", "chromium", "ink_share", "render", "render_address"]
 
 _CONSOLE = re.compile(r":INFO:CONSOLE[^\]]*\] (.*)")
 
@@ -58,7 +58,11 @@ def _browser(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def render(page: Path, screenshot: Path, width: int = 1200, height: int = 1800) -> Rendered:
-    url = page.resolve().as_uri()
+    return render_address(page.resolve().as_uri(), screenshot, width, height)
+
+
+def render_address(url: str, screenshot: Path, width: int = 1200, height: int = 1800) -> Rendered:
+    """A page served over HTTP (or a file:// URL)."""
     dumped = _browser("--dump-dom", url)
     assert dumped.returncode == 0, dumped.stderr[-2000:]
     console = tuple(m.group(1) for m in _CONSOLE.finditer(dumped.stderr))

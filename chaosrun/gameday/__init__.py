@@ -1,0 +1,1 @@
+"""Game days: plans, a guided and recorded session, and the report afterwards."""
