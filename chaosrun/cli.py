@@ -716,10 +716,14 @@ def _gameday_run(plan: Any, args: argparse.Namespace) -> int:
     from chaosrun.gameday.sessions import claim, new_session, resumable
 
     console = Console(highlight=False)
+
+    def say(line: str) -> None:
+        console.print(line, width=max(console.width - 1, 40), overflow="fold")
+
     home = _home()
     directory = None if args.new else resumable(home, plan)
     if directory is not None:
-        console.print(f"resuming the session in {directory}")
+        say(f"resuming the session in {directory}")
     directory = directory or new_session(home, plan)
     claim(directory)
     if not args.rehearsal:
@@ -729,21 +733,21 @@ def _gameday_run(plan: Any, args: argparse.Namespace) -> int:
 
         facilitator: Any = TerminalFacilitator(console, plan, directory)
     else:
-        facilitator = Rehearsal(lambda line: console.print(line, soft_wrap=True))
-    console.print(f"[bold]{plan.title}[/] - session {directory}")
+        facilitator = Rehearsal(say)
+    say(f"{plan.title} - session {directory}")
     from chaosrun.gameday.observer import Feed, ObserverServer
 
     feed = Feed(plan.title)
     server = None if args.no_observer else ObserverServer(feed, directory).start()
     if server is not None:
-        console.print(f"observers: {server.url} (read-only, this machine only)")
+        say(f"observers: {server.url} (read-only, this machine only)")
     try:
         state = run_session(plan, directory, home, facilitator, args.rehearsal, feed)
     finally:
         if server is not None:
             server.stop()
-    console.print(f"session {state.state}: {directory}")
-    console.print(f"report: chaosrun gameday report {directory}")
+    say(f"session {state.state}: {directory}")
+    say(f"report: chaosrun gameday report {directory}")
     return EXIT_OK if state.state == "completed" else EXIT_DEVIATED
 
 

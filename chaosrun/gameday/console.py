@@ -27,6 +27,7 @@ from types import FrameType
 from typing import Any
 
 from rich.console import Console, Group
+from rich.constrain import Constrain
 from rich.live import Live
 from rich.panel import Panel
 from rich.prompt import Prompt
@@ -86,11 +87,15 @@ class TerminalFacilitator:
         self._interrupted = False
         self._previous_handler: Any = None
 
+    @property
+    def _width(self) -> int:
+        """One column short of the edge: a terminal never wraps what it shows."""
+        return max(self.console.width - 1, 40)
+
     # prompts -----------------------------------------------------------------------------
     def confirm(self, item: str, number: int, total: int) -> bool:
-        answer = Prompt.ask(
-            f"go/no-go {number}/{total}: {item}", console=self.console, choices=["go", "no-go"]
-        )
+        question = Text(f"go/no-go {number}/{total}: {item}")  # plain text, never markup
+        answer = Prompt.ask(question, console=self.console, choices=["go", "no-go"])
         return answer == "go"
 
     def brief(self, scenario: Scenario, number: int, total: int) -> Brief:
@@ -107,7 +112,8 @@ class TerminalFacilitator:
             ("experiment", scenario.title),
         ):
             body.add_row(label, value)
-        self.console.print(Panel(body, title=f"scenario {number}/{total}: {scenario.name}"))
+        title = f"scenario {number}/{total}: {scenario.name}"
+        self.console.print(Constrain(Panel(body, title=title), width=self._width))
         answer = Prompt.ask("inject now?", console=self.console, choices=["inject", "skip", "stop"])
         return answer  # type: ignore[return-value]
 
@@ -155,13 +161,13 @@ class TerminalFacilitator:
                     self._typed += char
         return lines
 
-    def _panel(self, scenario: Scenario, live: Snapshot, state: Mapping[str, Any]) -> Panel:
+    def _panel(self, scenario: Scenario, live: Snapshot, state: Mapping[str, Any]) -> Constrain:
         elapsed = time.time() - self._started
         faults = ", ".join(live.faults) or ("reverted" if live.faults_seen else "none yet")
         marks = []
         for key in ("detected", "mitigated"):
             at = state.get(key)
-            marks.append(f"{key} +{at - self._started:.1f} s" if at else f"not {key}")
+            marks.append(f"{key} {at - self._started:.1f} s in" if at else f"not {key}")
         ended = state.get("ended")
         status = "running" if not ended else f"ended: {ended.get('state')}"
         if ended and ended.get("rto_s") is not None:
@@ -183,7 +189,8 @@ class TerminalFacilitator:
             grid.add_row("note", note)
         prompt = Text(f"> {self._typed}", style="bold")
         help_line = Text(HELP if not ended else "the run ended: " + HELP, style="dim")
-        return Panel(Group(grid, prompt, help_line), title=f"{scenario.name} - {scenario.title}")
+        title = f"{scenario.name} - {scenario.title}"
+        return Constrain(Panel(Group(grid, prompt, help_line), title=title), width=self._width)
 
     def watch(self, scenario: Scenario, live: Snapshot, state: Mapping[str, Any]) -> list[Command]:
         if self._live is None:
@@ -207,7 +214,8 @@ class TerminalFacilitator:
             self.console.print(
                 f"{scenario.name}: {ended.get('state')}"
                 + (f" - {ended.get('reason')}" if ended.get("reason") else ""),
-                soft_wrap=True,
+                width=self._width,
+                overflow="fold",
             )
         return commands
 

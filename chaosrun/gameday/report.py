@@ -39,8 +39,8 @@ class ScenarioFigures:
 
     @property
     def rto_met(self) -> bool | None:
-        if self.status in ("skipped", "lost", "pending", "error"):
-            return None
+        if self.status in ("skipped", "lost", "pending", "not run", "running", "error"):
+            return None  # it did not run to an end: nothing to hold against the target
         if self.rto_s is None:
             return self.status == "passed"
         return self.rto_s <= self.scenario.rto_target_s
@@ -88,6 +88,8 @@ def load_session(directory: Path) -> Session:
         run_dir = ended.get("run_dir") or found.run_dir
         injected = _injected_at(run_dir, found.started_at)
         status = str(ended.get("state") or found.status)
+        if status == "briefed":
+            status = "not run"
         figures.append(
             ScenarioFigures(
                 scenario=scenario,

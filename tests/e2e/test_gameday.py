@@ -122,7 +122,7 @@ def test_the_facilitator_types_marks_and_aborts_mid_scenario(
         term.wait_for("latency on catalog", 60)
         for line in ("p99 spike on the dashboard", "!d", "!action Bo: alert on fallback rate"):
             term.send_keys(line, "Enter")
-        term.wait_for("detected +", 10)
+        term.wait_for("s in, not mitigated", 10)
         term.send_keys("!a", "Enter")
         reverted_s = _wait_clean(client, 5)
         term.wait_for("the run ended", 60)
