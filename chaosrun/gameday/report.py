@@ -34,15 +34,26 @@ class ScenarioFigures:
     human_ttd_s: float | None  # "detected" typed, from injection
     human_ttm_s: float | None  # "mitigated" typed, from injection
     run_dir: str | None
+    recovery: str | None  # the run's recovery state; None: it measured no SLO
     observations: tuple[tuple[float, str], ...]
     actions: tuple[tuple[float, str, str], ...]
+
+    @property
+    def rto_text(self) -> str:
+        if self.rto_met is None:
+            return "-"
+        if self.rto_s is None:
+            return "no SLO breach (met)" if self.rto_met else "did not recover (MISSED)"
+        return f"{_s(self.rto_s)} ({_met(self.rto_met)})"
 
     @property
     def rto_met(self) -> bool | None:
         if self.status in ("skipped", "lost", "pending", "not run", "running", "error"):
             return None  # it did not run to an end: nothing to hold against the target
+        if self.recovery is None:
+            return None  # no SLO measured: no recovery time to hold against the target
         if self.rto_s is None:
-            return self.status == "passed"
+            return self.recovery == "no-impact"
         return self.rto_s <= self.scenario.rto_target_s
 
 
@@ -102,6 +113,7 @@ def load_session(directory: Path) -> Session:
                 human_ttd_s=_since(found.detected, injected),
                 human_ttm_s=_since(found.mitigated, injected),
                 run_dir=run_dir,
+                recovery=ended.get("recovery"),
                 observations=tuple(found.observations),
                 actions=tuple(found.actions),
             )
@@ -155,7 +167,7 @@ def session_markdown(session: Session) -> str:
     ]
     for f in session.scenarios:
         lines.append(
-            f"| {f.scenario.name} | {f.status} | {_s(f.rto_s)} ({_met(f.rto_met)}) | "
+            f"| {f.scenario.name} | {f.status} | {f.rto_text} | "
             f"{f.scenario.rto_target_s:g} s | {_s(f.human_ttd_s)} | {_s(f.ttd_s)} | "
             f"{_s(f.human_ttm_s)} |"
         )
@@ -239,7 +251,7 @@ def session_html(session: Session) -> str:
             f"<table><tr><th>result</th><th>RTO</th><th>target</th><th>people detected</th>"
             f"<th>measured TTD</th><th>people mitigated</th></tr>"
             f"<tr><td class='state {_e(f.status)}'>{_e(f.status)}</td>"
-            f"<td>{_s(f.rto_s)} ({_met(f.rto_met)})</td><td>{f.scenario.rto_target_s:g} s</td>"
+            f"<td>{_e(f.rto_text)}</td><td>{f.scenario.rto_target_s:g} s</td>"
             f"<td>{_s(f.human_ttd_s)}</td><td>{_s(f.ttd_s)}</td><td>{_s(f.human_ttm_s)}</td></tr>"
             "</table>"
             + (f"<p>{_e(f.reason)}</p>" if f.reason else "")

@@ -70,7 +70,18 @@ class Rehearsal:
         return "inject"
 
     def watch(self, scenario: Scenario, live: Snapshot, state: Mapping[str, Any]) -> list[Command]:
-        return [Command("next")] if state.get("ended") else []
+        ended = state.get("ended")
+        if not ended:
+            return []
+        rto = ended.get("rto_s")
+        figure = (
+            f", RTO {rto:.2f} s (target {scenario.rto_target_s:g} s)" if rto is not None else ""
+        )
+        reason = (
+            f": {ended['reason']}" if ended.get("state") != "passed" and ended.get("reason") else ""
+        )
+        self.say(f"  {scenario.name}: {ended.get('state')}{figure}{reason}")
+        return [Command("next")]
 
     def close(self) -> None:
         return None
@@ -100,6 +111,7 @@ def _ended_fields(document: Mapping[str, Any] | None, code: int) -> dict[str, An
         "reason": document.get("reason"),
         "rto_s": recovery.get("rto_s"),
         "ttd_s": recovery.get("ttd_s"),
+        "recovery": recovery.get("state"),  # None: the experiment measures no SLO
         "checks": document.get("checks") or [],
         "run_dir": document.get("run_dir"),
     }

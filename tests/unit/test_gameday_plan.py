@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -161,7 +162,7 @@ def test_the_report_puts_people_beside_the_measurement(tmp_path: Path) -> None:
     timeline.append("action", scenario="down", owner="Bo", text="page on fallback rate")
     timeline.append(
         "scenario-ended", scenario="down", state="passed", verdict="passed", rto_s=4.5,
-        ttd_s=0.01, run_dir=None,
+        ttd_s=0.01, run_dir=None, recovery="recovered",
     )  # fmt: skip
     timeline.append("session-ended", state="completed")
     session = load_session(tmp_path / "session")
@@ -172,3 +173,28 @@ def test_the_report_puts_people_beside_the_measurement(tmp_path: Path) -> None:
     assert "| down | passed | 4.50 s (met) | 5 s |" in text
     assert "| Bo | page on fallback rate | down |" in text
     assert "- Facilitator (Ana): ____" in text and "Observers" not in text.split("Sign-off")[1]
+
+
+@pytest.mark.parametrize(
+    ("status", "recovery", "rto", "text"),
+    [
+        ("passed", None, None, "-"),  # the experiment measures no SLO
+        ("passed", "no-impact", None, "no SLO breach (met)"),
+        ("failed", "not-recovered", None, "did not recover (MISSED)"),
+        ("passed", "recovered", 4.0, "4.00 s (met)"),
+        ("failed", "recovered", 7.0, "7.00 s (MISSED)"),
+        ("lost", "recovered", 1.0, "-"),
+        ("not run", None, None, "-"),
+    ],
+)
+def test_rto_against_the_target(
+    tmp_path: Path, status: str, recovery: str | None, rto: float | None, text: str
+) -> None:
+    from chaosrun.gameday.report import ScenarioFigures
+
+    (scenario,) = load_plan(_plan(tmp_path, GOOD)).scenarios  # rto_target_s: 5 -> 6 below
+    scenario = replace(scenario, rto_target_s=6.0)
+    figures = ScenarioFigures(
+        scenario, status, None, None, None, rto, None, None, None, None, recovery, (), ()
+    )
+    assert figures.rto_text == text
