@@ -13,8 +13,16 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn
 
+from chaosrun.cliargs import (
+    add_allow_module,
+    add_allow_shell,
+    add_chaos_run_options,
+    add_gameday_parser,
+    add_json_option,
+    add_suite_parser,
+)
 from chaosrun.errors import (
     EXIT_DEVIATED,
     EXIT_OK,
@@ -53,18 +61,6 @@ _EPILOG = """exit codes (after every fault was reverted and the journal written)
 State lives in $CHAOSRUN_HOME (default ~/.local/state/chaosrun)."""
 
 
-_SUITE_EPILOG = """exit codes (after every experiment reverted its faults):
-  0    every experiment passed
-  1    an experiment failed or could not be judged ("not judged" never passes)
-  2    invalid input or usage: nothing ran
-  3    an experiment could not reach its target or lab
-  4    an experiment was aborted (stop condition, deadline) and none failed
-  5    some experiments were skipped by error-budget admission, none failed
-  130  interrupted by the user
-
-Each experiment's own output is in $CHAOSRUN_HOME/suites/<time>/."""
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="chaosrun",
@@ -86,9 +82,9 @@ def _parser() -> argparse.ArgumentParser:
         "file:line). Exit 0 when all are valid, 2 otherwise.",
     )
     validate.add_argument("files", nargs="+", metavar="FILE")
-    _json_option(validate, "print every file's problems as one JSON document")
-    _allow_module(validate)
-    _allow_shell(validate)
+    add_json_option(validate, "print every file's problems as one JSON document")
+    add_allow_module(validate)
+    add_allow_shell(validate)
 
     run = sub.add_parser(
         "run",
@@ -101,14 +97,14 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
     )
     run.add_argument("file", metavar="FILE")
-    _json_option(run, "print the run's summary as one JSON document")
+    add_json_option(run, "print the run's summary as one JSON document")
     run.add_argument(
         "--journal-path",
         type=Path,
         metavar="PATH",
         help="also write the journal here (always in the run directory)",
     )
-    _chaos_run_options(run)
+    add_chaos_run_options(run)
     run.add_argument(
         "--variant",
         metavar="NAME",
@@ -141,8 +137,8 @@ def _parser() -> argparse.ArgumentParser:
         "127.0.0.0/8 or ::1, else the run is refused (exit 2). Names are compared as "
         "written, never resolved",
     )
-    _allow_module(run)
-    _allow_shell(run)
+    add_allow_module(run)
+    add_allow_shell(run)
 
     lab = sub.add_parser(
         "lab",
@@ -169,7 +165,7 @@ def _parser() -> argparse.ArgumentParser:
         "with failover in front of regions a and b, each with the app, and a Redis primary "
         "(a), two replicas (b) and three Sentinels -- every link through its region's Toxiproxy",
     )
-    _json_option(up, "print the endpoints as one JSON document")
+    add_json_option(up, "print the endpoints as one JSON document")
     lab_sub.add_parser("down", help="stop every lab process by PID")
     status = lab_sub.add_parser(
         "status",
@@ -177,10 +173,10 @@ def _parser() -> argparse.ArgumentParser:
         description="Show whether the lab runs, and its endpoints. Exit 0 when it runs, "
         "3 when it does not.",
     )
-    _json_option(status, "print the endpoints (Toxiproxy URL, each proxy) as one JSON document")
+    add_json_option(status, "print the endpoints (Toxiproxy URL, each proxy) as one JSON document")
 
-    suite = _suite_parser(sub)
-    gameday = _gameday_parser(sub)
+    suite = add_suite_parser(sub)
+    gameday = add_gameday_parser(sub)
     history = sub.add_parser(
         "history",
         help="trends of RTO, TTD and error budget burned, per experiment and night",
@@ -194,7 +190,7 @@ def _parser() -> argparse.ArgumentParser:
     history.add_argument(
         "--nights", type=int, default=14, metavar="N", help="the last N nights (default 14)"
     )
-    _json_option(history, "print the trends as one JSON document")
+    add_json_option(history, "print the trends as one JSON document")
 
     cleanup = sub.add_parser(
         "cleanup",
@@ -202,7 +198,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Find runs whose supervisor is gone, stop their workers and ephemeral "
         "labs, and replay their undo logs so no fault outlives them.",
     )
-    _json_option(cleanup, "print what was done as one JSON document")
+    add_json_option(cleanup, "print what was done as one JSON document")
     for command in (
         validate,
         run,
@@ -297,14 +293,6 @@ class _Output:
         return int(document["exit_code"])
 
 
-def _json_option(command: argparse.ArgumentParser, what: str) -> None:
-    command.add_argument(
-        "--json",
-        action="store_true",
-        help=f"{what} on stdout, also for an error (docs/chaosrun-output.schema.json)",
-    )
-
-
 def _validate(files: list[str], allowed_modules: list[str], allow_shell: bool, out: _Output) -> int:
     from chaosrun.load import check_files
 
@@ -341,193 +329,10 @@ class _Parser(argparse.ArgumentParser):
         raise _BadUsage(self, message)  # said by main(), which knows whether --json was given
 
 
-def _gameday_parser(sub: Any) -> Any:
-    gameday = sub.add_parser(
-        "gameday",
-        help="game days: run a plan as a guided, recorded session; report on it afterwards",
-        description="Game days from a plan (gamedays/*.yaml): a guided session in the "
-        "terminal, everything recorded to its timeline; a killed session resumes where it "
-        "stopped. See gamedays/README.md. Exit codes of 'gameday run': 0 every scenario "
-        "was run or skipped; 1 the session was stopped early or a checklist item was no-go; "
-        "2 invalid plan; 3 another process runs this session; 130 interrupted (the running "
-        "scenario's faults reverted; run it again to resume).",
-    )
-    actions = gameday.add_subparsers(dest="gameday_command", required=True, metavar="ACTION")
-    run = actions.add_parser(
-        "run",
-        help="run (or resume) a plan's session",
-        description="Run a game-day plan: confirm the go/no-go checklist, then per scenario "
-        "the briefing, the injection, a live panel, observations and marks, and the result. "
-        "An unfinished session of the same plan whose process is gone is resumed.",
-    )
-    run.add_argument("plan", metavar="PLAN")
-    run.add_argument(
-        "--rehearsal",
-        action="store_true",
-        help="no prompts: every item confirmed, every scenario injected (a dry run the week "
-        "before, and CI)",
-    )
-    run.add_argument("--new", action="store_true", help="start a new session, never resume")
-    run.add_argument(
-        "--no-observer",
-        action="store_true",
-        help="do not serve the observers' read-only page (default: on a free port of 127.0.0.1)",
-    )
-    report = actions.add_parser(
-        "report", help="Markdown and self-contained HTML report of a session"
-    )
-    report.add_argument("session", metavar="SESSION_DIR")
-    report.add_argument("--html", type=Path, metavar="PATH", help="default SESSION_DIR/report.html")
-    report.add_argument(
-        "--markdown", type=Path, metavar="PATH", help="default SESSION_DIR/report.md"
-    )
-    check = actions.add_parser("validate", help="check plans strictly (exit 0 or 2)")
-    check.add_argument("plans", nargs="+", metavar="PLAN")
-    return actions
-
-
-def _suite_parser(sub: Any) -> argparse.ArgumentParser:
-    suite = sub.add_parser(
-        "suite",
-        help="run many experiments, each on a lab of its own; JUnit, HTML and Markdown reports",
-        description="Run every experiment of the directories and files given, each as its own "
-        "'chaosrun run' on an ephemeral lab of its own (own ports, own Toxiproxy), up to "
-        "--parallel at once; experiments with an explicit target share it one at a time. "
-        "Every file is validated first: one invalid file and nothing runs (exit 2). Ctrl-C "
-        "interrupts every running experiment (each reverts its faults) and skips the rest.",
-        epilog=_SUITE_EPILOG,
-    )
-    suite.add_argument("paths", nargs="+", metavar="DIR|FILE")
-    suite.add_argument(
-        "--parallel",
-        type=int,
-        default=1,
-        metavar="N",
-        help="experiments running at once (default 1); each has its own lab and load process",
-    )
-    for option, what in (
-        ("--junit", "JUnit XML: one testcase per verdict"),
-        ("--html", "a self-contained HTML report with charts"),
-        ("--markdown", "the summary as Markdown (for a CI job summary)"),
-    ):
-        suite.add_argument(option, type=Path, metavar="PATH", help=f"write {what} here")
-    _json_option(suite, "print the suite's results as one JSON document")
-    suite.add_argument(
-        "--regression-margin",
-        type=float,
-        default=0.25,
-        metavar="FRACTION",
-        help="flag a run whose RTO, TTD or error budget burned is worse than the median of its "
-        "last 7 runs in the history by more than this (default 0.25: 25 %%; needs 3 earlier "
-        "runs, and 0.1 s or 10 points of budget more)",
-    )
-    suite.add_argument(
-        "--budget",
-        type=Path,
-        metavar="FILE",
-        help="error-budget admission: before each experiment, the budget left and the fast "
-        "and slow burn rates of its target's SLO (from the run history, or Prometheus); an "
-        "experiment whose budget is spent or burning too fast is skipped with the reason "
-        "(exit 5 when nothing else went wrong). File format: see the README",
-    )
-    suite.add_argument(
-        "--no-recheck",
-        action="store_true",
-        help="do not run again alone an experiment that failed beside others while the host's "
-        "CPU was saturated (by default its result alone is the one that counts)",
-    )
-    suite.add_argument(
-        "--fail-on-regression",
-        action="store_true",
-        help="a regression fails the suite (exit 1); without it, it is only reported",
-    )
-    suite.add_argument(
-        "--allow-target",
-        action="append",
-        default=[],
-        metavar="HOST",
-        help="passed to each run (see 'chaosrun run --help')",
-    )
-    _allow_module(suite)
-    _allow_shell(suite)
-    return cast(argparse.ArgumentParser, suite)
-
-
 class _BadUsage(Exception):
     def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
         self.parser = parser
         super().__init__(message)
-
-
-def _chaos_run_options(run: argparse.ArgumentParser) -> None:
-    """`chaos run`'s own options, with its names and meanings."""
-    run.add_argument(
-        "--var",
-        action="append",
-        default=[],
-        metavar="KEY[:TYPE]=VALUE",
-        help="set a configuration value, as chaos run does (TYPE: str, int, float, bool, "
-        "json; repeatable; wins over --var-file)",
-    )
-    run.add_argument(
-        "--var-file",
-        action="append",
-        default=[],
-        metavar="FILE",
-        help="configuration and secrets from a YAML/JSON file ('configuration' and 'secrets' "
-        "mappings), or environment variables from a .env file (repeatable)",
-    )
-    run.add_argument(
-        "--rollback-strategy",
-        choices=("default", "always", "never", "deviated"),
-        metavar="STRATEGY",
-        help="when the experiment's rollbacks run, as in chaos run: default, always, never "
-        "or deviated (default: the experiment's runtime.rollbacks.strategy, else always). "
-        "Faults chaosrun injected are reverted whatever this says",
-    )
-    run.add_argument(
-        "--hypothesis-strategy",
-        choices=(
-            "default",
-            "before-method-only",
-            "after-method-only",
-            "during-method-only",
-            "continuously",
-        ),
-        metavar="STRATEGY",
-        help="when the steady-state hypothesis is checked, as in chaos run: default, "
-        "before-method-only, after-method-only, during-method-only or continuously (default: "
-        "the experiment's runtime.hypothesis.strategy, else default)",
-    )
-    run.add_argument(
-        "--settings",
-        metavar="FILE",
-        help="a Chaos Toolkit settings file; its runtime strategies and controls apply "
-        "(unlike chaos run, ~/.chaostoolkit/settings.yaml is not read unless named here)",
-    )
-
-
-def _allow_module(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--allow-module",
-        action="append",
-        default=[],
-        metavar="PREFIX",
-        help="let python providers use modules under this prefix (repeatable). Without it "
-        "they may use chaosrun, chaoslib and installed Chaos Toolkit extensions only; os, "
-        "subprocess, shutil, builtins and the like are never allowed",
-    )
-
-
-def _allow_shell(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--allow-shell",
-        action="store_true",
-        help="let process providers' string arguments use shell syntax (pipes, redirections, "
-        "$(...), globs...) and run them through /bin/sh as Chaos Toolkit does. Without it "
-        "such strings are refused; strings without shell syntax are split and run without "
-        "a shell",
-    )
 
 
 _WARNING = "chaosrun: warning: "
