@@ -29,11 +29,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
+# Built once per machine into a cache outside the clone (a fresh clone copies it; delete the
+# cache directory to rebuild).
+TOXIPROXY_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/chaosrun/toxiproxy-$(TOXIPROXY_VERSION)
 $(TOXIPROXY):
-	@test -x "$(GO)" || { echo "Go is needed to build toxiproxy-server (https://go.dev/dl) - or set TOXIPROXY_SERVER"; exit 3; }
-	mkdir -p $(TOOLS) .tools/gobuild
-	GOBIN=$(abspath .tools/gobuild) $(GO) install github.com/Shopify/toxiproxy/v2/cmd/server@$(TOXIPROXY_VERSION)
-	cp .tools/gobuild/server $(TOXIPROXY)
+	mkdir -p $(TOOLS)
+	if [ ! -x "$(TOXIPROXY_CACHE)/server" ]; then \
+		test -x "$(GO)" || { echo "Go is needed to build toxiproxy-server (https://go.dev/dl) - or set TOXIPROXY_SERVER"; exit 3; }; \
+		mkdir -p "$(TOXIPROXY_CACHE)" && \
+		GOBIN="$(TOXIPROXY_CACHE)" $(GO) install github.com/Shopify/toxiproxy/v2/cmd/server@$(TOXIPROXY_VERSION); \
+	fi
+	cp "$(TOXIPROXY_CACHE)/server" $(TOXIPROXY)
 
 demo: setup
 	$(BIN)/chaosrun run experiments/latency-injection.yaml

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 __all__ = ["Admission", "BurnLimit", "Counts", "burn_limit", "burn_rate", "decide"]
 
+_SPENT = 1e-9  # budget left at or below this is spent: 1 - 0.01 / 0.01 is 8.9e-16, not 0
+
 
 @dataclass(frozen=True, slots=True)
 class Counts:
@@ -81,7 +83,7 @@ def decide(
     left = 1.0 - burn_rate(window, objective)
     fast_rate, slow_rate = burn_rate(fast, objective), burn_rate(slow, objective)
     problems = []
-    if left <= 0:
+    if left <= _SPENT:
         problems.append(f"{1 - left:.0%} of the {window_days:g}-day error budget is spent")
     if fast_rate > fast_limit:
         problems.append(

@@ -166,3 +166,65 @@ def test_budget_file_problems_are_one_line_each(tmp_path: Path, text: str, said:
 def test_the_documented_budget_file_is_valid() -> None:
     policy = load_budget(Path(__file__).parents[2] / "docs" / "ci" / "budget.yaml")
     assert [s.target for s in policy.slos] == ["lab"]
+
+
+def test_burn_rate_edges() -> None:
+    assert burn_rate(Counts(1, 1), 0.99) == pytest.approx(100.0)
+    assert burn_rate(Counts(0, 1), 0.99) == 0.0
+
+
+def test_a_budget_spent_exactly_is_spent() -> None:
+    decision = _decide(Counts(100, 10_000), Counts(0, 1), Counts(0, 1))
+    assert not decision.admitted  # type: ignore[attr-defined]
+    assert decision.reason == (  # type: ignore[attr-defined]
+        "not admitted by SLO 'play' (history): 100% of the 30-day error budget is spent"
+    )
+
+
+def test_a_burn_rate_equal_to_its_limit_is_admitted() -> None:
+    limits = (BurnLimit(0.5, 360.0), BurnLimit(0.25, 180.0))  # both limits 1.0 for 30 days
+    decision = decide("p", 0.5, 30, Counts(0, 10), Counts(5, 10), Counts(5, 10), limits, "h")
+    assert (decision.fast_burn, decision.fast_limit) == (1.0, 1.0)
+    assert (decision.slow_burn, decision.slow_limit) == (1.0, 1.0)
+    assert decision.admitted
+
+
+def test_every_figure_of_a_decision() -> None:
+    decision = _decide(Counts(20, 10_000), Counts(200, 1000), Counts(70, 1000))
+    assert decision.to_dict() == {  # type: ignore[attr-defined]
+        "admitted": False,
+        "slo": "play",
+        "source": "history",
+        "budget_left": 0.8,
+        "fast_burn": 20.0,
+        "slow_burn": 7.0,
+        "fast_limit": 14.4,
+        "slow_limit": 6.0,
+        "reason": "not admitted by SLO 'play' (history): fast burn 20.0x over 1 h (limit 14.4x); "
+        "slow burn 7.0x over 6 h (limit 6.0x)",
+    }
+    admitted = decide(
+        "p", 0.99, 30, Counts(0, 1), Counts(1, 1000), Counts(2, 1000),
+        (BurnLimit(0.02, 2.0), BurnLimit(0.05, 12.0)), "prometheus http://127.0.0.1:9090",
+    )  # fmt: skip
+    assert admitted.reason == (
+        "admitted by SLO 'p' (prometheus http://127.0.0.1:9090): 100% of the budget left, "
+        "burn 0.1x (2 h) and 0.2x (12 h)"
+    )
+
+
+def test_a_decision_without_figures_and_rounding() -> None:
+    from chaosrun.admission.burn import Admission
+
+    closed = Admission(False, "p", "prometheus http://127.0.0.1:9", "could not read")
+    assert closed.to_dict() == {
+        "admitted": False, "slo": "p", "source": "prometheus http://127.0.0.1:9",
+        "budget_left": None, "fast_burn": None, "slow_burn": None, "fast_limit": None,
+        "slow_limit": None, "reason": "could not read",
+    }  # fmt: skip
+    figures = Admission(True, "p", "h", "r", 0.123456, 1.23456, 2.34567, 14.4, 6.0).to_dict()
+    assert (figures["budget_left"], figures["fast_burn"], figures["slow_burn"]) == (
+        0.1235,
+        1.235,
+        2.346,
+    )

@@ -145,3 +145,33 @@ class TestRegressions:
         earlier = [_row(T0 + i * DAY, budget_burned=0.2) for i in range(3)]
         found = regressions(_row(T0 + 5 * DAY, budget_burned=0.6), earlier, self.policy)
         assert len(found) == 1 and "error budget burned 0.6 is worse" in found[0]
+
+
+def test_nights_are_utc_days_whatever_the_local_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time as clock
+
+    monkeypatch.setenv("TZ", "America/New_York")
+    clock.tzset()
+    try:
+        late = 1_796_256_000.0 - 60  # 2026-12-02 23:59 UTC, 18:59 in New York
+        nights = nightly([_row(late, ttd_s=0.5, budget_burned=0.3), _row(late + 120)])
+    finally:
+        monkeypatch.delenv("TZ")
+        clock.tzset()
+    assert [(n.day, n.runs) for n in nights] == [("2026-12-02", 1), ("2026-12-03", 1)]
+    assert (nights[0].ttd_s, nights[0].budget_burned) == (0.5, 0.3)
+
+
+def test_regression_boundaries_and_figures_past_a_missing_one() -> None:
+    policy = RegressionPolicy(margin=0.5, window=7, min_runs=3, floor_s=0.25)
+    earlier = [_row(T0 + i, rto=1.0, ttd_s=1.0) for i in range(3)]
+    at_margin = _row(T0 + 10, rto=1.5, ttd_s=None)  # exactly 50 % worse: not more than
+    assert regressions(at_margin, earlier, policy) == []
+    tight = RegressionPolicy(margin=0.1, window=7, min_runs=3, floor_s=0.25)
+    at_floor = _row(T0 + 10, rto=1.25, ttd_s=None)  # exactly 0.25 s worse: not more than
+    assert regressions(at_floor, earlier, tight) == []
+    no_rto = _row(T0 + 10, rto=None, ttd_s=3.0)  # RTO missing: TTD is still judged
+    (found,) = regressions(no_rto, earlier, policy)
+    assert found.startswith("latency-injection.yaml: TTD 3 s is worse than the median 1 s")
+    same_moment = [*earlier, *(_row(T0 + 10, rto=5.0) for _ in range(3))]  # not before it
+    assert regressions(_row(T0 + 10, rto=1.6), same_moment, policy) != []

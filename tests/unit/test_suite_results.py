@@ -151,3 +151,49 @@ def test_busy_share_of_all_cores() -> None:
     assert busy_share(None, (1, 2)) is None
     now = cpu_ticks()
     assert now is not None and 0 <= now[0] <= now[1]
+
+
+def test_unknown_verdicts_fail_and_errors_keep_their_words() -> None:
+    queued = ExperimentResult("x.yaml", "X", OWN_LAB, state="running", started_at=1.0)
+    odd = result_from_child(queued, 1, {"verdict": "strange"}, 2.0)
+    assert odd.state == "failed"
+    bare = result_from_child(queued, 3, {"schema": "chaosrun/error", "error": {}}, 2.0)
+    assert (bare.state, bare.reason) == ("error", "error")
+    cut = result_from_child(queued, 130, {"schema": "chaosrun/error", "error": {}}, 2.0)
+    assert cut.state == "interrupted"
+
+
+def test_not_judged_outranks_an_abort() -> None:
+    assert suite_exit_code([_result("not-judged"), _result("aborted")]) == 1
+
+
+def test_a_result_as_json() -> None:
+    result = ExperimentResult(
+        "x.yaml", "X", OWN_LAB, state="passed", verdict="passed", started_at=1.0,
+        ended_at=2.12345, summary={"recovery": {}, "rto_objective_s": 6}, admission={"a": 1},
+        alongside=2, host_cpu_busy=0.98765, first_attempt={"state": "failed"},
+    )  # fmt: skip
+    data = result.to_dict()
+    assert data["duration_s"] == 1.123 and data["recovery"] is None
+    assert (data["admission"], data["first_attempt"]) == ({"a": 1}, {"state": "failed"})
+    assert (data["alongside"], data["host_cpu_busy"], data["rto_objective_s"]) == (2, 0.988, 6.0)
+    empty = ExperimentResult("y.yaml", "Y", OWN_LAB).to_dict()
+    assert (empty["admission"], empty["first_attempt"], empty["duration_s"]) == (None, None, None)
+    assert empty["host_cpu_busy"] is None
+
+
+def test_counting_states() -> None:
+    from chaosrun.suite.results import SuiteResult
+
+    suite = SuiteResult((_result("passed"), _result("failed"), _result("passed")), 0.0, 1.0)
+    assert (suite.count("passed"), suite.count("failed"), suite.count("error")) == (2, 1, 0)
+
+
+def test_settle_without_a_busy_figure_and_after_a_skip() -> None:
+    from chaosrun.suite.recheck import settle
+
+    first = ExperimentResult("x.yaml", "X", OWN_LAB, state="failed", reason="slow", alongside=1)
+    alone = ExperimentResult("x.yaml", "X", OWN_LAB, state="passed")
+    assert "with the host CPU 0% busy" in str(settle(first, alone).reason)
+    skipped = settle(first, replace(alone, state="skipped"))
+    assert skipped.state == "failed" and skipped.reason == "slow; its run alone was skipped"
