@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from chaosrun.suite.hostcpu import busy_share, cpu_ticks
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = (
     "experiments/latency-injection.yaml",
@@ -32,15 +34,8 @@ DEFAULT = (
 )
 
 
-def _busy_jiffies() -> tuple[int, int]:
-    with open("/proc/stat") as stat:
-        fields = [int(v) for v in stat.readline().split()[1:]]
-    idle = fields[3] + fields[4]
-    return sum(fields) - idle, sum(fields)
-
-
 def _suite(files: list[str], parallel: int, home: Path) -> dict[str, Any]:
-    busy0, _ = _busy_jiffies()
+    before = cpu_ticks()
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "chaosrun", "suite", *files, "--parallel", str(parallel), "--json"],
@@ -52,7 +47,7 @@ def _suite(files: list[str], parallel: int, home: Path) -> dict[str, Any]:
         check=False,
     )
     wall = time.perf_counter() - start
-    busy1, _ = _busy_jiffies()
+    after = cpu_ticks()
     document = json.loads(done.stdout)
     runs = []
     for result in document["results"]:
@@ -73,11 +68,11 @@ def _suite(files: list[str], parallel: int, home: Path) -> dict[str, Any]:
                 "host_cpu_busy": result.get("host_cpu_busy"),
             }
         )
-    ticks = os.sysconf("SC_CLK_TCK")
+    share = busy_share(before, after) or 0.0
     return {
         "wall_s": wall,
         "exit_code": done.returncode,
-        "cpu_s": (busy1 - busy0) / ticks,
+        "cpu_s": share * wall * (os.cpu_count() or 1),
         "cores": os.cpu_count() or 1,
         "runs": runs,
     }

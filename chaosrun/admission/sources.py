@@ -40,12 +40,16 @@ def promql_window(hours: float) -> str:
     return f"{max(round(hours * 60), 1)}m"
 
 
-def history_counts(home: Path, target: str, now: float) -> Counter:
+def history_counts(home: Path, target: str, now: float, longest_h: float) -> Counter:
+    """Counts over any window up to `longest_h` hours, from one read of the history."""
+    rows = read_history(home, since=now - longest_h * 3600, target=target)
+
     def counts(hours: float) -> Counts:
-        rows = read_history(home, since=now - hours * 3600, target=target)
+        since = now - hours * 3600
+        within = [r for r in rows if r.started_at >= since]
         return Counts(
-            errors=float(sum(r.failed_requests or 0 for r in rows)),
-            total=float(sum(r.requests or 0 for r in rows)),
+            errors=float(sum(r.failed_requests or 0 for r in within)),
+            total=float(sum(r.requests or 0 for r in within)),
         )
 
     return counts
@@ -88,7 +92,9 @@ def admit(
     if slo.prometheus is not None:
         counter, source = prometheus_counts(slo.prometheus), f"prometheus {slo.prometheus.url}"
     else:
-        counter, source = history_counts(home, target, now or time.time()), "history"
+        longest = max(slo.window_days * 24, policy.fast_burn.hours, policy.slow_burn.hours)
+        counter = history_counts(home, target, now or time.time(), longest)
+        source = "history"
     try:
         window = counter(slo.window_days * 24)
         fast, slow = counter(policy.fast_burn.hours), counter(policy.slow_burn.hours)

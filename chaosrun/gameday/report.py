@@ -214,18 +214,12 @@ def _e(value: object) -> str:
 
 
 def _chart(figures: ScenarioFigures, number: int) -> str:
-    from chaosrun.report.charts import timeline_figure
-    from chaosrun.report.series import bin_timeline, breaker_bands, marks_from_journal
+    from chaosrun.report.charts import run_timeline_figure
 
     run = read_run(Path(figures.run_dir)) if figures.run_dir else None
-    if run is None or not run.records:
+    figure = run_timeline_figure(run, "SLIs over time") if run else None
+    if figure is None:
         return "<p class=muted>No SLI timeline for this scenario.</p>"
-    scheduled = [r.scheduled for r in run.records]
-    marks = marks_from_journal(run.chaosrun, min(scheduled), max(scheduled))
-    bins = bin_timeline(run.records, marks.origin, 0.25)
-    start = bins.starts[0] if bins.starts else 0.0
-    bands = breaker_bands(run.chaosrun.get("breakers") or {}, marks.origin, start, marks.end)
-    figure = timeline_figure(bins, marks, bands, "SLIs over time")
     for at, text, colour in (
         (figures.human_ttd_s, "people detected", "#6a1b9a"),
         (figures.human_ttm_s, "people mitigated", "#1565c0"),

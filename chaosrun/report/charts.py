@@ -10,9 +10,19 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from chaosrun.report.series import Band, Bins, Marks
+from chaosrun.report.rundata import RunData
+from chaosrun.report.series import (
+    Band,
+    Bins,
+    Marks,
+    bin_timeline,
+    breaker_bands,
+    marks_from_journal,
+)
 
-__all__ = ["BREAKER_COLOURS", "rto_figure", "timeline_figure"]
+__all__ = ["BIN_S", "BREAKER_COLOURS", "rto_figure", "run_timeline_figure", "timeline_figure"]
+
+BIN_S = 0.25  # the timeline chart's bins
 
 BREAKER_COLOURS = {"closed": "#2e7d32", "half-open": "#f9a825", "open": "#c62828"}
 _FAULT_FILL = "rgba(198, 40, 40, 0.12)"
@@ -148,6 +158,19 @@ def timeline_figure(bins: Bins, marks: Marks, bands: Sequence[Band], title: str)
         template="plotly_white",
     )
     return fig
+
+
+def run_timeline_figure(run: RunData, title: str) -> go.Figure | None:
+    """The timeline chart of a finished run, from its recorded requests and journal; None
+    when it recorded no request (an experiment without load)."""
+    if not run.records:
+        return None
+    scheduled = [r.scheduled for r in run.records]
+    marks = marks_from_journal(run.chaosrun, min(scheduled), max(scheduled))
+    bins = bin_timeline(run.records, marks.origin, BIN_S)
+    start = bins.starts[0] if bins.starts else 0.0
+    bands = breaker_bands(run.chaosrun.get("breakers") or {}, marks.origin, start, marks.end)
+    return timeline_figure(bins, marks, bands, title)
 
 
 def rto_figure(rto_s: float | None, objective_s: float | None, recovered: bool) -> go.Figure:

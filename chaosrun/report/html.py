@@ -18,7 +18,6 @@ from chaosrun.suite.results import ExperimentResult, SuiteResult
 
 __all__ = ["experiment_section", "suite_html"]
 
-_BIN_S = 0.25
 _STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#212121;
 padding:0 16px} h1{font-size:22px;margin:0 0 4px}
@@ -61,7 +60,7 @@ def _summary_table(suite: SuiteResult) -> str:
             f"<td class='state {_e(result.state)}'>{_e(result.state)}</td>"
             f"<td class=num>{_seconds(recovery.get('ttd_s'))}</td>"
             f"<td class=num>{_seconds(recovery.get('rto_s'))}</td>"
-            f"<td>{_e(_objective(result) or '-')}</td>"
+            f"<td>{_e(result.rto_expected or '-')}</td>"
             f"<td class=num>{_seconds(result.duration_s)}</td></tr>"
         )
     head = (
@@ -69,13 +68,6 @@ def _summary_table(suite: SuiteResult) -> str:
         "<th>RTO objective</th><th>run time</th></tr>"
     )
     return f"<table id=summary>{head}{''.join(rows)}</table>"
-
-
-def _objective(result: ExperimentResult) -> str | None:
-    for check in result.checks:
-        if check.get("check") == "recovery.rto":
-            return str(check.get("expected"))
-    return None
 
 
 def _verdict_table(result: ExperimentResult) -> str:
@@ -98,20 +90,15 @@ def _verdict_table(result: ExperimentResult) -> str:
 
 
 def _charts(result: ExperimentResult, number: int) -> str:
-    from chaosrun.report.charts import rto_figure, timeline_figure
+    from chaosrun.report.charts import rto_figure, run_timeline_figure
     from chaosrun.report.rundata import read_run
-    from chaosrun.report.series import bin_timeline, breaker_bands, marks_from_journal
 
     if not result.run_dir:
         return ""
     run = read_run(Path(result.run_dir))
-    if run is None or not run.records:
+    timeline = run_timeline_figure(run, "latency and errors over time") if run else None
+    if timeline is None:
         return "<p class=muted>No timeline was recorded for this run.</p>"
-    scheduled = [r.scheduled for r in run.records]
-    marks = marks_from_journal(run.chaosrun, min(scheduled), max(scheduled))
-    bins = bin_timeline(run.records, marks.origin, _BIN_S)
-    start = bins.starts[0] if bins.starts else 0.0
-    bands = breaker_bands(run.chaosrun.get("breakers") or {}, marks.origin, start, marks.end)
     parts = []
     recovery = result.recovery
     objective = result.rto_objective_s
@@ -119,8 +106,7 @@ def _charts(result: ExperimentResult, number: int) -> str:
         recovered = recovery.get("state") in ("recovered", "no-impact")
         figure = rto_figure(recovery.get("rto_s"), objective, recovered)
         parts.append(_figure_html(figure, f"rto-{number}"))
-    figure = timeline_figure(bins, marks, bands, "latency and errors over time")
-    parts.append(_figure_html(figure, f"timeline-{number}"))
+    parts.append(_figure_html(timeline, f"timeline-{number}"))
     return "".join(parts)
 
 
@@ -158,11 +144,7 @@ def experiment_section(result: ExperimentResult, number: int) -> str:
 def suite_html(suite: SuiteResult, name: str = "chaosrun suite") -> str:
     from plotly.offline import get_plotlyjs
 
-    counts = ", ".join(
-        f"{suite.count(s)} {s}"  # type: ignore[arg-type]
-        for s in ("passed", "failed", "not-judged", "aborted", "error", "interrupted", "skipped")
-        if suite.count(s)  # type: ignore[arg-type]
-    )
+    counts = suite.counts_text()
     verdict = "passed" if suite.exit_code == 0 else f"not passed (exit code {suite.exit_code})"
     regressions = "".join(f"<p class=regression>regression: {_e(r)}</p>" for r in suite.regressions)
     sections = "\n".join(experiment_section(r, n) for n, r in enumerate(suite.results, 1))

@@ -31,13 +31,6 @@ def _seconds(value: object) -> str:
     return f"{value:.2f} s" if isinstance(value, int | float) else "-"
 
 
-def _objective(result: ExperimentResult) -> str:
-    for check in result.checks:
-        if check.get("check") == "recovery.rto":
-            return _cell(check.get("expected"))
-    return "-"
-
-
 def _row(number: int, result: ExperimentResult) -> str:
     recovery = result.recovery
     cells = [
@@ -46,7 +39,7 @@ def _row(number: int, result: ExperimentResult) -> str:
         f"`{Path(result.file).name}`",
         _seconds(recovery.get("ttd_s")),
         _seconds(recovery.get("rto_s")),
-        _objective(result),
+        _cell(result.rto_expected or "-"),
         _seconds(result.duration_s),
     ]
     return "| " + " | ".join(cells) + " |"
@@ -70,11 +63,7 @@ def _failures(results: Sequence[ExperimentResult]) -> list[str]:
 
 
 def suite_markdown(suite: SuiteResult, reports: Sequence[str] = ()) -> str:
-    counts = ", ".join(
-        f"{suite.count(s)} {s}"  # type: ignore[arg-type]
-        for s in ("passed", "failed", "not-judged", "aborted", "error", "interrupted", "skipped")
-        if suite.count(s)  # type: ignore[arg-type]
-    )
+    counts = suite.counts_text()
     took = suite.ended_at - suite.started_at
     verdict = "passed" if suite.exit_code == 0 else f"not passed (exit code {suite.exit_code})"
     lines = [

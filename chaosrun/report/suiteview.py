@@ -120,21 +120,10 @@ def render_suite(console: Console, suite: SuiteResult, reports: Sequence[str] = 
     for regression in suite.regressions:
         for line in wrap_line(f"regression: {regression}", width, hang=4):
             console.print(Text(line, style="yellow"), soft_wrap=True)
-    counts = [
-        f"{suite.count(state)} {state}"  # type: ignore[arg-type]
-        for state in (
-            "passed",
-            "failed",
-            "not-judged",
-            "aborted",
-            "error",
-            "interrupted",
-            "skipped",
-        )
-        if suite.count(state)  # type: ignore[arg-type]
-    ]
     took = suite.ended_at - suite.started_at
     style = "bold green" if suite.exit_code == 0 else "bold red"
-    console.print(Text(f"suite: {', '.join(counts) or 'nothing ran'} in {took:.1f} s", style=style))
+    console.print(
+        Text(f"suite: {suite.counts_text() or 'nothing ran'} in {took:.1f} s", style=style)
+    )
     for report in reports:
         console.print(f"  {report}", highlight=False, soft_wrap=True)

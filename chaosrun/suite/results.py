@@ -42,6 +42,15 @@ State = Literal[
     "skipped",  # not admitted (error budget) or not reached after an interruption
 ]
 
+_REPORTED: tuple[State, ...] = (
+    "passed",
+    "failed",
+    "not-judged",
+    "aborted",
+    "error",
+    "interrupted",
+    "skipped",
+)
 _FAILED_VERDICTS = frozenset({"failed", "not-steady", "deviated", "inconclusive"})
 
 
@@ -82,6 +91,12 @@ class ExperimentResult:
     def recovery(self) -> Mapping[str, Any]:
         value = (self.summary or {}).get("recovery")
         return value if isinstance(value, Mapping) else {}
+
+    @property
+    def rto_expected(self) -> str | None:
+        """The RTO verdict's expectation, as it reads ("recovered within 6.0 s of injection")."""
+        found = next((c for c in self.checks if c.get("check") == "recovery.rto"), None)
+        return None if found is None else str(found.get("expected"))
 
     @property
     def rto_objective_s(self) -> float | None:
@@ -128,6 +143,10 @@ class SuiteResult:
 
     def count(self, state: State) -> int:
         return sum(1 for r in self.results if r.state == state)
+
+    def counts_text(self) -> str:
+        """ "2 passed, 1 failed": the finished states that occur, in a fixed order."""
+        return ", ".join(f"{self.count(s)} {s}" for s in _REPORTED if self.count(s))
 
 
 def result_from_child(

@@ -87,7 +87,7 @@ def test_history_counts_its_target_within_each_window(tmp_path: Path) -> None:
         _row(NOW - 600, 999, 1000, target="http://127.0.0.1:9/"),
     ):
         append_run(tmp_path, row)
-    counts = history_counts(tmp_path, "lab", NOW)
+    counts = history_counts(tmp_path, "lab", NOW, 720)
     assert counts(1) == Counts(30, 1000)
     assert counts(6) == Counts(40, 2000)
     assert counts(720) == Counts(45, 3000)
