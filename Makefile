@@ -9,7 +9,9 @@ TOXIPROXY_VERSION := v2.12.0
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: setup demo test test-slow lint bench bench-accuracy clean
+K8S_BIN := .tools/k8s/bin
+
+.PHONY: setup demo test test-slow lint bench bench-accuracy clean k8s-tools
 
 # tmux: the e2e tests read chaosrun's output off a real 80-column terminal (tests/e2e/terminal.py);
 # haproxy: the external target the lab does not contain (tests/e2e/external.py, bench-accuracy);
@@ -41,6 +43,12 @@ $(TOXIPROXY):
 	fi
 	cp "$(TOXIPROXY_CACHE)/server" $(TOXIPROXY)
 
+# The k8s lab profile's control plane -- etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler (v1.37.2) and kwok (v0.8.0) -- built from the Go module proxy once per machine
+# (~12 min on 2 cores) into ~/.cache/chaosrun/k8s-<hash of k8s/build>; .tools/k8s points at it.
+k8s-tools:
+	bash k8s/build.sh .tools/k8s
+
 demo: setup
 	$(BIN)/chaosrun run experiments/latency-injection.yaml
 
@@ -51,12 +59,13 @@ lint: setup
 
 # Fast and parallel first; then the load-driven verdict matrix one experiment at a time, since
 # measured latencies on a 2-core box must not depend on what the other worker is doing.
-test: setup lint
-	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -q -m "not slow and not matrix"
-	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/pytest -q -m "matrix and not slow"
+TEST_ENV = TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) CHAOSRUN_K8S_BIN=$(abspath $(K8S_BIN))
+test: setup lint k8s-tools
+	$(TEST_ENV) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -q -m "not slow and not matrix"
+	$(TEST_ENV) $(BIN)/pytest -q -m "matrix and not slow"
 
-test-slow: setup
-	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/pytest -q -m slow
+test-slow: setup k8s-tools
+	$(TEST_ENV) $(BIN)/pytest -q -m slow
 
 # Mutation testing (mutmut) of the pure measurement and verdict modules (chaosrun/measure/,
 # chaosrun/checks/, chaosrun/record/) against the fast unit tests; not part of `make test` (about 8 min on

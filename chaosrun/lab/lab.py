@@ -19,6 +19,9 @@ from typing import Any
 
 from chaosrun.atomic import write_atomic
 from chaosrun.errors import LabError
+from chaosrun.lab.k8s.binaries import find_k8s_binaries
+from chaosrun.lab.k8s.pki import make_pki
+from chaosrun.lab.k8s.profile import k8s_profile
 from chaosrun.lab.keeper import SERVICE_PREFIX, remove_cgroup
 from chaosrun.lab.ports import free_ports, is_listening
 from chaosrun.lab.procs import OWNER_ENV, ProcessRef, spawn, stop
@@ -72,6 +75,10 @@ class LabInfo:
     started_at: float
     regions: tuple[RegionInfo, ...] = ()  # each region's Toxiproxy (the first is toxiproxy_url)
     profile: str = "streaming"
+    named_ports: tuple[tuple[str, int], ...] = ()  # ("SERVICE:NAME", port): services' extra ports
+
+    def named_port(self, service: str, name: str) -> int:
+        return dict(self.named_ports)[f"{service}:{name}"]
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -89,6 +96,7 @@ class LabInfo:
             started_at=float(data["started_at"]),
             regions=tuple(RegionInfo(**r) for r in data.get("regions", ())),
             profile=str(data.get("profile", "streaming")),
+            named_ports=tuple((str(k), int(v)) for k, v in data.get("named_ports", ())),
         )
 
     def alive(self) -> bool:
@@ -98,7 +106,9 @@ class LabInfo:
         urls = [self.toxiproxy_url, self.service_url, *(p.listen for p in self.proxies)]
         urls += [r.toxiproxy_url for r in self.regions]
         urls += [p.upstream for p in self.proxies]
-        return [int(u.rsplit(":", 1)[1].rstrip("/")) for u in urls]
+        return [int(u.rsplit(":", 1)[1].rstrip("/")) for u in urls] + [
+            port for _, port in self.named_ports
+        ]
 
     def endpoints(self) -> dict[str, Any]:
         return {
@@ -132,8 +142,8 @@ def lab_up(
     profile: str = "streaming",
 ) -> LabInfo:
     """Start a lab of `profile` in `variant`; return once every service answers:
-    "streaming" (Toxiproxy, the dependencies and the gateway) or "two-region"
-    (`chaosrun.lab.regions`).
+    "streaming" (Toxiproxy, the dependencies and the gateway), "two-region"
+    (`chaosrun.lab.regions`) or "k8s" (`chaosrun.lab.k8s.profile`).
 
     `owner` marks every process (see `procs.owned_processes`): a run's ephemeral lab can be found
     even if its supervisor died before the lab was recorded."""
@@ -151,6 +161,8 @@ def lab_up(
     restart = "never" if variant == "no-restart" else "on-failure"
     if profile == "streaming":
         described = streaming_profile(topo, variant)
+    elif profile == "k8s":
+        described = k8s_profile(topo, variant, find_k8s_binaries(), make_pki())
     else:
         described = two_region_profile(topo, variant)
     return start_lab(directory, described, variant, owner, restart)
@@ -169,9 +181,11 @@ def start_lab(
     server = find_toxiproxy_server()
     directory.mkdir(parents=True, exist_ok=True)
     regions = [r for r in profile.regions if any(p.region == r for p in profile.proxies)]
-    ports = iter(free_ports(len(regions) + len(profile.services) + len(profile.proxies)))
+    extra = sum(len(s.ports) for s in profile.services)
+    ports = iter(free_ports(len(regions) + len(profile.services) + len(profile.proxies) + extra))
     api_ports = {region: next(ports) for region in regions}
     service_ports = {s.name: next(ports) for s in profile.services}
+    extra_ports = {(s.name, name): next(ports) for s in profile.services for name in s.ports}
     proxies = tuple(
         ProxyInfo(p.name, f"{HOST}:{next(ports)}", f"{HOST}:{service_ports[p.to]}", p.region)
         for p in profile.proxies
@@ -190,6 +204,7 @@ def start_lab(
     listens = {p.name: p.listen for p in proxies}
     for service in profile.services:
         values = {"python": python, "dir": str(directory), "port": str(service_ports[service.name])}
+        values |= {f"port:{n}": str(extra_ports[service.name, n]) for n in service.ports}
         for name, content in service.files:
             (directory / name).parent.mkdir(parents=True, exist_ok=True)
             (directory / name).write_text(expand((content,), values, listens)[0])
@@ -207,8 +222,9 @@ def start_lab(
         started_at=time.time(),
         regions=tuple(RegionInfo(r, f"http://{HOST}:{api_ports[r]}") for r in regions),
         profile=profile.name,
+        named_ports=tuple((f"{s}:{n}", port) for (s, n), port in extra_ports.items()),
     )
-    checks = _service_checks(info, profile, service_ports)
+    checks = _service_checks(info, profile, service_ports, extra_ports)
     waits = {s.name: s.after for s in profile.services}
     refs: list[ProcessRef] = []
     try:
@@ -315,14 +331,18 @@ def _toxiproxy_ready(info: LabInfo, region: RegionInfo) -> Check:
 
 
 def _service_checks(
-    info: LabInfo, profile: LabProfile, service_ports: dict[str, int]
+    info: LabInfo,
+    profile: LabProfile,
+    service_ports: dict[str, int],
+    extra_ports: dict[tuple[str, str], int],
 ) -> dict[str, Check]:
     checks = {
         _toxiproxy_name(r.region, [x.region for x in info.regions]): _toxiproxy_ready(info, r)
         for r in info.regions
     }
     for service in profile.services:
-        port = service_ports[service.name]
+        named = service.readiness.port
+        port = service_ports[service.name] if named is None else extra_ports[service.name, named]
         checks[service.name] = partial(is_ready, service.readiness, HOST, port)
     return checks
 

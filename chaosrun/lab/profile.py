@@ -2,8 +2,9 @@
 proxy) and its proxies, one Toxiproxy server per region.
 
 A service's command (and each of its `files`, written before it starts) is a template; `{port}`
-is its own port, `{dir}` the lab directory, `{python}` this interpreter, `{proxy:NAME}` the
-address (host:port) where proxy NAME listens, `{proxy_port:NAME}` that port alone.
+is its own port (`{port:NAME}` one of its extra named `ports`), `{dir}` the lab directory,
+`{python}` this interpreter, `{proxy:NAME}` the address (host:port) where proxy NAME listens,
+`{proxy_port:NAME}` that port alone.
 `lab.lab_up` allocates the ports, starts each region's Toxiproxy with its proxies, then every
 service (under a keeper unless `kept` is off), and waits for each service's readiness.
 """
@@ -28,19 +29,23 @@ __all__ = [
     "streaming_profile",
 ]
 
-ReadinessKind = Literal["http", "tcp", "redis", "redis-replica", "sentinel"]
-_TOKEN = re.compile(r"\{(python|dir|port|proxy:[A-Za-z0-9_.-]+|proxy_port:[A-Za-z0-9_.-]+)\}")
+ReadinessKind = Literal["http", "https", "tcp", "redis", "redis-replica", "sentinel"]
+_TOKEN = re.compile(
+    r"\{(python|dir|port|port:[A-Za-z0-9_.-]+|proxy:[A-Za-z0-9_.-]+|proxy_port:[A-Za-z0-9_.-]+)\}"
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Readiness:
-    """How a service says it is ready: HTTP 200 on `path`, a TCP connect, a Redis PONG, a Redis
-    replica whose link to its primary is up, or a Sentinel that knows at least `count`
-    replicas of master `path` (so a failover has a replica to promote)."""
+    """How a service says it is ready: HTTP 200 on `path` (HTTPS: any certificate), a TCP
+    connect, a Redis PONG, a Redis replica whose link to its primary is up, or a Sentinel that
+    knows at least `count` replicas of master `path` (so a failover has a replica to promote).
+    Asked on the service's port, or on its extra port named `port`."""
 
     kind: ReadinessKind = "http"
     path: str = "/health"
     count: int = 1
+    port: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,7 @@ class ServiceSpec:
     kept: bool = True  # run under a keeper (restarted when it dies of a failure)
     files: tuple[tuple[str, str], ...] = ()  # (name in the lab directory, content template)
     after: tuple[str, ...] = ()  # services that must be ready before this one starts
+    ports: tuple[str, ...] = ()  # extra ports it listens on, `{port:NAME}` in its templates
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +97,10 @@ class LabProfile:
                 kind, _, name = token.partition(":")
                 if kind in ("proxy", "proxy_port") and name not in proxies:
                     raise ValueError(f"service {service.name} uses unknown proxy {name!r}")
+                if kind == "port" and name and name not in service.ports:
+                    raise ValueError(f"service {service.name} uses unknown port {name!r}")
+            if service.readiness.port is not None and service.readiness.port not in service.ports:
+                raise ValueError(f"service {service.name} is ready on unknown port")
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -102,8 +112,8 @@ class LabProfile:
 def expand(
     command: tuple[str, ...], values: Mapping[str, str], listens: Mapping[str, str]
 ) -> list[str]:
-    """The command with its tokens filled in: `values` for python/dir/port, `listens` (proxy
-    name -> host:port) for proxy:NAME and proxy_port:NAME. Pure."""
+    """The command with its tokens filled in: `values` for python/dir/port (and "port:NAME" for
+    an extra port), `listens` (proxy name -> host:port) for proxy:NAME and proxy_port:NAME. Pure."""
 
     def fill(match: re.Match[str]) -> str:
         kind, _, name = match.group(1).partition(":")
@@ -111,7 +121,7 @@ def expand(
             return listens[name]
         if kind == "proxy_port":
             return listens[name].rsplit(":", 1)[1]
-        return values[kind]
+        return values[match.group(1)]
 
     return [_TOKEN.sub(fill, arg) for arg in command]
 

@@ -4,6 +4,7 @@ replica linked to its primary, or a Sentinel that knows its master's replicas.""
 from __future__ import annotations
 
 import socket
+import ssl
 import urllib.request
 from typing import Any
 
@@ -17,8 +18,8 @@ TIMEOUT_S = 0.25
 
 
 def is_ready(readiness: Readiness, host: str, port: int) -> bool:
-    if readiness.kind == "http":
-        return _http_ok(f"http://{host}:{port}{readiness.path}")
+    if readiness.kind in ("http", "https"):
+        return _http_ok(f"{readiness.kind}://{host}:{port}{readiness.path}")
     if readiness.kind in ("redis-replica", "sentinel"):
         return _redis_ready(readiness, host, port)
     try:
@@ -48,8 +49,10 @@ def _redis_ready(readiness: Readiness, host: str, port: int) -> bool:
 
 
 def _http_ok(url: str) -> bool:
+    # A lab component's own serving certificate (self-signed): readiness is not about trust.
+    unverified = ssl._create_unverified_context() if url.startswith("https:") else None
     try:
-        with urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
+        with urllib.request.urlopen(url, timeout=TIMEOUT_S, context=unverified) as response:
             return bool(response.status == 200)
     except OSError:
         return False

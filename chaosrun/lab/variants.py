@@ -12,7 +12,13 @@ from dataclasses import replace
 
 from chaosrun.lab.topology import DependencyPolicy, Topology
 
-__all__ = ["PROFILE_VARIANTS", "TWO_REGION_VARIANTS", "VARIANT_NAMES", "apply_variant"]
+__all__ = [
+    "K8S_VARIANTS",
+    "PROFILE_VARIANTS",
+    "TWO_REGION_VARIANTS",
+    "VARIANT_NAMES",
+    "apply_variant",
+]
 
 _TOO_LONG_TIMEOUT_MS = 2000.0
 
@@ -65,10 +71,14 @@ assert set(VARIANT_NAMES) == set(_VARIANTS) | set(_GATEWAY_VARIANTS)
 # Variants of the two-region lab's edge and database (`chaosrun.lab.regions`): its topology stays.
 TWO_REGION_VARIANTS: tuple[str, ...] = ("edge-no-failover", "no-replica-ack")
 
+# Variants of the k8s lab's manifests (`chaosrun.lab.k8s.app`), each without one defence: its
+# topology stays.
+K8S_VARIANTS: tuple[str, ...] = ("one-replica", "no-pdb", "one-zone")
+
 
 def apply_variant(topology: Topology, variant: str) -> Topology:
     """Return `topology` with `variant` applied to every dependency; unknown name -> ValueError."""
-    if variant in TWO_REGION_VARIANTS:
+    if variant in TWO_REGION_VARIANTS or variant in K8S_VARIANTS:
         return topology
     if variant in _GATEWAY_VARIANTS:
         return _GATEWAY_VARIANTS[variant](topology)
@@ -86,4 +96,5 @@ def apply_variant(topology: Topology, variant: str) -> Topology:
 PROFILE_VARIANTS: dict[str, tuple[str, ...]] = {
     "streaming": VARIANT_NAMES,
     "two-region": (*VARIANT_NAMES, *TWO_REGION_VARIANTS),
+    "k8s": ("healthy", *K8S_VARIANTS),
 }
