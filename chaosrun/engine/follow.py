@@ -132,6 +132,7 @@ def run_worker(
     }
     if target is not None:
         env.update({TOXIPROXY_URL_ENV: target.toxiproxy_url, SERVICE_URL_ENV: target.service_url})
+        env.update(target.environment())
         if target.toxiproxy_regions:
             env[TOXIPROXY_REGIONS_ENV] = regions_value(target.toxiproxy_regions)
     if measurement is not None:

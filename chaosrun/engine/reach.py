@@ -26,11 +26,23 @@ from urllib.parse import urlsplit
 import yaml
 
 from chaosrun.engine.convert import Unconvertible, convert
-from chaosrun.model import Experiment, HttpCall, ProcessCall, PythonCall, Step, UrlTarget
+from chaosrun.model import (
+    Experiment,
+    HttpCall,
+    LabTarget,
+    ProcessCall,
+    PythonCall,
+    Step,
+    UrlTarget,
+)
 from chaosrun.names import SERVICE_URL_KEY, TOXIPROXY_URL_KEY
 from chaosrun.schema.steps import chaosrun_block_index
 
+KUBE_LAB_ENV = "CHAOSRUN_KUBE_LAB"  # set by `touched` for a k8s lab target, never exported
+KUBE_LAB_SERVER = "https://127.0.0.1"  # the k8s lab's API server (its port is chosen at start)
+
 __all__ = [
+    "KUBE_LAB_SERVER",
     "LAB_URL",
     "System",
     "command_line",
@@ -94,6 +106,8 @@ def touched(
         ):
             path = f"extensions[{index}].target.{key}"
             found.append(System("target", url, url_host(url), path, experiment.line(path), key))
+    if isinstance(target, LabTarget) and target.profile == "k8s":
+        environ = {**environ, KUBE_LAB_ENV: "1"}  # its API server: the lab's, on 127.0.0.1
     for step in experiment.steps:
         for system in _systems(step, mapping, secrets, environ, reader, target_urls):
             found.append(replace(system, line=experiment.line(system.key_path) or step.line))
@@ -144,9 +158,13 @@ def _python(
     elif call.module.startswith("chaosrun.probes."):
         if call.module != "chaosrun.probes.sli":  # the live SLIs read the load's timeline
             yield System("service", service, url_host(service), path, step.line, via)
-    elif top == "chaosk8s":
+    elif top == "chaosk8s" or call.module.startswith("chaosrun.k8s."):
         scoped = {k: v for scope in call.secrets for k, v in secrets.get(scope, {}).items()}
-        server, how = kube_api_server(environ, scoped, reader)
+        server: str | None
+        if environ.get(KUBE_LAB_ENV):
+            server, how = KUBE_LAB_SERVER, "the k8s lab's kube config"
+        else:
+            server, how = kube_api_server(environ, scoped, reader)
         host = url_host(server) if server else None
         yield System(
             "kubernetes", server or "?", host, path, step.line, via, server is not None, how

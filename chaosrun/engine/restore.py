@@ -13,7 +13,7 @@ from pathlib import Path
 
 from chaosrun.engine import undo
 from chaosrun.engine.target import Target
-from chaosrun.errors import ToxiproxyError
+from chaosrun.errors import ChaosrunError, ToxiproxyError
 from chaosrun.faults import REGISTRY
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 
@@ -96,6 +96,14 @@ def faults_left(log: Path, timeout_s: float = 1.0) -> FaultsLeft:
         if kind is not None and kind.remains is not None:
             on_host = True
             if (found := kind.remains(entry.params)) is not None:
+                where.append(found)
+        elif (change := undo.k8s_change(entry)) is not None:
+            try:
+                found = change.remains(entry.params)
+            except ChaosrunError as exc:  # the API server did not answer: unknown
+                where.append(f"{entry.fault}: not checked ({exc})")
+                continue
+            if found is not None:
                 where.append(found)
     for url, server_entries in by_server.items():
         try:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from chaosrun.engine.safeguards import Firing
 from chaosrun.engine.watchdog import lab_process_exited
 from chaosrun.errors import LabError, ToxiproxyError
+from chaosrun.lab.k8s.profile import KUBECONFIG, k8s_proxies
 from chaosrun.lab.lab import LabInfo, lab_down, lab_up, load_lab_info, restart_toxiproxy
 from chaosrun.lab.regions import two_region_profile
 from chaosrun.lab.topology import DEFAULT_TOPOLOGY, Topology
@@ -91,6 +92,10 @@ class Target(Protocol):
 
     def describe(self) -> dict[str, Any]: ...
 
+    def environment(self) -> dict[str, str]:
+        """Variables the worker runs with to reach the target (a k8s lab: its KUBECONFIG)."""
+        ...
+
     def release(self) -> None:
         """Let the target go after the run (an ephemeral lab is stopped)."""
         ...
@@ -162,6 +167,11 @@ class LabTarget:
             },
         }
 
+    def environment(self) -> dict[str, str]:
+        if self.lab.profile != "k8s":
+            return {}
+        return {"KUBECONFIG": str(Path(self.lab.directory) / KUBECONFIG)}
+
     def release(self) -> None:
         if self.ephemeral:
             lab_down(self.lab)
@@ -202,6 +212,9 @@ class ExplicitTarget:
 
     def describe(self) -> dict[str, Any]:
         return {"service_url": self.service_url, "toxiproxy_url": self.toxiproxy_url, "lab": None}
+
+    def environment(self) -> dict[str, str]:
+        return {}
 
     def release(self) -> None:
         return None
@@ -279,6 +292,8 @@ def view_target(experiment: Experiment, home: Path, variant: str | None) -> Targ
         topology = apply_variant(DEFAULT_TOPOLOGY, wanted)
         if spec.profile == "streaming":
             names = [d.name for d in topology.dependencies]
+        elif spec.profile == "k8s":
+            names = [p.name for p in k8s_proxies(topology)]
         else:
             names = [p.name for p in two_region_profile(topology, wanted).proxies]
         proxies = tuple(ProxyView(name, None, None) for name in names)

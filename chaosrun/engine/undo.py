@@ -55,6 +55,16 @@ _REVERTS: Mapping[str, Callable[[Mapping[str, Any], float], bool]] = {
     **{name: kind.undo for name, kind in REGISTRY.items()},
     upstream.RECORDING: upstream.undo,
 }
+K8S_PREFIX = "k8s_"  # Kubernetes changes (`chaosrun.k8s.changes`, imported only when met)
+
+
+def k8s_change(entry: UndoEntry) -> Any:
+    """The `chaosrun.k8s.changes.Change` that reverts `entry`, or None for any other kind."""
+    if not entry.fault.startswith(K8S_PREFIX):
+        return None
+    from chaosrun.k8s.changes import CHANGES
+
+    return CHANGES.get(entry.fault)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +89,8 @@ def journal_op(entry: UndoEntry) -> str:
     kind = REGISTRY.get(entry.fault)
     if kind is not None:
         return kind.undo_op
+    if (change := k8s_change(entry)) is not None:
+        return str(change.undo_op)
     return upstream.UNDO_OP if entry.fault == upstream.RECORDING else entry.fault
 
 
@@ -104,14 +116,24 @@ def fault_windows(path: Path) -> list[FaultWindow]:
             continue  # the action failed before the fault took effect
         start, until = applied[entry.id]
         ends = [t for t in (until, done.get(entry.id)) if t is not None]
-        target = str(entry.params.get("region") or entry.proxy)  # a region outage: its region
+        # a region outage: its region; a Kubernetes change: what it changed
+        target = str(entry.params.get("region") or entry.proxy or _k8s_target(entry))
         windows.append(FaultWindow(entry.fault, target, start, min(ends) if ends else None))
     return windows
 
 
+def _k8s_target(entry: UndoEntry) -> str:
+    params = entry.params
+    for key in ("nodes", "name", "selector"):
+        if value := params.get(key):
+            return ",".join(value) if isinstance(value, list) else str(value)
+    return ""
+
+
 def revert_entry(entry: UndoEntry, timeout_s: float = 2.0) -> bool:
     """Put back what `entry` records, through the kind that wrote it."""
-    revert = _REVERTS.get(entry.fault)
+    change = k8s_change(entry)
+    revert = change.undo if change is not None else _REVERTS.get(entry.fault)
     if revert is None:
         raise ChaosrunError(f"no kind '{entry.fault}' to revert undo entry {entry.id}")
     return revert(entry.params, timeout_s)

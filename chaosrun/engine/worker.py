@@ -90,6 +90,21 @@ def _make_handler(events_path: Path, redactor: Redactor) -> Any:
     return EventStream()
 
 
+def _names_module(experiment: dict[str, Any], top: str) -> bool:
+    """Whether a python provider of the experiment names module `top` or one under it."""
+    steps = [
+        *((experiment.get("steady-state-hypothesis") or {}).get("probes") or []),
+        *(experiment.get("method") or []),
+        *(experiment.get("rollbacks") or []),
+    ]
+    for step in steps:
+        provider = step.get("provider") if isinstance(step, dict) else None
+        module = provider.get("module") if isinstance(provider, dict) else None
+        if isinstance(module, str) and (module == top or module.startswith(top + ".")):
+            return True
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
@@ -118,6 +133,10 @@ def main(argv: list[str] | None = None) -> int:
 
     convert.install()  # "${name}" arguments from env strings become the int/float/bool declared
     tolerance_guard.install()  # a tolerance that cannot read the probe's value is not met
+    if _names_module(experiment, "chaosk8s"):
+        from chaosrun.k8s import guard
+
+        guard.install()  # chaosk8s's changes write undo entries before they act
 
     runtime = resolve_runtime(experiment, options)
     settings = {

@@ -1,11 +1,12 @@
 """The k8s lab's objects: kwok nodes in two zones and the sample app -- the gateway as a
 Deployment, its Service and its PodDisruptionBudget -- in each variant. Pure.
 
-Healthy: four replicas, spread evenly over the zones (a hard zone spread that ignores cordoned
-nodes, so a drained zone's pods move to the other one) and over nodes (soft), and a budget of
-one pod unavailable at a time, so a drain moves the pods one by one. Each variant lacks one
-defence: ``one-replica`` (a single replica), ``no-pdb`` (no PodDisruptionBudget: a drain evicts
-a zone's pods at once), ``one-zone`` (every replica pinned to zone a).
+Each pod serves at most CAPACITY_RPS requests a second and is ready READY_DELAY_S after it
+starts. Healthy: four replicas, spread evenly over the zones (a hard zone spread that ignores
+cordoned nodes, so a drained zone's pods move to the other one) and over nodes (soft), and a
+budget of one pod unavailable at a time, so a drain moves the pods one by one. Each variant
+lacks one defence: ``one-replica`` (a single replica), ``no-pdb`` (no PodDisruptionBudget: a
+drain evicts a zone's pods at once), ``one-zone`` (every replica pinned to zone a).
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ ZONE_LABEL = "topology.kubernetes.io/zone"
 NODES = (("kwok-a-1", "a"), ("kwok-a-2", "a"), ("kwok-b-1", "b"), ("kwok-b-2", "b"))
 REPLICAS = 4
 GRACE_S = 2
+# What one pod serves before it sheds load (503): the zone-drain load needs three pods of four.
+CAPACITY_RPS = 25
+# A pod takes this long to be ready after its process starts (a cache to warm): a drain that
+# outpaces it leaves the Service short of capacity.
+READY_DELAY_S = 2
 
 
 def node_objects() -> list[dict[str, Any]]:
@@ -77,8 +83,13 @@ def app_objects(variant: str) -> list[dict[str, Any]]:
             {
                 "name": APP,
                 "image": GATEWAY_IMAGE,
+                "args": ["--max-rps", str(CAPACITY_RPS)],
                 "ports": [{"containerPort": 8080, "name": "http"}],
-                "readinessProbe": {"httpGet": {"path": "/health", "port": "http"}},
+                "readinessProbe": {
+                    "httpGet": {"path": "/health", "port": "http"},
+                    "initialDelaySeconds": READY_DELAY_S,
+                    "periodSeconds": 1,
+                },
             }
         ],
         "topologySpreadConstraints": [_spread("kubernetes.io/hostname", hard=False)],

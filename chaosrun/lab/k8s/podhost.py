@@ -1,12 +1,15 @@
 """The k8s lab's stand-in for a kubelet and kube-proxy: real processes behind simulated pods.
 
-kwok simulates the nodes: it takes a scheduled pod to Running (and Ready) and a deleted one
-away, but runs nothing. This process runs something: for each Running pod of the namespace on
-a node, the command its container image names (``--images``: image -> argv, with ``$PORT`` and
-``$POD``), on a free port of 127.0.0.1; it stops that process (SIGTERM, SIGKILL after the
-pod's grace) once the pod is terminating, evicted or deleted, and starts it again when it exits
-while its pod runs (restartPolicy Always, backoff 0.1 s doubling to 2 s). A process is ready
-once it answers ``GET /health`` -- the readiness probe a kubelet would run.
+kwok simulates the nodes: it takes a scheduled pod to Running and a deleted one away, but runs
+nothing. This process runs something: for each Running pod of the namespace on a node, the
+command its container image names (``--images``: image -> argv, with ``$PORT`` and ``$POD``;
+the container's ``args`` follow) on a free port of 127.0.0.1. It stops that process (SIGTERM,
+SIGKILL after the pod's grace) once the pod is terminating, evicted or deleted, and starts it
+again when it exits while its pod runs (restartPolicy Always, backoff 0.1 s doubling to 2 s).
+A process is ready once it answers ``GET /health`` -- the container's readiness probe, run as
+a kubelet runs it (after initialDelaySeconds, every periodSeconds) -- and the pod's Ready
+condition then says so in the API server (kwok leaves it False: see kwok.yaml), so
+EndpointSlices and PodDisruptionBudgets see what a kubelet would have reported.
 
 Each ``--serve SERVICE=PORT`` is that Service as a client sees it (an L7 load balancer, as an
 ingress would be): every request goes round-robin to the next endpoint that the Service's
@@ -25,6 +28,7 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
+import datetime
 import itertools
 import json
 import logging
@@ -87,14 +91,20 @@ class PodProcess:
 
     uid: str
     name: str
+    container: str
+    image: str
     argv: list[str]
     grace_s: float
+    initial_delay_s: float = 0.0
+    period_s: float = 10.0
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     ready: bool = False
     starts: int = 0
     next_start: float = 0.0
     backoff_s: float = BACKOFF_FIRST_S
+    started_at: float = 0.0  # monotonic, of the current process
+    next_probe: float = 0.0
 
 
 @dataclass(slots=True)
@@ -112,8 +122,14 @@ class PodHost:
     """Pod processes and Service endpoints, shared by the watch threads and the proxies."""
 
     def __init__(
-        self, namespace: str, images: dict[str, list[str]], log_dir: Path, data_dir: Path
+        self,
+        namespace: str,
+        images: dict[str, list[str]],
+        log_dir: Path,
+        data_dir: Path,
+        report: Callable[[PodProcess], None] = lambda _: None,
     ) -> None:
+        self.report = report  # tells the API server a pod's readiness changed
         self.namespace = namespace
         self.images = images
         self.log_dir = log_dir
@@ -155,10 +171,21 @@ class PodHost:
         if template is None:
             log.warning("pod %s: no command for image %s; not run", pod.metadata.name, image)
             return
+        container = pod.spec.containers[0]
         grace = pod.spec.termination_grace_period_seconds
         name = pod.metadata.name
-        argv = [a.replace("$POD", name) for a in template]
-        process = PodProcess(pod.metadata.uid, name, argv, float(2 if grace is None else grace))
+        argv = [a.replace("$POD", name) for a in [*template, *(container.args or [])]]
+        probe = container.readiness_probe
+        process = PodProcess(
+            pod.metadata.uid,
+            name,
+            container.name,
+            image,
+            argv,
+            float(2 if grace is None else grace),
+            float(probe.initial_delay_seconds or 0) if probe else 0.0,
+            float(probe.period_seconds or 10) if probe else 10.0,
+        )
         self.pods[process.uid] = process
         self._start(process)
 
@@ -178,6 +205,8 @@ class PodHost:
                 preexec_fn=_die_with_parent,  # only a prctl call between fork and exec
             )
         process.starts += 1
+        process.started_at = time.monotonic()
+        process.next_probe = process.started_at + process.initial_delay_s
         log.info("pod %s: started pid %d on port %d", process.name, process.proc.pid, process.port)
 
     def _terminate(self, uid: str) -> None:
@@ -196,9 +225,12 @@ class PodHost:
             if process.proc is None or process.proc.poll() is None:
                 continue
             if process.ready or process.next_start == 0.0:
+                was_ready = process.ready
                 with self.lock:
                     process.ready = False
                 log.info("pod %s: process exited (%s)", process.name, process.proc.returncode)
+                if was_ready:
+                    self.report(process)
                 process.next_start = now + process.backoff_s
                 process.backoff_s = min(process.backoff_s * 2, BACKOFF_MAX_S)
             elif now >= process.next_start:
@@ -207,16 +239,23 @@ class PodHost:
 
     # -- readiness (the probe thread) --
 
-    def probe(self) -> None:
+    def probe(self, now: float) -> None:
+        """The readiness probe of each pod not ready yet: first after its initialDelaySeconds,
+        then every periodSeconds, as a kubelet runs it."""
         for process in list(self.pods.values()):
             if process.ready or process.proc is None or process.proc.poll() is not None:
                 continue
+            if now < process.next_probe:
+                continue
+            process.next_probe = now + process.period_s
             if _answers(process.port):
                 with self.lock:
-                    if process.uid in self.pods:
-                        process.ready = True
-                        process.backoff_s = BACKOFF_FIRST_S
+                    if process.uid not in self.pods:
+                        continue
+                    process.ready = True
+                    process.backoff_s = BACKOFF_FIRST_S
                 log.info("pod %s: ready", process.name)
+                self.report(process)
 
     # -- endpoints (the EndpointSlice watch thread) --
 
@@ -290,6 +329,47 @@ class PodHost:
                 proc.send_signal(signal.SIGTERM)
         for proc, grace_s in running:
             _stop(proc, grace_s)
+
+
+def pod_status(process: PodProcess, now: str) -> dict[str, Any]:
+    """The status patch that says whether `process`'s pod is ready (as a kubelet reports it)."""
+    ready = "True" if process.ready else "False"
+    state: dict[str, Any] = {"running": {"startedAt": now}}
+    return {
+        "status": {
+            "conditions": [
+                {"type": "Ready", "status": ready, "lastTransitionTime": now},
+                {"type": "ContainersReady", "status": ready, "lastTransitionTime": now},
+            ],
+            "containerStatuses": [
+                {
+                    "name": process.container,
+                    "image": process.image,
+                    "imageID": "",
+                    "ready": process.ready,
+                    "started": True,
+                    "restartCount": max(process.starts - 1, 0),
+                    "state": state,
+                }
+            ],
+        }
+    }
+
+
+def _reporter(core: Any, namespace: str) -> Callable[[PodProcess], None]:
+    def report(process: PodProcess) -> None:
+        now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        try:
+            core.patch_namespaced_pod_status(
+                process.name,
+                namespace,
+                pod_status(process, now),
+                _request_timeout=REQUEST_TIMEOUT_S,
+            )
+        except Exception as exc:
+            log.warning("pod %s: readiness not reported: %s", process.name, exc)
+
+    return report
 
 
 def _stop(proc: subprocess.Popen[bytes], grace_s: float) -> None:
@@ -461,8 +541,9 @@ def _kubelet(host: PodHost, events: queue.Queue[tuple[str, Any, Any]]) -> None:
                     host.pod_event(kind, item)
             except queue.Empty:
                 pass
-            host.keep_running(time.monotonic())
-            host.probe()
+            now = time.monotonic()
+            host.keep_running(now)
+            host.probe(now)
         except Exception:
             log.exception("kubelet: carrying on")
             time.sleep(PROBE_INTERVAL_S)
@@ -494,8 +575,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.apply:
         log.info("created %d objects", apply(api, Path(args.apply)))
     images = json.loads(Path(args.images).read_text())
-    host = PodHost(args.namespace, images, Path(args.log_dir), Path(args.data_dir))
     core, discovery = client.CoreV1Api(api), client.DiscoveryV1Api(api)
+    report = _reporter(core, args.namespace)
+    host = PodHost(args.namespace, images, Path(args.log_dir), Path(args.data_dir), report)
 
     events: queue.Queue[tuple[str, Any, Any]] = queue.Queue()
 

@@ -29,7 +29,7 @@ from chaosrun.lab.profile import (
 )
 from chaosrun.lab.topology import Topology
 
-__all__ = ["CONTEXT", "ENTRY", "KUBECONFIG", "k8s_profile"]
+__all__ = ["CONTEXT", "ENTRY", "KUBECONFIG", "k8s_profile", "k8s_proxies"]
 
 CONTEXT = "chaosrun-lab"
 KUBECONFIG = "k8s/kubeconfig"
@@ -188,7 +188,12 @@ def k8s_profile(topology: Topology, variant: str, binaries: Path, pki: LabPki) -
         after=("kube-apiserver", *names),
         ports=("admin",),
     )
+    services = (etcd, apiserver, controllers, scheduler, kwok, *dependencies, podhost)
+    return LabProfile("k8s", services, k8s_proxies(topology), entry=ENTRY)
+
+
+def k8s_proxies(topology: Topology) -> tuple[ProxySpec, ...]:
+    """The control plane's links and the gateway's dependencies, each behind a proxy."""
     proxies = [ProxySpec("etcd", "etcd"), ProxySpec("kube-apiserver", "kube-apiserver")]
     proxies += [ProxySpec(dep.name, dep.name) for dep in topology.dependencies]
-    services = (etcd, apiserver, controllers, scheduler, kwok, *dependencies, podhost)
-    return LabProfile("k8s", services, tuple(proxies), entry=ENTRY)
+    return tuple(proxies)

@@ -59,6 +59,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, disable_created_metrics, generate_latest
 
 from chaosrun.lab.services._bulkhead import Bulkhead
+from chaosrun.lab.services._capacity import Capacity
 from chaosrun.lab.services._history import PlayHistory
 from chaosrun.lab.services._playstore import NotStored, PlayStore, parse_address
 from chaosrun.lab.services._retry import REQUEST_HEADER
@@ -239,8 +240,8 @@ async def _state(request: web.Request) -> web.Response:
     return web.json_response(request.app[_GATEWAY].state())
 
 
-def build_app(gateway: Gateway) -> web.Application:
-    app = web.Application()
+def build_app(gateway: Gateway, capacity: Capacity | None = None) -> web.Application:
+    app = web.Application(middlewares=[_shed_beyond(capacity)] if capacity else [])
     app[_GATEWAY] = gateway
 
     async def lifecycle(_app: web.Application) -> AsyncIterator[None]:
@@ -255,6 +256,19 @@ def build_app(gateway: Gateway) -> web.Application:
     for endpoint in gateway.topology.endpoints:
         app.router.add_get(endpoint.path, gateway.endpoint_handler(endpoint))
     return app
+
+
+def _shed_beyond(capacity: Capacity) -> Any:
+    """Requests to the API beyond the capacity get 503 at once (health and metrics never)."""
+
+    @web.middleware
+    async def shed(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.path.startswith("/api/") and not capacity.take(time.monotonic()):
+            return web.Response(status=503, text="overloaded\n", headers={"X-Chaosrun-Shed": "1"})
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    return shed
 
 
 def _parse_deps(parser: argparse.ArgumentParser, pairs: Sequence[str]) -> dict[str, str]:
@@ -305,6 +319,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # fmt: skip
     db.add_argument("--history-wait-replicas", type=int, default=0, metavar="N")
     db.add_argument("--history-wait-ms", type=int, default=200)
+    parser.add_argument(
+        "--max-rps", type=float, default=None,
+        help="serve at most this many API requests a second (burst: a quarter second's worth); "
+        "shed the rest with 503",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
         with open(args.topology, encoding="utf-8") as fh:
@@ -321,7 +340,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     disable_created_metrics()  # type: ignore[no-untyped-call]  # *_created series are noise
     data_dir = Path(args.data_dir) if args.data_dir else None
     store = _play_store(parser, args) if args.history_sentinel else None
-    app = build_app(Gateway(topology, urls, args.variant, data_dir, store, args.region))
+    capacity = Capacity(args.max_rps, max(1.0, args.max_rps / 4)) if args.max_rps else None
+    app = build_app(Gateway(topology, urls, args.variant, data_dir, store, args.region), capacity)
     return run_service(app, args.host, args.port, cancel_on_disconnect=False)
 
 
