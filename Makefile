@@ -61,8 +61,8 @@ lint: setup
 # measured latencies on a 2-core box must not depend on what the other worker is doing.
 TEST_ENV = TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) CHAOSRUN_K8S_BIN=$(abspath $(K8S_BIN))
 test: setup lint k8s-tools
-	$(TEST_ENV) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -q -m "not slow and not matrix"
-	$(TEST_ENV) $(BIN)/pytest -q -m "matrix and not slow"
+	$(TEST_ENV) $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile -q -m "not slow and not matrix" --durations=15
+	$(TEST_ENV) $(BIN)/pytest -q -m "matrix and not slow" --durations=15
 
 test-slow: setup k8s-tools
 	$(TEST_ENV) $(BIN)/pytest -q -m slow

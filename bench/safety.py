@@ -14,9 +14,12 @@
    HAProxy, Redis and Sentinels, checked after each.
 4. `--suite-trials` suites of two kill-target runs side by side (each on its own lab), killed
    with SIGINT, SIGTERM or SIGKILL once both runs began: every run restored, no leftovers.
+5. `--k8s-trials` kills of Kubernetes changes (tests/e2e/experiments/kill-k8s.yaml: cordon,
+   scale, taint, NetworkPolicy, drain) on the k8s lab: every change asked of the API server after
+   each, and an ephemeral k8s lab's control plane and pod processes gone.
 
     .venv/bin/python bench/safety.py [--abort-trials N] [--kill-trials N]
-        [--region-trials N] [--suite-trials N] [--seed N]
+        [--region-trials N] [--suite-trials N] [--k8s-trials N] [--seed N]
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ from chaosrun.lab.toxiproxy import ToxiproxyClient  # noqa: E402
 from chaosrun.measure.percentile import nearest_rank  # noqa: E402
 from tests.e2e.killmatrix import (  # noqa: E402
     EXPERIMENT,
+    K8S_EXPERIMENT,
     KINDS,
     REGION_EXPERIMENT,
     SUITE_KINDS,
@@ -154,17 +158,26 @@ def abort_latency(trials: int) -> None:
         )
 
 
-def kill_matrix(trials: int, seed: int, regions: bool = False) -> None:
-    what = "region outages on the two-region lab" if regions else "trials"
-    print(f"\n{3 if regions else 2}. kill matrix ({trials} {what} at random moments, seed {seed})")
+_PROFILES = {  # profile -> (section, what is killed, experiment)
+    "streaming": (2, "trials", EXPERIMENT),
+    "two-region": (3, "region outages on the two-region lab", REGION_EXPERIMENT),
+    "k8s": (5, "Kubernetes changes on the k8s lab", K8S_EXPERIMENT),
+}
+
+
+def kill_matrix(trials: int, seed: int, profile: str = "streaming") -> None:
+    section, what, experiment = _PROFILES[profile]
+    print(f"\n{section}. kill matrix ({trials} {what} at random moments, seed {seed})")
     rng = random.Random(seed)
     results = []
-    experiment = REGION_EXPERIMENT if regions else EXPERIMENT
-    # A region outage records nothing between proxies and dependencies: no relay to kill.
-    kinds = [k for k in KINDS if not (regions and k == "sigkill-relay")]
+    # Region outages and Kubernetes changes record nothing between proxies and dependencies: no
+    # relay to kill.
+    kinds = [k for k in KINDS if not (profile != "streaming" and k == "sigkill-relay")]
     with tempfile.TemporaryDirectory() as tmp:
         lab_home = Path(tmp) / "lab-home"
-        up = _cli(lab_home, "lab", "up", *(["--profile", "two-region"] if regions else []))
+        up = _cli(
+            lab_home, "lab", "up", *(["--profile", profile] if profile != "streaming" else [])
+        )
         if up.returncode != 0:
             print(f"  lab up failed: {up.stderr.strip()}")
             return
@@ -242,6 +255,7 @@ def main() -> int:
     parser.add_argument("--kill-trials", type=int, default=36)
     parser.add_argument("--region-trials", type=int, default=14)
     parser.add_argument("--suite-trials", type=int, default=9)
+    parser.add_argument("--k8s-trials", type=int, default=12)
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
     args = parser.parse_args()
     if args.abort_trials:
@@ -249,9 +263,11 @@ def main() -> int:
     if args.kill_trials:
         kill_matrix(args.kill_trials, args.seed)
     if args.region_trials:
-        kill_matrix(args.region_trials, args.seed, regions=True)
+        kill_matrix(args.region_trials, args.seed, "two-region")
     if args.suite_trials:
         suite_kill_matrix(args.suite_trials, args.seed)
+    if args.k8s_trials:
+        kill_matrix(args.k8s_trials, args.seed, "k8s")
     return 0
 
 

@@ -155,7 +155,9 @@ def _parser() -> argparse.ArgumentParser:
         help="healthy (default) or a variant that switches one defence off: "
         + ", ".join(VARIANT_NAMES[1:])
         + "; the two-region profile also has: "
-        + ", ".join(TWO_REGION_VARIANTS),
+        + ", ".join(TWO_REGION_VARIANTS)
+        + "; the k8s profile has only: "
+        + ", ".join(PROFILE_VARIANTS["k8s"]),
     )
     up.add_argument(
         "--profile",
@@ -163,7 +165,9 @@ def _parser() -> argparse.ArgumentParser:
         choices=tuple(PROFILE_VARIANTS),
         help="streaming (default): one region, gateway + dependencies; two-region: an edge "
         "with failover in front of regions a and b, each with the app, and a Redis primary "
-        "(a), two replicas (b) and three Sentinels -- every link through its region's Toxiproxy",
+        "(a), two replicas (b) and three Sentinels -- every link through its region's Toxiproxy; "
+        "k8s: a Kubernetes control plane, kwok nodes in zones a and b, the gateway as a "
+        "Deployment whose pods run real processes (needs 'make k8s-tools')",
     )
     add_json_option(up, "print the endpoints as one JSON document")
     lab_sub.add_parser("down", help="stop every lab process by PID")
@@ -372,7 +376,8 @@ def _run(args: argparse.Namespace, out: _Output) -> int:
     }:
         raise UsageError(
             f"--variant: unknown variant {args.variant!r}; known: {', '.join(VARIANT_NAMES)}"
-            f" (two-region profile: also {', '.join(TWO_REGION_VARIANTS)})"
+            f" (two-region profile: also {', '.join(TWO_REGION_VARIANTS)};"
+            f" k8s profile: {', '.join(PROFILE_VARIANTS['k8s'])})"
         )
     allowed = parse_allowed(args.allow_target)
     if args.dry_run and args.journal_path is not None:

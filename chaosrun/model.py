@@ -18,6 +18,7 @@ __all__ = [
     "PROFILE_VARIANTS",
     "Call",
     "ChaosrunSpec",
+    "ClusterTarget",
     "Experiment",
     "FaultUse",
     "HttpCall",
@@ -67,7 +68,18 @@ class UrlTarget:
     toxiproxy_url: str
 
 
-Target: TypeAlias = LabTarget | UrlTarget
+@dataclass(frozen=True, slots=True)
+class ClusterTarget:
+    """Run against a service on a Kubernetes cluster: chaostoolkit-kubernetes steps talk to the
+    API server of `context` (from KUBECONFIG; None: its current context) in `namespace`, and the
+    load goes to `service_url`."""
+
+    namespace: str
+    service_url: str
+    context: str | None = None
+
+
+Target: TypeAlias = LabTarget | UrlTarget | ClusterTarget
 
 
 @dataclass(frozen=True, slots=True)

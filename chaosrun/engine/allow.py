@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from chaosrun.engine.reach import FileReader, touched, url_host
 from chaosrun.errors import InputError, UsageError
-from chaosrun.model import Experiment, UrlTarget
+from chaosrun.model import ClusterTarget, Experiment, UrlTarget
 
 __all__ = [
     "Violation",
@@ -105,6 +105,8 @@ def find_violations(
     target_hosts = set()
     if isinstance(target, UrlTarget):
         target_hosts = {url_host(target.service_url), url_host(target.toxiproxy_url)}
+    elif isinstance(target, ClusterTarget):
+        target_hosts = {url_host(target.service_url)}
     found: list[Violation] = []
     for system in touched(experiment, environ or {}, read_file):
         if system.kind == "process" or (system.kind == "extension" and system.host is None):

@@ -17,6 +17,7 @@ from typing import Any, Literal
 from chaosrun.engine.preflight import missing_proxy
 from chaosrun.engine.reach import System, command_line, configuration_values, substitute
 from chaosrun.faults import REGISTRY, toxic_name
+from chaosrun.k8s.plan import k8s_step
 from chaosrun.model import (
     PERCENTILES,
     Call,
@@ -27,6 +28,9 @@ from chaosrun.model import (
     PythonCall,
     Safeguard,
     Step,
+)
+from chaosrun.model import (
+    LabTarget as LabSpec,
 )
 from chaosrun.names import SERVICE_URL_KEY, TOXIPROXY_URL_KEY
 
@@ -41,7 +45,7 @@ __all__ = [
     "build_plan",
 ]
 
-TargetKind = Literal["running-lab", "ephemeral-lab", "url"]
+TargetKind = Literal["running-lab", "ephemeral-lab", "url", "kubernetes"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +131,13 @@ def build_plan(
     if experiment.needs_target:
         urls = {SERVICE_URL_KEY: target.service_url, TOXIPROXY_URL_KEY: target.toxiproxy_url}
         mapping.update({k: v for k, v in urls.items() if v is not None})
-    planner = _Planner(target, mapping)
+    spec = experiment.chaosrun
+    lab_nodes = None
+    if isinstance(spec.target, LabSpec) and spec.target.profile == "k8s":
+        from chaosrun.lab.k8s.app import node_objects
+
+        lab_nodes = {n["metadata"]["name"]: n["metadata"]["labels"] for n in node_objects()}
+    planner = _Planner(target, mapping, lab_nodes)
     by_phase = {
         phase: [step for step in experiment.steps if step.phase == phase]
         for phase in ("steady-state", "safeguard", "method", "rollback")
@@ -136,7 +146,6 @@ def build_plan(
     guards = {step.key_path: step for step in by_phase["safeguard"]}
     method = planner.steps("method", by_phase["method"])
     rollbacks = planner.steps("rollback", by_phase["rollback"])
-    spec = experiment.chaosrun
     return Plan(
         file=str(experiment.path),
         title=experiment.title,
@@ -191,7 +200,13 @@ def _safeguard(guard: Safeguard, planner: _Planner, steps: Mapping[str, Step]) -
 
 
 class _Planner:
-    def __init__(self, target: TargetView, mapping: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        target: TargetView,
+        mapping: Mapping[str, Any],
+        k8s_nodes: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
+        self.k8s_nodes = k8s_nodes  # the k8s lab's nodes and their labels, when it is the target
         self.target = target
         self.mapping = mapping
         self.proxies = {p.name: p for p in target.proxies}
@@ -239,6 +254,12 @@ class _Planner:
             return None
         parts = call.module.split(".")
         kind, func = parts[-1], call.func
+        if parts[0] == "chaosk8s" or parts[:2] == ["chaosrun", "k8s"]:
+            args = substitute(dict(call.arguments), self.mapping)
+            k8s = k8s_step(call.module, func, args, self.k8s_nodes)
+            if k8s is None:
+                return None
+            return FaultPlan(k8s.kind, func, "", k8s.effect, k8s.request, None, None, None, None)
         if parts[:2] != ["chaosrun", "faults"] or len(parts) != 3 or kind not in REGISTRY:
             return None
         given = substitute(dict(call.arguments), self.mapping)

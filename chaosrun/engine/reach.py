@@ -27,6 +27,7 @@ import yaml
 
 from chaosrun.engine.convert import Unconvertible, convert
 from chaosrun.model import (
+    ClusterTarget,
     Experiment,
     HttpCall,
     LabTarget,
@@ -91,6 +92,8 @@ def touched(
     if target_urls is None:
         if isinstance(target, UrlTarget):
             target_urls = (target.service_url, target.toxiproxy_url)
+        elif isinstance(target, ClusterTarget):
+            target_urls = (target.service_url, LAB_URL)
         else:
             target_urls = (LAB_URL, LAB_URL)
     mapping = configuration_values(experiment.document, environ)
@@ -106,6 +109,29 @@ def touched(
         ):
             path = f"extensions[{index}].target.{key}"
             found.append(System("target", url, url_host(url), path, experiment.line(path), key))
+    if isinstance(target, ClusterTarget):
+        index = chaosrun_block_index(experiment.document)
+        if target.context:
+            environ = {**environ, "KUBERNETES_CONTEXT": target.context}
+        path = f"extensions[{index}].target.kubernetes.service_url"
+        url = target.service_url
+        found.append(
+            System("target", url, url_host(url), path, experiment.line(path), "service_url")
+        )
+        server, how = kube_api_server(environ, {}, reader)
+        path = f"extensions[{index}].target.kubernetes"
+        found.append(
+            System(
+                "target",
+                server or "?",
+                url_host(server) if server else None,
+                path,
+                experiment.line(path),
+                "the API server (the watchdog follows it)",
+                server is not None,
+                how,
+            )
+        )
     if isinstance(target, LabTarget) and target.profile == "k8s":
         environ = {**environ, KUBE_LAB_ENV: "1"}  # its API server: the lab's, on 127.0.0.1
     for step in experiment.steps:

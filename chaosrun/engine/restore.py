@@ -70,6 +70,7 @@ class FaultsLeft:
     left: int | None  # of those, still visible; None if Toxiproxy did not answer
     where: tuple[str, ...]  # "catalog: toxic latency_downstream", "auth: disabled", "tmpfs ..."
     on_host: bool = False  # some were checked on this host (cgroups, mounts, processes)
+    on_cluster: bool = False  # some on a Kubernetes API server (nodes, replicas, objects)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -77,6 +78,7 @@ class FaultsLeft:
             "left": self.left,
             "where": list(self.where),
             "on_host": self.on_host,
+            "on_cluster": self.on_cluster,
         }
 
 
@@ -87,7 +89,7 @@ def faults_left(log: Path, timeout_s: float = 1.0) -> FaultsLeft:
     injected = len(undo.fault_windows(log))
     by_server: dict[str, list[undo.UndoEntry]] = {}
     where: list[str] = []
-    on_host = False
+    on_host = on_cluster = False
     for entry in undo.all_entries(log):
         if undo.in_toxiproxy(entry):
             by_server.setdefault(str(entry.params.get("toxiproxy_url")), []).append(entry)
@@ -98,6 +100,7 @@ def faults_left(log: Path, timeout_s: float = 1.0) -> FaultsLeft:
             if (found := kind.remains(entry.params)) is not None:
                 where.append(found)
         elif (change := undo.k8s_change(entry)) is not None:
+            on_cluster = True
             try:
                 found = change.remains(entry.params)
             except ChaosrunError as exc:  # the API server did not answer: unknown
@@ -109,7 +112,7 @@ def faults_left(log: Path, timeout_s: float = 1.0) -> FaultsLeft:
         try:
             proxies = ToxiproxyClient(url, timeout_s=timeout_s).proxies()
         except ToxiproxyError:
-            return FaultsLeft(injected, None, tuple(where), on_host)
+            return FaultsLeft(injected, None, tuple(where), on_host, on_cluster)
         for entry in server_entries:
             left = REGISTRY[entry.fault].left
             for name in entry.params.get("proxies") or [entry.proxy]:  # a region: several
@@ -118,4 +121,4 @@ def faults_left(log: Path, timeout_s: float = 1.0) -> FaultsLeft:
                 if found is not None:
                     where.append(found)
     unique = tuple(dict.fromkeys(where))
-    return FaultsLeft(injected, len(unique), unique, on_host)
+    return FaultsLeft(injected, len(unique), unique, on_host, on_cluster)

@@ -9,7 +9,9 @@ an explicit target (never contacted: its proxies stay unknown).
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -23,6 +25,7 @@ from chaosrun.lab.regions import two_region_profile
 from chaosrun.lab.topology import DEFAULT_TOPOLOGY, Topology
 from chaosrun.lab.toxiproxy import ToxiproxyClient
 from chaosrun.lab.variants import apply_variant
+from chaosrun.model import ClusterTarget as ClusterSpec
 from chaosrun.model import Experiment, UrlTarget
 from chaosrun.model import LabTarget as LabSpec
 
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ExplicitTarget",
+    "KubernetesTarget",
     "LabTarget",
     "Target",
     "ephemeral_lab_dir",
@@ -220,6 +224,119 @@ class ExplicitTarget:
         return None
 
 
+@dataclass(slots=True)
+class KubernetesTarget:
+    """A service on a Kubernetes cluster: chaosk8s and chaosrun.k8s steps change objects through
+    its API server (`server`, of the experiment's context), each change on the undo log; the
+    load goes to the service's URL. One run at a time per API server and namespace; the
+    watchdog stops the run when the API server stops answering (WATCH_UNREACHABLE_S), since
+    nothing could then be put back. No Toxiproxy: chaosrun's network faults need a lab or an
+    explicit Toxiproxy target."""
+
+    spec: ClusterSpec
+    server: str
+    ephemeral: bool = False
+    _next_check: float = 0.0
+    _unreachable_since: float | None = None
+
+    @property
+    def service_url(self) -> str:
+        return self.spec.service_url
+
+    @property
+    def toxiproxy_url(self) -> str:
+        return ""
+
+    @property
+    def toxiproxy_urls(self) -> tuple[str, ...]:
+        return ()
+
+    @property
+    def toxiproxy_regions(self) -> dict[str, str]:
+        return {}
+
+    def lock_key(self) -> str:
+        return f"kubernetes {self.server} namespace {self.spec.namespace}"
+
+    def watch(self, now: float) -> Firing | None:
+        if now < self._next_check:
+            return None
+        self._next_check = now + WATCH_INTERVAL_S
+        if api_server_answers(self.server, self.spec.context):
+            self._unreachable_since = None
+            return None
+        since = self._unreachable_since = self._unreachable_since or now
+        if now - since < WATCH_UNREACHABLE_S:
+            return None
+        observed = (
+            f"the Kubernetes API server {self.server} has not answered for {now - since:.1f} s: "
+            "changes could not be put back"
+        )
+        return Firing("api server reachable", "target", observed, since, now)
+
+    def restore_fallback(self, timeout_s: float) -> tuple[str | None, str | None, Target]:
+        return None, None, self  # each change is reverted by its own undo entry
+
+    def endpoints_using(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    def sentinels(self) -> tuple[str, ...]:
+        return ()
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "service_url": self.service_url,
+            "toxiproxy_url": None,
+            "kubernetes": {
+                "server": self.server,
+                "context": self.spec.context,
+                "namespace": self.spec.namespace,
+            },
+            "lab": None,
+        }
+
+    def environment(self) -> dict[str, str]:
+        return {"KUBERNETES_CONTEXT": self.spec.context} if self.spec.context else {}
+
+    def release(self) -> None:
+        return None
+
+
+WATCH_INTERVAL_S = 1.0
+WATCH_UNREACHABLE_S = 5.0
+
+
+def api_server_answers(server: str, context: str | None) -> bool:
+    """Whether the API server answers /readyz (any HTTP answer counts: it is up)."""
+    from chaosrun.k8s.api import cluster_of
+
+    environ = {**os.environ, **({"KUBERNETES_CONTEXT": context} if context else {})}
+    try:
+        api = cluster_of(None, environ).client()
+        api.call_api(
+            "/readyz", "GET", auth_settings=["BearerToken"], _preload_content=False,
+            _request_timeout=WATCH_INTERVAL_S,
+        )  # fmt: skip
+    except Exception as exc:  # an HTTP error status still says it is up
+        return getattr(exc, "status", None) is not None
+    return True
+
+
+def cluster_server(spec: ClusterSpec, environ: Mapping[str, str]) -> tuple[str | None, str]:
+    """The API server the experiment's context names, as chaosk8s would pick it."""
+    from chaosrun.engine.reach import kube_api_server
+
+    env = {**environ, **({"KUBERNETES_CONTEXT": spec.context} if spec.context else {})}
+    return kube_api_server(env, {}, _read)
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return None
+
+
 def _reset_all(urls: tuple[str, ...], timeout_s: float, problems: list[str]) -> str | None:
     """POST /reset on every server; "/reset" when all answered, else None (problems noted)."""
     for url in urls:
@@ -263,6 +380,11 @@ def resolve_target(
     spec = experiment.chaosrun.target
     if isinstance(spec, UrlTarget):
         return ExplicitTarget(spec.service_url, spec.toxiproxy_url)
+    if isinstance(spec, ClusterSpec):
+        server, how = cluster_server(spec, os.environ)
+        if server is None:
+            raise LabError(f"kubernetes target: no API server found ({how})")
+        return KubernetesTarget(spec, server)
     assert isinstance(spec, LabSpec)
     wanted = variant or spec.variant
     lab = None if own_lab else reusable_lab(home, wanted, variant, spec.profile)
@@ -285,6 +407,13 @@ def view_target(experiment: Experiment, home: Path, variant: str | None) -> Targ
     if isinstance(spec, UrlTarget):
         note = "explicit target: not contacted by a dry run, so its proxies are not listed"
         return TargetView("url", None, spec.service_url, spec.toxiproxy_url, (), note)
+    if isinstance(spec, ClusterSpec):
+        server, how = cluster_server(spec, os.environ)
+        note = (
+            f"Kubernetes cluster: API server {server or '?'} ({how}), namespace "
+            f"{spec.namespace}; no Toxiproxy"
+        )
+        return TargetView("kubernetes", None, spec.service_url, None, (), note)
     assert isinstance(spec, LabSpec)
     wanted = variant or spec.variant
     lab = reusable_lab(home, wanted, variant, spec.profile)

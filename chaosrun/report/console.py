@@ -370,7 +370,10 @@ def _render_faults(console: Console, summary: dict[str, Any]) -> None:
     if left is None:
         text = f"{faults['injected']} injected; [yellow]Toxiproxy did not answer the final check[/]"
     elif left == 0:
-        where = "Toxiproxy and this host" if faults.get("on_host") else "Toxiproxy"
+        places = ["Toxiproxy"]
+        places += ["the Kubernetes API server"] if faults.get("on_cluster") else []
+        places += ["this host"] if faults.get("on_host") else []
+        where = ", ".join(places[:-1]) + " and " + places[-1] if len(places) > 1 else places[0]
         text = f"{faults['injected']} injected, [green]0 faults left[/] (checked on {where})"
     else:
         text = f"[bold red]{left} left[/]: {_escape(', '.join(faults['where']))}"

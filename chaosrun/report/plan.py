@@ -47,8 +47,10 @@ def plan_lines(plan: Plan) -> list[str]:
         lines += [
             f"target: {target.note}",
             f"  service     {target.service_url or 'http://127.0.0.1:<port chosen at start>'}",
-            f"  toxiproxy   {target.toxiproxy_url or 'http://127.0.0.1:<port chosen at start>'}",
         ]
+        if target.kind != "kubernetes":
+            toxiproxy = target.toxiproxy_url or "http://127.0.0.1:<port chosen at start>"
+            lines.append(f"  toxiproxy   {toxiproxy}")
         for p in target.proxies:
             where = f"{_addr(p.listen)} -> {_addr(p.upstream)}{_state(p)}"
             lines.append(f"  proxy {p.name:<16} {where}")
@@ -146,10 +148,13 @@ def _step_lines(index: int, step: StepPlan, kind: TargetKind) -> list[str]:
             )
         elif fault.kind == "region_outage":
             where = "the region's own Toxiproxy server: every proxy it holds (or those named)"
+        elif fault.kind.startswith("k8s_") or fault.kind == "revert":
+            where = "the Kubernetes API server"
         else:
             where = "this host: the service under test's process, or the path named"
+        kind_word = "" if fault.kind == "revert" else f" {fault.kind}"
         lines = [
-            f"  {index}. {step.name}{how}: {fault.action} {fault.kind}: {fault.effect}",
+            f"  {index}. {step.name}{how}: {fault.action}{kind_word}: {fault.effect}",
             f"       where: {where}",
             f"       request: {fault.request}",
         ]

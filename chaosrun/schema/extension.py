@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -10,6 +11,7 @@ from chaosrun.model import (
     PERCENTILES,
     PROFILE_VARIANTS,
     ChaosrunSpec,
+    ClusterTarget,
     LabTarget,
     Safeguard,
     SliGuard,
@@ -33,6 +35,7 @@ from chaosrun.schema.safeguards import safeguards
 __all__ = ["chaosrun_spec"]
 
 _MAX_DEADLINE_S = 86400.0
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
 
 def chaosrun_spec(ctx: Ctx, doc: dict[str, Any]) -> ChaosrunSpec:
@@ -102,11 +105,17 @@ def _target(ctx: Ctx, path: str, value: object) -> Target | None:
     if not want_mapping(ctx, path, value):
         return None
     target = cast(dict[str, Any], value)
-    check_keys(ctx, path, target, ("lab", "service_url", "toxiproxy_url"))
+    check_keys(ctx, path, target, ("lab", "service_url", "toxiproxy_url", "kubernetes"))
     urls = [key for key in ("service_url", "toxiproxy_url") if key in target]
-    if "lab" in target and urls:
-        ctx.err(path, "target is either 'lab' or 'service_url' + 'toxiproxy_url', not both")
+    forms = ["lab" in target, bool(urls), "kubernetes" in target]
+    if sum(forms) > 1:
+        ctx.err(
+            path,
+            "target is one of 'lab', 'service_url' + 'toxiproxy_url' or 'kubernetes', not several",
+        )
         return None
+    if "kubernetes" in target:
+        return _cluster(ctx, join(path, "kubernetes"), target["kubernetes"])
     if urls:
         for key in ("service_url", "toxiproxy_url"):
             if key not in target:
@@ -138,6 +147,32 @@ def _target(ctx: Ctx, path: str, value: object) -> Target | None:
         return None
     variant = one_of(ctx, join(where, "variant"), given, known, "variant")
     return LabTarget(variant, profile) if variant else None
+
+
+def _cluster(ctx: Ctx, path: str, value: object) -> ClusterTarget | None:
+    if not want_mapping(ctx, path, value):
+        return None
+    cluster = cast(dict[str, Any], value)
+    check_keys(ctx, path, cluster, ("namespace", "service_url", "context"))
+    for key in ("namespace", "service_url"):
+        if key not in cluster:
+            ctx.missing(path, key, "")
+    namespace = want_str(ctx, join(path, "namespace"), cluster.get("namespace"))
+    if namespace is not None and not _DNS_LABEL.fullmatch(namespace):
+        ctx.err(
+            join(path, "namespace"),
+            f"expected a namespace name (lower-case letters, digits, '-'), got {show(namespace)}",
+        )
+        namespace = None
+    service = _url(ctx, join(path, "service_url"), cluster.get("service_url"))
+    context = None
+    if "context" in cluster:
+        context = want_str(ctx, join(path, "context"), cluster["context"])
+        if context is None:
+            return None
+    if namespace is None or service is None:
+        return None
+    return ClusterTarget(namespace, service, context)
 
 
 def _url(ctx: Ctx, path: str, value: object) -> str | None:

@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 from chaosrun.engine.convert import Unconvertible, convert, lone_template, target_type
 from chaosrun.engine.reach import configuration_values
-from chaosrun.model import ChaosrunSpec, UrlTarget
+from chaosrun.model import ChaosrunSpec, ClusterTarget, UrlTarget
 from chaosrun.names import SERVICE_URL_KEY, TOXIPROXY_URL_KEY
 from chaosrun.schema.common import Ctx, did_you_mean, is_number, join, show
 from chaosrun.schema.modules import module_refusal
@@ -110,6 +110,9 @@ def check_preflight(ctx: Ctx, doc: Mapping[str, Any], spec: ChaosrunSpec) -> Non
         if isinstance(target, UrlTarget)
         else dict.fromkeys((SERVICE_URL_KEY, TOXIPROXY_URL_KEY), _LAB_URL)
     )
+    if isinstance(target, ClusterTarget):
+        urls[SERVICE_URL_KEY] = target.service_url
+        _no_toxiproxy(ctx, doc)
     resolver = Resolver.of(doc, os.environ, urls)
     for path, problem in check_urls(doc, resolver):
         ctx.err(path, problem)
@@ -119,6 +122,18 @@ def check_preflight(ctx: Ctx, doc: Mapping[str, Any], spec: ChaosrunSpec) -> Non
     for path, control in _controls(doc):
         _control(ctx, path, control, ctx.allowed_modules)
     _pauses(ctx, doc, spec)
+
+
+def _no_toxiproxy(ctx: Ctx, doc: Mapping[str, Any]) -> None:
+    """A Kubernetes target has no Toxiproxy: chaosrun's faults would have nothing to act on."""
+    for path, activity in _with_provider("", doc):
+        module = activity["provider"].get("module")
+        if isinstance(module, str) and module.startswith("chaosrun.faults."):
+            ctx.err(
+                f"{path}.provider.module",
+                "chaosrun's faults act through Toxiproxy or on the lab, and a kubernetes target "
+                "has neither: use chaostoolkit-kubernetes or chaosrun.k8s actions",
+            )
 
 
 def check_urls(doc: Mapping[str, Any], resolver: Resolver) -> Iterator[tuple[str, str]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from chaosrun.errors import InputError, UsageError
 from chaosrun.load import check_files, load_experiment
-from chaosrun.model import UrlTarget
+from chaosrun.model import ClusterTarget, UrlTarget
 
 __all__ = ["EXPERIMENT_SUFFIXES", "OWN_LAB", "SuiteEntry", "collect", "experiment_files"]
 
@@ -69,6 +69,9 @@ def collect(
         target = experiment.chaosrun.target
         if isinstance(target, UrlTarget):
             lane, key = f"target {target.toxiproxy_url}", target.service_url
+        elif isinstance(target, ClusterTarget):  # one run at a time per cluster and namespace
+            lane = f"kubernetes {target.context or 'current context'} {target.namespace}"
+            key = target.service_url
         else:
             lane, key = OWN_LAB, "lab"
         entries.append(SuiteEntry(str(file), experiment.title, lane, key))

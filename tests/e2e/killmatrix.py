@@ -32,11 +32,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaosrun import undolog
+from chaosrun.engine import undo
 from chaosrun.engine.journal import JOURNAL_STATUSES
 from chaosrun.engine.lock import lock_dir
 from chaosrun.engine.recording import relay_owner
 from chaosrun.engine.rundir import RunRecord, list_runs, read_record
-from chaosrun.errors import ToxiproxyError
+from chaosrun.errors import ChaosrunError, ToxiproxyError
 from chaosrun.faults import disk_full, hold_connections, memory_pressure
 from chaosrun.faults._host import processes_tagged
 from chaosrun.lab.lab import LabInfo, listening_ports, load_lab_info
@@ -45,6 +46,7 @@ from chaosrun.lab.toxiproxy import ToxiproxyClient
 
 __all__ = [
     "EXPERIMENT",
+    "K8S_EXPERIMENT",
     "KINDS",
     "REGION_EXPERIMENT",
     "SUITE_KINDS",
@@ -58,6 +60,8 @@ REPO = Path(__file__).resolve().parents[2]
 EXPERIMENT = REPO / "tests" / "e2e" / "experiments" / "kill-target.yaml"
 # The two-region lab's target: region outages in turn (run on a lab up --profile two-region).
 REGION_EXPERIMENT = REPO / "tests" / "e2e" / "experiments" / "kill-region.yaml"
+# The k8s lab's target: Kubernetes changes in turn (run on a lab up --profile k8s).
+K8S_EXPERIMENT = REPO / "tests" / "e2e" / "experiments" / "kill-k8s.yaml"
 NEXT_RUN = REPO / "tests" / "e2e" / "experiments" / "probe-only.yaml"
 
 KINDS = (
@@ -203,6 +207,7 @@ def _leftovers(home: Path, run_dir: Path) -> list[str]:
     problems += [f"lock file {path} left" for path in _locks_of(run_dir.name)]
     problems += [f"cgroup {path} left" for path in _cgroups_of(run_dir)]
     problems += _resource_leftovers(run_dir)
+    problems += _cluster_leftovers(run_dir, ephemeral=bool(record.ephemeral_lab))
     owners = [
         str(run_dir),
         relay_owner(run_dir),
@@ -249,6 +254,23 @@ def _resource_leftovers(run_dir: Path) -> list[str]:
         elif e.fault == "hold_connections":
             holders = processes_tagged(hold_connections.MODULE, str(p["tag"]))
             problems += [f"connection holder {pid} left" for pid in holders]
+    return problems
+
+
+def _cluster_leftovers(run_dir: Path, ephemeral: bool) -> list[str]:
+    """What of the run's Kubernetes changes is still in effect, asked of the API server (an
+    ephemeral lab's cluster is gone with its lab: `_lab_problems` checks that)."""
+    problems = []
+    for entry in undolog.all_entries(run_dir / "undo.log"):
+        change = undo.k8s_change(entry)
+        if change is None or ephemeral:
+            continue
+        try:
+            found = change.remains(entry.params)
+        except ChaosrunError as exc:
+            found = f"{entry.fault}: not checked ({exc})"
+        if found is not None:
+            problems.append(found)
     return problems
 
 

@@ -346,9 +346,43 @@ TWO_REGION: dict[str, list[Fault]] = {
 }
 
 
+# Experiments on the k8s lab: the changes each step would make, with the lab's nodes named.
+K8S: dict[str, list[tuple[str, str, str, str]]] = {
+    "k8s-pod-kill.yaml": [
+        ("method", "kill-one-gateway-pod", "k8s_pods", "delete 1 pod(s) matching app=gateway"),
+    ],
+    "k8s-zone-drain.yaml": [
+        ("method", "drain-zone-a", "k8s_cordon", "cordon and drain nodes kwok-a-1, kwok-a-2:"),
+        ("rollback", "uncordon-zone-a", "revert", "uncordon nodes kwok-a-1, kwok-a-2"),
+    ],
+}
+
+
 def test_every_shipped_experiment_is_listed(tmp_path: Path) -> None:
     shipped = sorted(p.name for p in EXPERIMENTS.glob("*.yaml"))
-    assert shipped == sorted([*EXPECTED, *TWO_REGION])
+    assert shipped == sorted([*EXPECTED, *TWO_REGION, *K8S])
+
+
+@pytest.mark.parametrize("name", sorted(K8S))
+def test_a_k8s_dry_run_names_every_object_it_may_change(
+    lab: dict[str, Any], tmp_path: Path, name: str
+) -> None:
+    """Against the k8s lab a run would start: each change with its objects and its undo (or
+    that it has none), and nothing contacted -- not even the running lab."""
+    result, events = audited(
+        tmp_path, lab["home"], "run", str(EXPERIMENTS / name), "--dry-run", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["target"]["kind"] == "ephemeral-lab" and "k8s profile" in plan["target"]["note"]
+    changes = [(f["phase"], f["activity"], f["kind"], f["effect"]) for f in plan["faults"]]
+    assert [c[:3] for c in changes] == [k[:3] for k in K8S[name]]
+    for (*_, effect), (*_, expected) in zip(changes, K8S[name], strict=True):
+        assert effect.startswith(expected) or expected in effect, effect
+    kinds = {s["kind"]: s for s in plan["systems"]}
+    assert kinds["kubernetes"]["address"].startswith("https://127.0.0.1")
+    assert [e for e in events if e[0] == "http.client.send"] == []
+    assert not (lab["home"] / "runs").exists()
 
 
 @pytest.mark.parametrize("name", sorted(TWO_REGION))

@@ -21,7 +21,7 @@ from chaosrun.engine.rundir import list_runs
 from chaosrun.lab.procs import owned_processes
 
 from .conftest import REPO, run_cli, wait_for
-from .killmatrix import EXPERIMENT, KINDS, REGION_EXPERIMENT, run_trial
+from .killmatrix import EXPERIMENT, K8S_EXPERIMENT, KINDS, REGION_EXPERIMENT, run_trial
 
 SEED = int(os.environ.get("KILL_MATRIX_SEED", time.time_ns() % 1_000_000))
 # Four faults held 1 s each after ~1.5 s of start-up (lab, load, hypothesis): anywhere in it.
@@ -73,6 +73,34 @@ def test_nothing_outlives_a_killed_region_outage(
     home = tmp_path / "ephemeral" if ephemeral else region_lab_home
     trial = run_trial(kind, delay, home, ephemeral, REGION_EXPERIMENT)
     where = f"seed {SEED}, delay {delay} s, {'ephemeral lab' if ephemeral else 'lab up'}"
+    assert not trial.before_run, f"killed before the run began: {where}"
+    assert trial.leftovers == [], where
+    assert trial.clean, where
+    assert trial.restore_s is not None
+
+
+@pytest.fixture(scope="module")
+def k8s_lab_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("killk8shome")
+    up = run_cli(home, "lab", "up", "--profile", "k8s")
+    assert up.returncode == 0, up.stderr
+    yield home
+    down = run_cli(home, "lab", "down")
+    assert down.returncode == 0, down.stderr
+
+
+# Kubernetes changes (cordon, scale, taint, NetworkPolicy, drain) on a running k8s lab, each
+# asked of its API server afterwards; bench/safety.py --k8s-trials runs more.
+@pytest.mark.parametrize(
+    "kind",
+    ["sigkill-supervisor+next-run", pytest.param("sigint-supervisor", marks=pytest.mark.slow)],
+)
+def test_nothing_outlives_a_killed_kubernetes_run(
+    kind: str, k8s_lab_home: Path, tmp_path: Path
+) -> None:
+    delay = round(DELAYS.uniform(1.5, 6.0), 2)
+    trial = run_trial(kind, delay, k8s_lab_home, False, K8S_EXPERIMENT)
+    where = f"seed {SEED}, delay {delay} s, lab up --profile k8s"
     assert not trial.before_run, f"killed before the run began: {where}"
     assert trial.leftovers == [], where
     assert trial.clean, where

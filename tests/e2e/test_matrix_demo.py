@@ -47,7 +47,13 @@ def test_the_demo_passes_with_a_measured_rto(tmp_path: Path) -> None:
     assert FAULT_S - 0.05 < recovery["rto_s"] < FAULT_S + 2.5, describe(summary)
     assert -0.05 < recovery["recovery_after_clear_s"] < 2.5, describe(summary)
     assert recovery["degraded_requests"] > 250 and recovery["failed_requests"] == 0
-    assert summary["faults"] == {"injected": 1, "left": 0, "where": [], "on_host": False}
+    assert summary["faults"] == {
+        "injected": 1,
+        "left": 0,
+        "where": [],
+        "on_host": False,
+        "on_cluster": False,
+    }
 
 
 def test_the_demo_judges_only_its_own_run_on_a_long_lived_lab(tmp_path: Path) -> None:

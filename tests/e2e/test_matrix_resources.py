@@ -90,7 +90,13 @@ def test_a_full_disk_degrades_plays_and_browsing_keeps_its_slo(tmp_path: Path) -
     ((directory, source),) = _mounts_made(summary)
     assert directory.endswith("/data/gateway") and (directory, source) not in disk_full.mounted()
     # The run's own final check asked this host, and found nothing left.
-    assert summary["faults"] == {"injected": 1, "left": 0, "where": [], "on_host": True}
+    assert summary["faults"] == {
+        "injected": 1,
+        "left": 0,
+        "where": [],
+        "on_host": True,
+        "on_cluster": False,
+    }
 
 
 def test_a_gateway_that_does_not_handle_enospc_fails_its_plays(tmp_path: Path) -> None:
@@ -133,7 +139,13 @@ def test_an_oom_killed_catalog_is_restarted_and_browsing_recovers(tmp_path: Path
     recovers = found["degradation.recovers"]["observed"]
     assert re.match(r"0 of \d+ later requests still degraded or failed \(degraded from", recovers)
     assert not memory_pressure_left(summary)
-    assert summary["faults"] == {"injected": 1, "left": 0, "where": [], "on_host": True}
+    assert summary["faults"] == {
+        "injected": 1,
+        "left": 0,
+        "where": [],
+        "on_host": True,
+        "on_cluster": False,
+    }
 
 
 def test_without_a_restart_the_oom_killed_catalog_stays_gone(tmp_path: Path) -> None:

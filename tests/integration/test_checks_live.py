@@ -171,7 +171,26 @@ def _observation(tmp_path: Path, variant: str) -> Observation:
     )
 
 
-@pytest.mark.parametrize("variant", list(CASES))
+# Variants whose checks the e2e matrix also shows failing, as whole experiments
+# (tests/e2e/test_matrix_{breaker,bulkhead,timeouts}.py): `make test-slow` judges them here too;
+# `make test` keeps those the matrix has not (no-backoff, no-fallback's timeout.fallback) and the
+# healthy lab.
+ALSO_IN_THE_MATRIX = {
+    "no-breaker",
+    "breaker-never-closes",
+    "no-timeout",
+    "timeout-too-long",
+    "no-retry-cap",
+    "no-bulkhead",
+    "shared-pool",
+    "breaker-skips-half-open",
+}
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [pytest.param(v, marks=pytest.mark.slow) if v in ALSO_IN_THE_MATRIX else v for v in CASES],
+)
 def test_checks_on_the_live_lab(tmp_path: Path, variant: str) -> None:
     verdicts = _judge(_observation(tmp_path, variant))
     report = _report(variant, verdicts)

@@ -27,9 +27,16 @@ def test_what_remains_on_this_host_is_found_and_named(tmp_path: Path) -> None:
         "left": 1,
         "where": [f"fill file {fill}"],
         "on_host": True,
+        "on_cluster": False,
     }
     fill.unlink()
-    assert faults_left(log).to_dict() == {"injected": 3, "left": 0, "where": [], "on_host": True}
+    assert faults_left(log).to_dict() == {
+        "injected": 3,
+        "left": 0,
+        "where": [],
+        "on_host": True,
+        "on_cluster": False,
+    }
 
 
 def test_every_kind_outside_toxiproxy_can_say_what_remains_of_it() -> None:

@@ -306,7 +306,7 @@ BAD_CASES = [
     (
         "lab_and_url_target.yaml",
         "lab_and_url_target.yaml:5: extensions[0].target: "
-        "target is either 'lab' or 'service_url' + 'toxiproxy_url', not both",
+        "target is one of 'lab', 'service_url' + 'toxiproxy_url' or 'kubernetes', not several",
     ),
     (
         "url_target_missing_toxiproxy.yaml",
