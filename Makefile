@@ -33,7 +33,8 @@ $(STAMP): pyproject.toml
 
 # Built once per machine into a cache outside the clone (a fresh clone copies it; delete the
 # cache directory to rebuild).
-TOXIPROXY_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/chaosrun/toxiproxy-$(TOXIPROXY_VERSION)
+CHAOSRUN_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/chaosrun
+TOXIPROXY_CACHE ?= $(CHAOSRUN_CACHE)/toxiproxy-$(TOXIPROXY_VERSION)
 $(TOXIPROXY):
 	mkdir -p $(TOOLS)
 	if [ ! -x "$(TOXIPROXY_CACHE)/server" ]; then \
@@ -52,10 +53,11 @@ k8s-tools:
 demo: setup
 	$(BIN)/chaosrun run experiments/latency-injection.yaml
 
+# mypy's cache lives outside the clone too: a fresh clone checks in ~1 s instead of ~15 s.
 lint: setup
 	$(BIN)/ruff check chaosrun tests bench
 	$(BIN)/ruff format --check chaosrun tests bench
-	$(BIN)/mypy
+	$(BIN)/mypy --cache-dir "$(CHAOSRUN_CACHE)/mypy"
 
 # Fast and parallel first; then the load-driven verdict matrix one experiment at a time, since
 # measured latencies on a 2-core box must not depend on what the other worker is doing.

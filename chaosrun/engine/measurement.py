@@ -109,7 +109,9 @@ def begin_measurement(
     if spec is None:
         return None
     recording = (
-        start_recording(target.toxiproxy_url, run_dir) if experiment.chaosrun.expect else None
+        start_recording(target.toxiproxy_url, run_dir)
+        if experiment.chaosrun.expect and target.toxiproxy_url
+        else None
     )
     sampler = _state_sampler(experiment, target)
     started_at = time.time()

@@ -106,7 +106,8 @@ def target_refusal(
         line = experiment.line(path)
         where = f"{experiment.path}:{line}" if line is not None else str(experiment.path)
         return ChaosrunError(f"{where}: {path}: {lacking}")
-    proxies = ToxiproxyClient(toxiproxy_url).proxies()
+    # A Kubernetes target has no Toxiproxy: nothing of it to check (its faults were refused).
+    proxies = ToxiproxyClient(toxiproxy_url).proxies() if toxiproxy_url else {}
     urls = {SERVICE_URL_KEY: service_url, TOXIPROXY_URL_KEY: toxiproxy_url}
     problems = target_problems(
         experiment, proxies, urls, os.environ if environ is None else environ

@@ -307,17 +307,19 @@ WATCH_UNREACHABLE_S = 5.0
 
 
 def api_server_answers(server: str, context: str | None) -> bool:
-    """Whether the API server answers /readyz (any HTTP answer counts: it is up)."""
+    """Whether the API server answers (GET /version; an HTTP error status still says it is up)."""
+    from kubernetes import client
+
     from chaosrun.k8s.api import cluster_of
 
     environ = {**os.environ, **({"KUBERNETES_CONTEXT": context} if context else {})}
     try:
         api = cluster_of(None, environ).client()
-        api.call_api(
-            "/readyz", "GET", auth_settings=["BearerToken"], _preload_content=False,
-            _request_timeout=WATCH_INTERVAL_S,
-        )  # fmt: skip
-    except Exception as exc:  # an HTTP error status still says it is up
+        try:
+            client.VersionApi(api).get_code(_request_timeout=WATCH_INTERVAL_S)
+        finally:
+            api.close()
+    except Exception as exc:
         return getattr(exc, "status", None) is not None
     return True
 

@@ -108,7 +108,8 @@ def test_the_lab_up_variants_are_never_split_at_hyphens(tmp_path: Path) -> None:
     words = screen.flat().split()
     names = ("no-breaker,", "no-bulkhead,", "breaker-never-closes,", "timeout-too-long,")
     more = ("no-backoff,", "shared-pool,", "breaker-skips-half-open,", "unhandled-disk-full,")
-    for name in (*names, *more, "no-restart;", "edge-no-failover,", "no-replica-ack"):
+    k8s = ("one-replica,", "no-pdb,", "one-zone")
+    for name in (*names, *more, "no-restart;", "edge-no-failover,", "no-replica-ack;", *k8s):
         assert name in words
     assert not [row for row in screen.lines if row.rstrip().endswith("-")]
 
@@ -203,7 +204,7 @@ def test_run_errors_wrap_on_a_terminal(tmp_path: Path) -> None:
         "    no-timeout, no-bulkhead, no-retry-cap, no-fallback, breaker-never-closes,",
         "    timeout-too-long, no-backoff, shared-pool, breaker-skips-half-open,",
         "    unhandled-disk-full, no-restart (two-region profile: also edge-no-failover,",
-        "    no-replica-ack)",
+        "    no-replica-ack; k8s profile: healthy, one-replica, no-pdb, one-zone)",
     ]
     screen = _on_screen(tmp_path, "run", BAD)
     assert screen.status == 2, screen.text

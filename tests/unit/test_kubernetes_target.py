@@ -201,3 +201,21 @@ def test_a_dry_run_names_the_objects_and_what_undoes_them() -> None:
     )
     assert scale is not None and "default/g to 0" in scale.effect
     assert k8s_step("chaosk8s.pod.probes", "pods_in_phase", {}) is None
+
+
+def test_the_watchdog_fires_once_the_api_server_has_been_silent_for_5_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chaosrun.lab.ports import free_ports
+
+    port = free_ports(1)[0]  # nothing listens there
+    config = tmp_path / "kubeconfig"
+    config.write_text(KUBECONFIG.replace("https://127.0.0.1:6443", f"https://127.0.0.1:{port}"))
+    monkeypatch.setenv("KUBECONFIG", str(config))
+    target = KubernetesTarget(ClusterTarget("s", "http://x", "lab"), f"https://127.0.0.1:{port}")
+    assert target.watch(100.0) is None  # silent since 100 s
+    assert target.watch(100.5) is None  # not asked again within a second
+    assert target.watch(103.0) is None  # silent for 3 s: not yet
+    fired = target.watch(105.2)
+    assert fired is not None and fired.kind == "target" and fired.breach_since == 100.0
+    assert "has not answered for 5.2 s" in fired.observed
