@@ -86,10 +86,10 @@ mutation: setup
 	$(BIN)/python tests/mutation_summary.py && \
 	echo "make mutation: $$(( $$(date +%s) - start )) s of mutmut (log: mutants/run.log)"
 
-bench: setup bench-accuracy
-	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/run.py
+bench: setup k8s-tools bench-accuracy
+	$(TEST_ENV) $(BIN)/python bench/run.py
 	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/load.py
-	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/safety.py
+	$(TEST_ENV) $(BIN)/python bench/safety.py
 	TOXIPROXY_SERVER=$(abspath $(TOXIPROXY)) $(BIN)/python bench/suite.py --also 2
 	$(BIN)/python bench/recorder.py
 

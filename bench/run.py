@@ -1,13 +1,14 @@
 """Benchmarks (printed figures, not timed tests).
 
-1. Lab cold start to ready: N trials, median and max (goal: median <= 1.5 s).
+1. Lab cold start to ready: N trials, median and max (goal: median <= 1.5 s); the same for the
+   k8s lab (`--k8s-trials`).
 2. Harness overhead: wall time of `chaosrun run` minus the experiment's declared pauses, against a
    running lab, side by side with plain `chaos run` of the same experiment (goal: ratio <= 2).
 3. RTO accuracy: bench/accuracy.py (`make bench-accuracy`, part of `make bench`): the reported
    ttd/rto/recovery-after-clear against ground-truth outages on the lab and on an external target
    (HAProxy + two backends), for several SLO windows (goal: p95 |error| <= 25 ms).
 
-    python bench/run.py [--trials N] [--runs N]
+    python bench/run.py [--trials N] [--runs N] [--k8s-trials N]
 """
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ def declared_pauses_s(document: Any) -> float:
     return total
 
 
-def bench_cold_start(trials: int, workdir: Path) -> list[float]:
+def bench_cold_start(trials: int, workdir: Path, profile: str = "streaming") -> list[float]:
     times = []
     for i in range(trials):
         start = time.perf_counter()
-        info = lab_up(workdir / f"cold-{i}")
+        info = lab_up(workdir / f"cold-{profile}-{i}", profile=profile)
         times.append(time.perf_counter() - start)
         left = lab_down(info)
         assert not left, f"ports left listening: {left}"
@@ -102,6 +103,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--k8s-trials", type=int, default=5)
     parser.add_argument(
         "--experiment", type=Path, default=REPO / "experiments" / "latency-injection.yaml"
     )
@@ -114,6 +116,14 @@ def main() -> int:
             f"{statistics.median(cold):.3f} s, min {min(cold):.3f} s, max {max(cold):.3f} s "
             f"(goal: median <= 1.5 s)"
         )
+        k8s = bench_cold_start(args.k8s_trials, workdir, "k8s") if args.k8s_trials else []
+        if k8s:
+            print(
+                f"k8s lab cold start to ready ({args.k8s_trials} trials: control plane, nodes "
+                "Ready, four pods running ready processes): median "
+                f"{statistics.median(k8s):.3f} s, min {min(k8s):.3f} s, max {max(k8s):.3f} s "
+                "(of which 2 s is the pods' readiness delay)"
+            )
         pauses = declared_pauses_s(load_experiment(args.experiment).document)
         walls = bench_overhead(args.experiment, args.runs, workdir)
         over = {k: [w - pauses for w in v] for k, v in walls.items()}

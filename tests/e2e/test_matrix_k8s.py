@@ -38,6 +38,9 @@ def _unchanged(summary: dict[str, object]) -> None:
     assert isinstance(faults, dict) and faults["left"] == 0, describe(summary)  # type: ignore[arg-type]
 
 
+# make test shows this PASS with the same experiment aimed at the lab as a cluster
+# (tests/e2e/test_k8s_target.py); make test-slow runs it here too.
+@pytest.mark.slow
 def test_a_pod_kill_is_absorbed_by_the_other_replicas(tmp_path: Path) -> None:
     code, summary = run_experiment(tmp_path, "k8s-pod-kill", "healthy")
     assert code == 0, describe(summary)
