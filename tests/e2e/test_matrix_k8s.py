@@ -60,7 +60,9 @@ def test_a_single_replica_is_down_until_its_replacement_is_ready(tmp_path: Path)
 def test_a_zone_drain_paced_by_the_budget_keeps_capacity(tmp_path: Path) -> None:
     code, summary = run_experiment(tmp_path, "k8s-zone-drain", "healthy")
     assert code == 0, describe(summary)
-    assert "no SLO breach" in verdicts(summary)["recovery.rto"]["observed"], describe(summary)
+    assert verdicts(summary)["recovery.rto"]["status"] == "passed", describe(summary)
+    # Capacity held: next to nothing failed (each pod leaves the Service before it stops).
+    assert summary["recovery"]["failed_requests"] <= 2, describe(summary)
     _unchanged(summary)  # zone a uncordoned by the rollback
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from kubernetes import client, config  # type: ignore[import-untyped]
 
-from chaosrun.lab.k8s.app import NAMESPACE, ZONE_LABEL
+from chaosrun.lab.k8s.app import NAMESPACE, PRE_STOP_S, ZONE_LABEL
 from chaosrun.lab.k8s.profile import KUBECONFIG
 from chaosrun.lab.lab import LabInfo, lab_down, lab_up
 from chaosrun.lab.procs import is_alive
@@ -114,6 +114,7 @@ def test_a_deleted_pod_takes_its_process_and_a_replacement_serves(lab: LabInfo, 
     )
     print(f"\npod deleted: process gone after {stopped:.2f} s, replacement ready +{replaced:.2f} s")
     assert answers and answers.count(200) == len(answers)
+    assert stopped >= PRE_STOP_S - 0.05  # out of the Service first, SIGTERM after preStop
 
 
 def test_chaosk8s_changes_are_recorded_before_they_act_and_replayed_back(

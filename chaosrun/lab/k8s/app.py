@@ -32,12 +32,13 @@ GATEWAY_IMAGE = "chaosrun.local/gateway:lab"
 ZONE_LABEL = "topology.kubernetes.io/zone"
 NODES = (("kwok-a-1", "a"), ("kwok-a-2", "a"), ("kwok-b-1", "b"), ("kwok-b-2", "b"))
 REPLICAS = 4
-GRACE_S = 2
 # What one pod serves before it sheds load (503): the zone-drain load needs three pods of four.
 CAPACITY_RPS = 25
 # A pod takes this long to be ready after its process starts (a cache to warm): a drain that
 # outpaces it leaves the Service short of capacity.
 READY_DELAY_S = 2
+PRE_STOP_S = 1
+GRACE_S = 3  # the preStop sleep, then up to 2 s for the process to stop
 
 
 def node_objects() -> list[dict[str, Any]]:
@@ -84,6 +85,9 @@ def app_objects(variant: str) -> list[dict[str, Any]]:
                 "name": APP,
                 "image": GATEWAY_IMAGE,
                 "args": ["--max-rps", str(CAPACITY_RPS)],
+                # Out of the Service before SIGTERM: requests routed just before the pod was
+                # taken out finish (the usual guard against that race in production).
+                "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_S}}},
                 "ports": [{"containerPort": 8080, "name": "http"}],
                 "readinessProbe": {
                     "httpGet": {"path": "/health", "port": "http"},

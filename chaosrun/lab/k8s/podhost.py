@@ -5,7 +5,8 @@ nothing. This process runs something: for each Running pod of the namespace on a
 command its container image names (``--images``: image -> argv, with ``$PORT`` and ``$POD``;
 the container's ``args`` follow) on a free port of 127.0.0.1. It stops that process (SIGTERM,
 SIGKILL after the pod's grace) once the pod is terminating, evicted or deleted, and starts it
-again when it exits while its pod runs (restartPolicy Always, backoff 0.1 s doubling to 2 s).
+again when it exits while its pod runs (restartPolicy Always, backoff 0.1 s doubling to 2 s);
+stopping honours the container's preStop sleep (out of the Service first, then SIGTERM).
 A process is ready once it answers ``GET /health`` -- the container's readiness probe, run as
 a kubelet runs it (after initialDelaySeconds, every periodSeconds) -- and the pod's Ready
 condition then says so in the API server (kwok leaves it False: see kwok.yaml), so
@@ -97,6 +98,7 @@ class PodProcess:
     grace_s: float
     initial_delay_s: float = 0.0
     period_s: float = 10.0
+    pre_stop_s: float = 0.0  # lifecycle.preStop.sleep: out of the Service first, then SIGTERM
     port: int = 0
     proc: subprocess.Popen[bytes] | None = None
     ready: bool = False
@@ -185,6 +187,7 @@ class PodHost:
             float(2 if grace is None else grace),
             float(probe.initial_delay_seconds or 0) if probe else 0.0,
             float(probe.period_seconds or 10) if probe else 10.0,
+            _pre_stop_sleep(container),
         )
         self.pods[process.uid] = process
         self._start(process)
@@ -215,9 +218,8 @@ class PodHost:
             process.ready = False
         log.info("pod %s: terminating", process.name)
         if process.proc is not None:
-            threading.Thread(
-                target=_stop, args=(process.proc, process.grace_s), daemon=True
-            ).start()
+            args = (process.proc, process.grace_s, process.pre_stop_s)
+            threading.Thread(target=_stop, args=args, daemon=True).start()
 
     def keep_running(self, now: float) -> None:
         """Start again, after a backoff, a pod's process that exited while its pod runs."""
@@ -372,11 +374,21 @@ def _reporter(core: Any, namespace: str) -> Callable[[PodProcess], None]:
     return report
 
 
-def _stop(proc: subprocess.Popen[bytes], grace_s: float) -> None:
+def _pre_stop_sleep(container: Any) -> float:
+    hook = container.lifecycle.pre_stop if container.lifecycle else None
+    sleep = getattr(hook, "sleep", None) if hook else None
+    return float(sleep.seconds) if sleep is not None and sleep.seconds else 0.0
+
+
+def _stop(proc: subprocess.Popen[bytes], grace_s: float, pre_stop_s: float = 0.0) -> None:
+    """As a kubelet stops a container: the preStop sleep (the pod is already out of the
+    Service: requests in flight finish), then SIGTERM, then SIGKILL once the grace is over."""
+    if pre_stop_s:
+        time.sleep(min(pre_stop_s, grace_s))
     with contextlib.suppress(ProcessLookupError):
         proc.send_signal(signal.SIGTERM)
     try:
-        proc.wait(timeout=max(grace_s, 0.1))
+        proc.wait(timeout=max(grace_s - pre_stop_s, 0.1))
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
