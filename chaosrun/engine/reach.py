@@ -212,7 +212,9 @@ def command_line(path: str, arguments: Any) -> str:
 
 
 def kube_api_server(
-    environ: Mapping[str, str], secrets: Mapping[str, Any], read_file: FileReader
+    environ: Mapping[str, str],
+    secrets: Mapping[str, Any],
+    read_file: FileReader | None = None,
 ) -> tuple[str | None, str]:
     """(API server URL, how it was found) as chaosk8s's `create_k8s_api_client` picks it."""
 
@@ -220,7 +222,7 @@ def kube_api_server(
         return secrets.get(key, environ.get(key))
 
     config_path = os.path.expanduser(environ.get("KUBECONFIG", "~/.kube/config"))
-    text = read_file(config_path)
+    text = (read_file or _read_file)(config_path)
     if text is not None:
         context = lookup("KUBERNETES_CONTEXT")
         try:

@@ -329,14 +329,7 @@ def cluster_server(spec: ClusterSpec, environ: Mapping[str, str]) -> tuple[str |
     from chaosrun.engine.reach import kube_api_server
 
     env = {**environ, **({"KUBERNETES_CONTEXT": spec.context} if spec.context else {})}
-    return kube_api_server(env, {}, _read)
-
-
-def _read(path: str) -> str | None:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except OSError:
-        return None
+    return kube_api_server(env, {})
 
 
 def _reset_all(urls: tuple[str, ...], timeout_s: float, problems: list[str]) -> str | None:

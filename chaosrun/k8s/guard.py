@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -75,8 +76,6 @@ def schedulable_nodes(cluster: Cluster, name: str | None, label_selector: str | 
 
 
 def _bound(original: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    import inspect
-
     bound = inspect.signature(original).bind(*args, **kwargs)
     bound.apply_defaults()
     return bound.arguments

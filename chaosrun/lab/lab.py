@@ -19,9 +19,6 @@ from typing import Any
 
 from chaosrun.atomic import write_atomic
 from chaosrun.errors import LabError
-from chaosrun.lab.k8s.binaries import find_k8s_binaries
-from chaosrun.lab.k8s.pki import make_pki
-from chaosrun.lab.k8s.profile import k8s_profile
 from chaosrun.lab.keeper import SERVICE_PREFIX, remove_cgroup
 from chaosrun.lab.ports import free_ports, is_listening
 from chaosrun.lab.procs import OWNER_ENV, ProcessRef, spawn, stop
@@ -162,6 +159,10 @@ def lab_up(
     if profile == "streaming":
         described = streaming_profile(topo, variant)
     elif profile == "k8s":
+        from chaosrun.lab.k8s.binaries import find_k8s_binaries  # only a k8s lab needs these
+        from chaosrun.lab.k8s.pki import make_pki
+        from chaosrun.lab.k8s.profile import k8s_profile
+
         described = k8s_profile(topo, variant, find_k8s_binaries(), make_pki())
     else:
         described = two_region_profile(topo, variant)

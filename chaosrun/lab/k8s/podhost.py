@@ -40,7 +40,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,13 +51,15 @@ from aiohttp import web
 from kubernetes import client, config, utils, watch  # type: ignore[import-untyped]
 
 from chaosrun.lab.ports import free_ports
+from chaosrun.lab.profile import Readiness
+from chaosrun.lab.readiness import is_ready
 
 __all__ = ["main"]
 
 log = logging.getLogger("chaosrun.lab.k8s.podhost")
 
 PROBE_INTERVAL_S = 0.05
-PROBE_TIMEOUT_S = 0.25
+HEALTH = Readiness("http", "/health")  # the gateway container's readiness probe
 WATCH_TIMEOUT_S = 30
 REQUEST_TIMEOUT_S = 5.0
 BACKOFF_FIRST_S = 0.1
@@ -250,7 +251,7 @@ class PodHost:
             if now < process.next_probe:
                 continue
             process.next_probe = now + process.period_s
-            if _answers(process.port):
+            if is_ready(HEALTH, "127.0.0.1", process.port):
                 with self.lock:
                     if process.uid not in self.pods:
                         continue
@@ -392,16 +393,6 @@ def _stop(proc: subprocess.Popen[bytes], grace_s: float, pre_stop_s: float = 0.0
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-
-
-def _answers(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(
-            f"http://127.0.0.1:{port}/health", timeout=PROBE_TIMEOUT_S
-        ) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
 
 
 def follow(

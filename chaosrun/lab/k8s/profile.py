@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chaosrun.lab.k8s.app import GATEWAY_IMAGE, NAMESPACE, lab_objects
-from chaosrun.lab.k8s.pki import LabPki
 from chaosrun.lab.profile import (
     LabProfile,
     ProxySpec,
@@ -28,6 +28,9 @@ from chaosrun.lab.profile import (
     gateway_command,
 )
 from chaosrun.lab.topology import Topology
+
+if TYPE_CHECKING:  # cryptography loads only when a k8s lab starts (lab.lab_up)
+    from chaosrun.lab.k8s.pki import LabPki
 
 __all__ = ["CONTEXT", "ENTRY", "KUBECONFIG", "k8s_profile", "k8s_proxies"]
 
